@@ -1,0 +1,350 @@
+#include "bench/otlp_sink.h"
+
+#include <cstdlib>
+#include <set>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/strings.h"
+#include "common/wire.h"
+#include "grpcpp/grpcpp.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+
+namespace loadgen {
+namespace {
+
+namespace ct = opentelemetry::proto::collector::trace::v1;
+namespace cm = opentelemetry::proto::collector::metrics::v1;
+namespace cl = opentelemetry::proto::collector::logs::v1;
+
+// Calls fn(field) for each LEN field `number`; false on malformed bytes.
+template <typename Fn>
+bool ForEachLen(const uint8_t* data, size_t size, uint32_t number, Fn&& fn) {
+  wire::FieldReader r(data, size);
+  wire::Field f;
+  while (r.Next(&f)) {
+    if (f.number != number) continue;
+    if (f.type != wire::kLen || !fn(f)) return false;
+  }
+  return !r.error();
+}
+
+bool CountDataPoints(const wire::Field& metric, uint64_t* items) {
+  wire::FieldReader r(metric.data, metric.size);
+  wire::Field f;
+  while (r.Next(&f)) {
+    if (f.number == 5 || f.number == 7 || f.number == 9 || f.number == 10 || f.number == 11) {
+      if (f.type != wire::kLen) return false;
+      if (!ForEachLen(f.data, f.size, 1, [&](const wire::Field&) {
+            ++*items;
+            return true;
+          })) {
+        return false;
+      }
+    }
+  }
+  return !r.error();
+}
+
+template <typename Service>
+class RawExport : public Service::template WithRawCallbackMethod_Export<typename Service::Service> {
+ public:
+  RawExport(OtlpSink* sink, Signal signal) : sink_(sink), signal_(signal) {}
+
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override {
+    std::vector<grpc::Slice> slices;
+    if (request->Dump(&slices).ok()) {
+      if (slices.size() == 1) {
+        sink_->Receive(signal_,
+                       {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()});
+      } else {
+        thread_local std::string joined;
+        joined.clear();
+        for (const auto& s : slices)
+          joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+        sink_->Receive(signal_, joined);
+      }
+    }
+    // An empty Export*ServiceResponse: full success leaves partial_success unset.
+    grpc::Slice empty;
+    *response = grpc::ByteBuffer(&empty, 1);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  OtlpSink* sink_;
+  Signal signal_;
+};
+
+bool ValidId(const std::string& id, size_t n) {
+  return id.size() == n && !Rng::IsZero(reinterpret_cast<const uint8_t*>(id.data()), n);
+}
+
+class Checker {
+ public:
+  Checker(uint64_t now_ns, int64_t skew, std::vector<std::pair<std::string, std::string>>* out)
+      : now_(now_ns), skew_(skew), out_(out) {}
+
+  void Problem(std::string kind, std::string detail) {
+    out_->emplace_back(std::move(kind), std::move(detail));
+  }
+
+  void Time(uint64_t t, std::string_view what) {
+    const int64_t d = static_cast<int64_t>(t - now_);
+    if (t == 0 || d > skew_ || d < -skew_) {
+      Problem("time_out_of_window", fmt::format("{} {} is {:.1f}s from now", what, t, d / 1e9));
+    }
+  }
+
+  void Traces(const ct::ExportTraceServiceRequest& req) {
+    std::set<std::pair<std::string, std::string>> spans;
+    std::vector<std::pair<std::string, std::string>> parents;
+    for (const auto& rs : req.resource_spans()) {
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& s : ss.spans()) {
+          const std::string name = s.name();
+          if (!ValidId(s.trace_id(), 16)) Problem("bad_trace_id", StrCat("span '", name, "'"));
+          if (!ValidId(s.span_id(), 8)) Problem("bad_span_id", StrCat("span '", name, "'"));
+          if (!s.parent_span_id().empty()) {
+            if (!ValidId(s.parent_span_id(), 8)) {
+              Problem("bad_parent_span_id", StrCat("span '", name, "'"));
+            } else {
+              parents.emplace_back(s.trace_id(), s.parent_span_id());
+            }
+          }
+          if (!spans.emplace(s.trace_id(), s.span_id()).second) {
+            Problem("duplicate_span_id", StrCat("span '", name, "'"));
+          }
+          Time(s.start_time_unix_nano(), "span start");
+          if (s.end_time_unix_nano() < s.start_time_unix_nano()) {
+            Problem("end_before_start", StrCat("span '", name, "'"));
+          }
+          for (const auto& e : s.events()) {
+            if (e.time_unix_nano() < s.start_time_unix_nano() ||
+                e.time_unix_nano() > s.end_time_unix_nano()) {
+              Problem("event_outside_span", StrCat("event '", e.name(), "' of span '", name, "'"));
+            }
+          }
+        }
+      }
+    }
+    for (const auto& p : parents) {
+      if (!spans.count(p))
+        Problem("parent_not_in_request", "a span's parent is not in its request");
+    }
+  }
+
+  template <typename Point>
+  void Point_(const Point& p, std::string_view metric) {
+    Time(p.time_unix_nano(), StrCat(metric, " time"));
+    if (p.start_time_unix_nano() != 0 && p.start_time_unix_nano() > p.time_unix_nano()) {
+      Problem("start_after_time", std::string(metric));
+    }
+  }
+
+  void Metrics(const cm::ExportMetricsServiceRequest& req) {
+    for (const auto& rm : req.resource_metrics()) {
+      for (const auto& sm : rm.scope_metrics()) {
+        for (const auto& m : sm.metrics()) {
+          for (const auto& p : m.gauge().data_points()) Point_(p, m.name());
+          for (const auto& p : m.sum().data_points()) Point_(p, m.name());
+          for (const auto& p : m.summary().data_points()) Point_(p, m.name());
+          for (const auto& p : m.exponential_histogram().data_points()) Point_(p, m.name());
+          for (const auto& p : m.histogram().data_points()) {
+            Point_(p, m.name());
+            uint64_t total = 0;
+            for (uint64_t c : p.bucket_counts()) total += c;
+            if (p.bucket_counts_size() != p.explicit_bounds_size() + 1 || total != p.count()) {
+              Problem("histogram_inconsistent", m.name());
+            }
+          }
+        }
+      }
+    }
+  }
+
+  void Logs(const cl::ExportLogsServiceRequest& req) {
+    for (const auto& rl : req.resource_logs()) {
+      for (const auto& sl : rl.scope_logs()) {
+        for (const auto& r : sl.log_records()) {
+          if (r.time_unix_nano() != 0) Time(r.time_unix_nano(), "log time");
+          if (r.observed_time_unix_nano() != 0)
+            Time(r.observed_time_unix_nano(), "log observed time");
+          if (!r.trace_id().empty() && !ValidId(r.trace_id(), 16))
+            Problem("bad_trace_id", "log record");
+          if (!r.span_id().empty() && !ValidId(r.span_id(), 8))
+            Problem("bad_span_id", "log record");
+          if (!r.span_id().empty() && r.trace_id().empty())
+            Problem("span_without_trace", "log record");
+        }
+      }
+    }
+  }
+
+ private:
+  uint64_t now_;
+  int64_t skew_;
+  std::vector<std::pair<std::string, std::string>>* out_;
+};
+
+}  // namespace
+
+bool CountItems(Signal signal, std::string_view request, uint64_t* items) {
+  *items = 0;
+  const auto* data = reinterpret_cast<const uint8_t*>(request.data());
+  return ForEachLen(data, request.size(), 1, [&](const wire::Field& resource) {
+    return ForEachLen(resource.data, resource.size, 2, [&](const wire::Field& scope) {
+      return ForEachLen(scope.data, scope.size, 2, [&](const wire::Field& item) {
+        if (signal == Signal::kMetrics) return CountDataPoints(item, items);
+        ++*items;
+        return true;
+      });
+    });
+  });
+}
+
+void ValidateRequest(Signal signal, std::string_view request, uint64_t now_ns, int64_t max_skew_ns,
+                     std::vector<std::pair<std::string, std::string>>* problems) {
+  Checker check(now_ns, max_skew_ns, problems);
+  const int size = static_cast<int>(request.size());
+  bool parsed = false;
+  switch (signal) {
+    case Signal::kTraces: {
+      ct::ExportTraceServiceRequest req;
+      if ((parsed = req.ParseFromArray(request.data(), size))) check.Traces(req);
+      break;
+    }
+    case Signal::kMetrics: {
+      cm::ExportMetricsServiceRequest req;
+      if ((parsed = req.ParseFromArray(request.data(), size))) check.Metrics(req);
+      break;
+    }
+    case Signal::kLogs: {
+      cl::ExportLogsServiceRequest req;
+      if ((parsed = req.ParseFromArray(request.data(), size))) check.Logs(req);
+      break;
+    }
+  }
+  if (!parsed) problems->emplace_back("undecodable_request", "protobuf parse failed");
+}
+
+OtlpSink::OtlpSink(SinkOptions options) : options_(options) {}
+
+OtlpSink::~OtlpSink() { Shutdown(); }
+
+absl::StatusOr<int> OtlpSink::Start(const std::string& listen) {
+  services_.push_back(std::make_unique<RawExport<ct::TraceService>>(this, Signal::kTraces));
+  services_.push_back(std::make_unique<RawExport<cm::MetricsService>>(this, Signal::kMetrics));
+  services_.push_back(std::make_unique<RawExport<cl::LogsService>>(this, Signal::kLogs));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(options_.max_receive_bytes);
+  for (auto& s : services_) builder.RegisterService(s.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    server_.reset();
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", listen, " (address in use, or not host:port?)"));
+  }
+  return port;
+}
+
+void OtlpSink::Shutdown() {
+  if (server_ == nullptr) return;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server_->Wait();
+  server_.reset();
+}
+
+void OtlpSink::Receive(Signal signal, std::string_view request) {
+  const int i = SignalIndex(signal);
+  const int64_t now = SteadyClock().NowNs();
+  int64_t expected = 0;
+  first_ns_.compare_exchange_strong(expected, now);
+  int64_t last = last_ns_.load(std::memory_order_relaxed);
+  while (now > last && !last_ns_.compare_exchange_weak(last, now)) {
+  }
+  uint64_t items;
+  requests_[i].fetch_add(1, std::memory_order_relaxed);
+  bytes_[i].fetch_add(request.size(), std::memory_order_relaxed);
+  if (!CountItems(signal, request, &items)) {
+    malformed_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  items_[i].fetch_add(items, std::memory_order_relaxed);
+  if (!options_.validate) return;
+  std::vector<std::pair<std::string, std::string>> problems;
+  ValidateRequest(signal, request, WallNowNs(), options_.max_skew_ns, &problems);
+  if (problems.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  validation_errors_ += problems.size();
+  for (auto& [kind, detail] : problems) {
+    ++errors_by_kind_[kind];
+    if (static_cast<int>(examples_.size()) < options_.max_examples) {
+      examples_.push_back(StrCat(SignalName(signal), ": ", kind, ": ", detail));
+    }
+  }
+}
+
+SinkSnapshot OtlpSink::Snapshot() const {
+  SinkSnapshot s;
+  for (int i = 0; i < 3; ++i) {
+    s.requests[i] = requests_[i].load();
+    s.bytes[i] = bytes_[i].load();
+    s.items[i] = items_[i].load();
+  }
+  s.malformed_requests = malformed_.load();
+  s.active_seconds = (last_ns_.load() - first_ns_.load()) / 1e9;
+  std::lock_guard<std::mutex> lock(mu_);
+  s.validation_errors = validation_errors_;
+  s.errors_by_kind = errors_by_kind_;
+  s.examples = examples_;
+  return s;
+}
+
+std::string OtlpSink::SummaryJson() const {
+  const SinkSnapshot s = Snapshot();
+  auto esc = [](std::string_view v) {
+    std::string o;
+    for (char c : v) {
+      if (c == '"' || c == '\\') o += '\\';
+      o += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+    }
+    return o;
+  };
+  std::string out = "{\n";
+  for (const char* field : {"requests", "bytes"}) {
+    const auto& arr = std::string_view(field) == "requests" ? s.requests : s.bytes;
+    StrAppend(&out, fmt::format("  \"{}\": {{\"traces\": {}, \"metrics\": {}, \"logs\": {}}},\n",
+                                field, arr[0], arr[1], arr[2]));
+  }
+  StrAppend(&out, fmt::format("  \"spans\": {},\n  \"data_points\": {},\n  \"log_records\": {},\n",
+                              s.items[0], s.items[1], s.items[2]));
+  StrAppend(&out, fmt::format("  \"malformed_requests\": {},\n  \"active_seconds\": {:.3f},\n",
+                              s.malformed_requests, s.active_seconds));
+  StrAppend(&out,
+            fmt::format("  \"validation\": {{\"enabled\": {}, \"errors\": {}, \"by_kind\": {{",
+                        options_.validate, s.validation_errors));
+  bool first = true;
+  for (const auto& [k, v] : s.errors_by_kind) {
+    StrAppend(&out, fmt::format("{}\"{}\": {}", first ? "" : ", ", esc(k), v));
+    first = false;
+  }
+  StrAppend(&out, "}, \"examples\": [");
+  first = true;
+  for (const auto& e : s.examples) {
+    StrAppend(&out, fmt::format("{}\"{}\"", first ? "" : ", ", esc(e)));
+    first = false;
+  }
+  StrAppend(&out, "]}\n}\n");
+  return out;
+}
+
+}  // namespace loadgen

@@ -1,0 +1,83 @@
+// otlp-sink: an OTLP/gRPC receiver that counts what arrives and, on request, checks
+// it. Counting walks the protobuf wire format without decoding (so the sink keeps up
+// with the sender in benchmarks); validation decodes every request and checks IDs,
+// parent links within the request, span timing and timestamp freshness.
+// Thread-safe: gRPC calls handlers concurrently; Snapshot() may be called any time.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/signal.h"
+
+namespace grpc {
+class Server;
+class Service;
+}  // namespace grpc
+
+namespace loadgen {
+
+struct SinkOptions {
+  bool validate = false;
+  // Timestamps further than this from the sink's clock are validation errors.
+  int64_t max_skew_ns = 15LL * 60 * 1000000000;
+  int max_receive_bytes = 4 << 20;  // The collector's default gRPC limit.
+  int max_examples = 10;            // Validation error texts kept for the summary.
+};
+
+struct SinkSnapshot {
+  std::array<uint64_t, 3> requests{};
+  std::array<uint64_t, 3> bytes{};
+  std::array<uint64_t, 3> items{};  // Spans, data points, log records.
+  uint64_t malformed_requests = 0;
+  uint64_t validation_errors = 0;
+  std::map<std::string, uint64_t> errors_by_kind;
+  std::vector<std::string> examples;
+  double active_seconds = 0;  // From the first to the last request.
+};
+
+// Counts the spans, data points or log records in a serialized Export request
+// without decoding it. Returns false if the bytes are not a well-formed request.
+bool CountItems(Signal signal, std::string_view request, uint64_t* items);
+
+// Validates one decoded request; appends (kind, detail) for each problem found.
+void ValidateRequest(Signal signal, std::string_view request, uint64_t now_ns, int64_t max_skew_ns,
+                     std::vector<std::pair<std::string, std::string>>* problems);
+
+class OtlpSink {
+ public:
+  explicit OtlpSink(SinkOptions options);
+  ~OtlpSink();
+
+  // Serves on `listen` (host:port; port 0 picks a free port). Returns the bound port.
+  absl::StatusOr<int> Start(const std::string& listen);
+  void Shutdown();
+
+  // Called by the services for every request (public for them, not for users).
+  void Receive(Signal signal, std::string_view request);
+
+  SinkSnapshot Snapshot() const;
+  std::string SummaryJson() const;
+
+ private:
+  SinkOptions options_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<grpc::Server> server_;
+  std::array<std::atomic<uint64_t>, 3> requests_{}, bytes_{}, items_{};
+  std::atomic<uint64_t> malformed_{0};
+  std::atomic<int64_t> first_ns_{0}, last_ns_{0};
+  mutable std::mutex mu_;  // Guards the validation results below.
+  uint64_t validation_errors_ = 0;
+  std::map<std::string, uint64_t> errors_by_kind_;
+  std::vector<std::string> examples_;
+};
+
+}  // namespace loadgen

@@ -1,0 +1,85 @@
+// otlp-sink: counts (and with --validate, checks) what OTLP/gRPC senders deliver.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include "bench/otlp_sink.h"
+#include "common/atomic_file.h"
+#include "common/strings.h"
+#include "common/yaml_config.h"
+#include "cxxopts.hpp"
+#include "fmt/core.h"
+
+int main(int argc, char** argv) {
+  cxxopts::Options options(
+      "otlp-sink",
+      "A small OTLP/gRPC receiver that counts spans, data points and log records, and\n"
+      "optionally validates them. Prints a JSON summary on SIGINT/SIGTERM.\n\n"
+      "Examples:\n"
+      "  otlp-sink --listen 127.0.0.1:4317 --validate\n"
+      "  otlp-sink --listen 127.0.0.1:0 --stats-file /tmp/sink.json   # port 0: any free port\n");
+  options.add_options()("listen", "host:port to serve on",
+                        cxxopts::value<std::string>()->default_value("127.0.0.1:4317"))(
+      "validate", "Decode and check every request (slower)")(
+      "max-skew", "With --validate: allowed distance of timestamps from now",
+      cxxopts::value<std::string>()->default_value("15m"))(
+      "max-recv-bytes", "Largest request accepted",
+      cxxopts::value<int>()->default_value("4194304"))(
+      "stats-file", "Also write the JSON summary here on exit", cxxopts::value<std::string>())(
+      "h,help", "Show this help");
+  cxxopts::ParseResult args;
+  try {
+    args = options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    fmt::print(stderr, "otlp-sink: {}\n", e.what());
+    return 2;
+  }
+  if (args.count("help")) {
+    fmt::print("{}\n", options.help());
+    return 0;
+  }
+  loadgen::SinkOptions sink_options;
+  sink_options.validate = args.count("validate") > 0;
+  sink_options.max_receive_bytes = args["max-recv-bytes"].as<int>();
+  auto skew = loadgen::ParseDuration(args["max-skew"].as<std::string>(), "--max-skew");
+  if (!skew.ok()) {
+    fmt::print(stderr, "otlp-sink: {}\n", skew.status().message());
+    return 2;
+  }
+  sink_options.max_skew_ns = skew->count();
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  loadgen::OtlpSink sink(sink_options);
+  const std::string listen = args["listen"].as<std::string>();
+  auto port = sink.Start(listen);
+  if (!port.ok()) {
+    fmt::print(stderr, "otlp-sink: {}\n", port.status().message());
+    return 1;
+  }
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  // Tests and scripts read this line to learn the port; it is flushed at once.
+  fmt::print("otlp-sink listening on {}:{}{}\n", host, *port,
+             sink_options.validate ? " (validating)" : "");
+  std::fflush(stdout);
+
+  int sig;
+  sigwait(&sigs, &sig);
+  sink.Shutdown();
+  const std::string summary = sink.SummaryJson();
+  fmt::print("{}", summary);
+  std::fflush(stdout);
+  if (args.count("stats-file")) {
+    if (auto s = loadgen::WriteFileAtomically(args["stats-file"].as<std::string>(), summary);
+        !s.ok()) {
+      fmt::print(stderr, "otlp-sink: --stats-file: {}\n", s.message());
+      return 1;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,119 @@
+#include "common/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/strings.h"
+
+namespace loadgen {
+namespace {
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+std::string DirOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string& path) {
+  std::string tmpl = path + ".tmp-XXXXXX";
+  int fd = mkstemp(tmpl.data());
+  if (fd < 0) {
+    return absl::FailedPreconditionError(StrCat("cannot create a file in directory '", DirOf(path),
+                                                "' for '", path, "': ", ErrnoText()));
+  }
+  // mkstemp creates 0600; templates and reports are meant to be shared like any output.
+  fchmod(fd, 0644);
+  std::FILE* f = fdopen(fd, "wb");
+  if (f == nullptr) {
+    close(fd);
+    unlink(tmpl.c_str());
+    return absl::InternalError(StrCat("fdopen '", tmpl, "': ", ErrnoText()));
+  }
+  std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
+  return std::unique_ptr<AtomicFile>(new AtomicFile(path, tmpl, f));
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) Abort();
+}
+
+void AtomicFile::Abort() {
+  if (file_ != nullptr) {
+    std::fclose(file_);
+    file_ = nullptr;
+  }
+  unlink(tmp_path_.c_str());
+}
+
+absl::Status AtomicFile::Write(std::string_view data) {
+  if (file_ == nullptr) return absl::FailedPreconditionError("write after commit or failure");
+  if (!data.empty() && std::fwrite(data.data(), 1, data.size(), file_) != data.size()) {
+    std::string why = ErrnoText();
+    Abort();
+    return absl::DataLossError(StrCat("writing '", path_, "': ", why));
+  }
+  bytes_written_ += data.size();
+  return absl::OkStatus();
+}
+
+absl::Status AtomicFile::Commit() {
+  if (file_ == nullptr) return absl::FailedPreconditionError("commit after failure");
+  bool ok = std::fflush(file_) == 0 && fsync(fileno(file_)) == 0;
+  std::string why = ok ? "" : ErrnoText();
+  ok = (std::fclose(file_) == 0) && ok;
+  file_ = nullptr;
+  if (!ok) {
+    unlink(tmp_path_.c_str());
+    return absl::DataLossError(StrCat("writing '", path_, "': ", why));
+  }
+  if (rename(tmp_path_.c_str(), path_.c_str()) != 0) {
+    why = ErrnoText();
+    unlink(tmp_path_.c_str());
+    return absl::DataLossError(StrCat("renaming to '", path_, "': ", why));
+  }
+  committed_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, std::string_view contents) {
+  auto file = AtomicFile::Create(path);
+  if (!file.ok()) return file.status();
+  if (auto s = (*file)->Write(contents); !s.ok()) return s;
+  return (*file)->Commit();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(StrCat("cannot open '", path, "': ", ErrnoText()));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(StrCat("'", path, "' is not a regular file"));
+  }
+  std::string out;
+  out.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = read(fd, out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::string why = n < 0 ? ErrnoText() : "file shrank while reading";
+      close(fd);
+      return absl::DataLossError(StrCat("reading '", path, "': ", why));
+    }
+    done += static_cast<size_t>(n);
+  }
+  close(fd);
+  return out;
+}
+
+}  // namespace loadgen

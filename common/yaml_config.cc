@@ -1,0 +1,319 @@
+#include "common/yaml_config.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/atomic_file.h"
+#include "common/strings.h"
+#include "fmt/ranges.h"
+
+namespace loadgen {
+
+ConfigMap::ConfigMap(YAML::Node node, std::shared_ptr<const std::string> file, std::string path)
+    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {}
+
+std::string ConfigMap::KeyPath(std::string_view key) const {
+  if (path_.empty()) return std::string(key);
+  if (key.empty()) return path_;
+  return StrCat(path_, ".", key);
+}
+
+std::string ConfigMap::Where(const YAML::Node& n) const {
+  const YAML::Mark m = n.Mark();
+  if (m.is_null()) return *file_;
+  return StrCat(*file_, ":", m.line + 1, ":", m.column + 1);
+}
+
+absl::Status ConfigMap::ErrorAt(std::string_view key, std::string_view what) const {
+  YAML::Node n = node_;
+  if (!key.empty() && node_.IsMap()) {
+    for (const auto& kv : node_) {
+      if (kv.first.Scalar() == key) {
+        n = kv.second.IsNull() ? kv.first : kv.second;
+        break;
+      }
+    }
+  }
+  return absl::InvalidArgumentError(StrCat(Where(n), ": ", KeyPath(key), ": ", what));
+}
+
+bool ConfigMap::Has(std::string_view key) const {
+  return node_.IsMap() && node_[std::string(key)].IsDefined();
+}
+
+YAML::Node ConfigMap::Lookup(std::string_view key) {
+  known_.emplace(key);
+  if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  for (const auto& kv : node_) {
+    if (kv.first.Scalar() == key) return kv.second;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+absl::StatusOr<std::string> ConfigMap::Scalar(std::string_view key, const YAML::Node& n,
+                                              std::string_view expected) const {
+  if (!n.IsScalar()) {
+    return ErrorAt(key, StrCat("expected ", expected, ", got a ",
+                               n.IsMap()        ? "map"
+                               : n.IsSequence() ? "list"
+                                                : "null value"));
+  }
+  return n.Scalar();
+}
+
+absl::Status ConfigMap::GetInt(std::string_view key, int64_t* out, int64_t min, int64_t max) {
+  YAML::Node n = Lookup(key);
+  if (!n.IsDefined()) return absl::OkStatus();
+  auto s = Scalar(key, n, "an integer");
+  if (!s.ok()) return s.status();
+  int64_t v;
+  if (!ParseInt64(*s, &v)) {
+    return ErrorAt(key, StrCat("expected an integer, got \"", *s, "\""));
+  }
+  if (v < min || v > max) {
+    return ErrorAt(key, StrCat("must be between ", min, " and ", max, ", got ", v));
+  }
+  *out = v;
+  return absl::OkStatus();
+}
+
+absl::Status ConfigMap::GetDouble(std::string_view key, double* out, double min, double max) {
+  YAML::Node n = Lookup(key);
+  if (!n.IsDefined()) return absl::OkStatus();
+  auto s = Scalar(key, n, "a number");
+  if (!s.ok()) return s.status();
+  double v;
+  if (!ParseDouble(*s, &v) || !std::isfinite(v)) {
+    return ErrorAt(key, StrCat("expected a number, got \"", *s, "\""));
+  }
+  if (v < min || v > max) {
+    return ErrorAt(key, StrCat("must be between ", min, " and ", max, ", got ", *s));
+  }
+  *out = v;
+  return absl::OkStatus();
+}
+
+absl::Status ConfigMap::GetBool(std::string_view key, bool* out) {
+  YAML::Node n = Lookup(key);
+  if (!n.IsDefined()) return absl::OkStatus();
+  auto s = Scalar(key, n, "true or false");
+  if (!s.ok()) return s.status();
+  if (*s == "true") {
+    *out = true;
+  } else if (*s == "false") {
+    *out = false;
+  } else {
+    return ErrorAt(key, StrCat("expected true or false, got \"", *s, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConfigMap::GetString(std::string_view key, std::string* out) {
+  YAML::Node n = Lookup(key);
+  if (!n.IsDefined()) return absl::OkStatus();
+  auto s = Scalar(key, n, "a string");
+  if (!s.ok()) return s.status();
+  auto expanded = ExpandEnv(*s, StrCat(Where(n), ": ", KeyPath(key)));
+  if (!expanded.ok()) return expanded.status();
+  *out = *std::move(expanded);
+  return absl::OkStatus();
+}
+
+absl::Status ConfigMap::GetDuration(std::string_view key, std::chrono::nanoseconds* out) {
+  YAML::Node n = Lookup(key);
+  if (!n.IsDefined()) return absl::OkStatus();
+  auto s = Scalar(key, n, "a duration such as 10s");
+  if (!s.ok()) return s.status();
+  auto d = ParseDuration(*s, StrCat(Where(n), ": ", KeyPath(key)));
+  if (!d.ok()) return d.status();
+  *out = *d;
+  return absl::OkStatus();
+}
+
+absl::Status ConfigMap::GetStringList(std::string_view key, std::vector<std::string>* out) {
+  YAML::Node n = Lookup(key);
+  if (!n.IsDefined()) return absl::OkStatus();
+  if (!n.IsSequence()) return ErrorAt(key, "expected a list of strings");
+  std::vector<std::string> v;
+  for (const auto& item : n) {
+    if (!item.IsScalar()) {
+      return absl::InvalidArgumentError(
+          StrCat(Where(item), ": ", KeyPath(key), ": expected a string list item"));
+    }
+    v.push_back(item.Scalar());
+  }
+  *out = std::move(v);
+  return absl::OkStatus();
+}
+
+absl::Status ConfigMap::GetStringMap(std::string_view key,
+                                     std::vector<std::pair<std::string, std::string>>* out) {
+  YAML::Node n = Lookup(key);
+  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
+  if (!n.IsMap()) return ErrorAt(key, "expected a map of strings");
+  std::vector<std::pair<std::string, std::string>> v;
+  for (const auto& kv : n) {
+    const std::string k = kv.first.Scalar();
+    if (!kv.second.IsScalar()) {
+      return absl::InvalidArgumentError(
+          StrCat(Where(kv.second), ": ", KeyPath(key), ".", k, ": expected a string"));
+    }
+    // Values may hold secrets; the error names the key, never the value.
+    auto expanded =
+        ExpandEnv(kv.second.Scalar(), StrCat(Where(kv.second), ": ", KeyPath(key), ".", k));
+    if (!expanded.ok()) return expanded.status();
+    v.emplace_back(k, *std::move(expanded));
+  }
+  *out = std::move(v);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConfigMap> ConfigMap::Map(std::string_view key) {
+  YAML::Node n = Lookup(key);
+  if (n.IsDefined() && !n.IsNull() && !n.IsMap()) {
+    return ErrorAt(key, "expected a map of settings");
+  }
+  return ConfigMap(n.IsDefined() ? n : YAML::Node(), file_, KeyPath(key));
+}
+
+absl::Status ConfigMap::Finish() const {
+  if (!node_.IsMap()) return absl::OkStatus();
+  for (const auto& kv : node_) {
+    const std::string& k = kv.first.Scalar();
+    if (known_.count(k)) continue;
+    std::vector<std::string> cands(known_.begin(), known_.end());
+    std::string near = NearestWord(k, cands);
+    std::string msg = StrCat(Where(kv.first), ": unknown key '", KeyPath(k), "'");
+    if (!near.empty()) {
+      StrAppend(&msg, "; did you mean '", near, "'?");
+    } else {
+      StrAppend(&msg, "; known keys here: ", fmt::format("{}", fmt::join(cands, ", ")));
+    }
+    return absl::InvalidArgumentError(msg);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConfigDoc> ConfigDoc::Load(const std::string& file) {
+  auto text = ReadFile(file);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), StrCat("config file: ", text.status().message()));
+  }
+  return Parse(*std::move(text), file);
+}
+
+absl::StatusOr<ConfigDoc> ConfigDoc::Parse(std::string text, const std::string& name) {
+  ConfigDoc doc;
+  doc.file_ = std::make_shared<const std::string>(name);
+  doc.text_ = std::move(text);
+  YAML::Node root;
+  try {
+    root = YAML::Load(doc.text_);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": invalid YAML: ", e.msg));
+  }
+  if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
+    return absl::InvalidArgumentError(
+        StrCat(name, ": expected a map of settings at the top level"));
+  }
+  doc.root_ = std::make_unique<ConfigMap>(root, doc.file_, "");
+  return doc;
+}
+
+absl::StatusOr<std::chrono::nanoseconds> ParseDuration(std::string_view text,
+                                                       std::string_view what) {
+  auto bad = [&] {
+    return absl::InvalidArgumentError(
+        StrCat(what, ": expected a duration such as 500ms, 10s, 5m or 1h30m, got \"", text, "\""));
+  };
+  if (text == "0") return std::chrono::nanoseconds(0);
+  if (text.empty()) return bad();
+  if (text[0] == '-') {
+    return absl::InvalidArgumentError(
+        StrCat(what, ": a duration cannot be negative, got \"", text, "\""));
+  }
+  double total_ns = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
+    if (i == start) return bad();
+    double v;
+    if (!ParseDouble(text.substr(start, i - start), &v)) return bad();
+    size_t ustart = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view unit = text.substr(ustart, i - ustart);
+    double mult;
+    if (unit == "ns")
+      mult = 1;
+    else if (unit == "us")
+      mult = 1e3;
+    else if (unit == "ms")
+      mult = 1e6;
+    else if (unit == "s")
+      mult = 1e9;
+    else if (unit == "m")
+      mult = 60e9;
+    else if (unit == "h")
+      mult = 3600e9;
+    else
+      return bad();
+    total_ns += v * mult;
+  }
+  if (total_ns > 9.2e18) return bad();
+  return std::chrono::nanoseconds(static_cast<int64_t>(std::llround(total_ns)));
+}
+
+absl::StatusOr<std::string> ExpandEnv(std::string_view text, std::string_view what) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+      size_t close = text.find('}', i + 2);
+      if (close == std::string_view::npos) {
+        return absl::InvalidArgumentError(StrCat(what, ": unterminated ${ in value"));
+      }
+      std::string name(text.substr(i + 2, close - i - 2));
+      const char* v = std::getenv(name.c_str());
+      if (v == nullptr) {
+        return absl::InvalidArgumentError(
+            StrCat(what, ": environment variable ", name, " is not set"));
+      }
+      out += v;
+      i = close + 1;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+std::string NearestWord(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::string::npos;
+  for (const auto& c : candidates) {
+    std::vector<size_t> prev(c.size() + 1), cur(c.size() + 1);
+    for (size_t j = 0; j <= c.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= word.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= c.size(); ++j) {
+        size_t sub = prev[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1);
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+      }
+      std::swap(prev, cur);
+    }
+    if (prev[c.size()] < best_d) {
+      best_d = prev[c.size()];
+      best = c;
+    }
+  }
+  // Only suggest when the word is plausibly a typo of the candidate.
+  if (best_d == std::string::npos || best_d > std::max<size_t>(2, word.size() / 3)) return "";
+  return best;
+}
+
+}  // namespace loadgen

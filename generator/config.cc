@@ -1,0 +1,93 @@
+#include "generator/config.h"
+
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "common/yaml_config.h"
+
+namespace loadgen {
+
+absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
+  auto doc = ConfigDoc::Load(file);
+  if (!doc.ok()) return doc.status();
+  GeneratorConfig c;
+  c.config_text = doc->text();
+  c.config_file = file;
+  ConfigMap& root = doc->root();
+  constexpr int64_t kMax = int64_t{1} << 53;
+
+  auto output = root.Map("output");
+  if (!output.ok()) return output.status();
+  RETURN_IF_ERROR(output->GetString("directory", &c.output_directory));
+  RETURN_IF_ERROR(output->GetString("prefix", &c.output_prefix));
+  RETURN_IF_ERROR(output->GetInt("max_chunk_bytes", &c.max_chunk_bytes, 4096, 64LL << 20));
+  RETURN_IF_ERROR(output->Finish());
+  if (c.output_prefix.empty() || c.output_prefix.find('/') != std::string::npos) {
+    return output->ErrorAt("prefix", "must be a non-empty file name prefix without '/'");
+  }
+
+  int64_t seed = static_cast<int64_t>(c.seed);
+  RETURN_IF_ERROR(root.GetInt("seed", &seed, 0, INT64_MAX));
+  c.seed = static_cast<uint64_t>(seed);
+
+  auto traces = root.Map("traces");
+  if (!traces.ok()) return traces.status();
+  RETURN_IF_ERROR(traces->GetInt("count", &c.trace_count, 0, kMax));
+  auto spans = traces->Map("spans");
+  if (!spans.ok()) return spans.status();
+  RETURN_IF_ERROR(spans->GetDouble("avg_per_trace", &c.spans_avg_per_trace, 1, 1e6));
+  RETURN_IF_ERROR(spans->GetDouble("std_dev", &c.spans_std_dev, 0, 1e6));
+  RETURN_IF_ERROR(spans->Finish());
+  auto services = traces->Map("services");
+  if (!services.ok()) return services.status();
+  RETURN_IF_ERROR(services->GetInt("count", &c.service_count, 1, 10000));
+  RETURN_IF_ERROR(services->GetStringList("names", &c.service_names));
+  RETURN_IF_ERROR(services->Finish());
+  RETURN_IF_ERROR(traces->GetDouble("error_rate", &c.error_rate, 0, 1));
+  RETURN_IF_ERROR(traces->Finish());
+
+  auto metrics = root.Map("metrics");
+  if (!metrics.ok()) return metrics.status();
+  RETURN_IF_ERROR(metrics->GetInt("metric_count", &c.metric_count, 0, 1000000));
+  RETURN_IF_ERROR(metrics->GetInt("host_count", &c.host_count, 1, 100000));
+  auto ts = metrics->Map("timeseries_per_metric");
+  if (!ts.ok()) return ts.status();
+  RETURN_IF_ERROR(ts->GetInt("min", &c.timeseries_min, 1, 10000000));
+  RETURN_IF_ERROR(ts->GetInt("max", &c.timeseries_max, 1, 10000000));
+  RETURN_IF_ERROR(ts->Finish());
+  if (c.timeseries_min > c.timeseries_max) {
+    return ts->ErrorAt("min",
+                       StrCat("min (", c.timeseries_min, ") exceeds max (", c.timeseries_max, ")"));
+  }
+  RETURN_IF_ERROR(metrics->Finish());
+
+  auto logs = root.Map("logs");
+  if (!logs.ok()) return logs.status();
+  RETURN_IF_ERROR(logs->GetInt("count", &c.log_count, 0, kMax));
+  RETURN_IF_ERROR(logs->GetDouble("trace_correlated_share", &c.trace_correlated_share, 0, 1));
+  auto types = logs->Map("types");
+  if (!types.ok()) return types.status();
+  for (auto [key, out] :
+       {std::pair{"http_access", &c.http_access_pct}, std::pair{"application", &c.application_pct},
+        std::pair{"system", &c.system_pct}}) {
+    auto t = types->Map(key);
+    if (!t.ok()) return t.status();
+    RETURN_IF_ERROR(t->GetDouble("percentage", out, 0, 100));
+    RETURN_IF_ERROR(t->Finish());
+  }
+  RETURN_IF_ERROR(types->Finish());
+  double sum = c.http_access_pct + c.application_pct + c.system_pct;
+  if (sum < 99.999 || sum > 100.001) {
+    return types->ErrorAt("", StrCat("percentages must add up to 100, got ", sum));
+  }
+  RETURN_IF_ERROR(logs->Finish());
+
+  auto limits = root.Map("limits");
+  if (!limits.ok()) return limits.status();
+  RETURN_IF_ERROR(limits->GetInt("max_dataset_bytes", &c.max_dataset_bytes, 1, INT64_MAX));
+  RETURN_IF_ERROR(limits->Finish());
+
+  RETURN_IF_ERROR(root.Finish());
+  return c;
+}
+
+}  // namespace loadgen

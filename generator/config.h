@@ -1,0 +1,48 @@
+// Generator settings: a plain struct with the documented defaults, and the loader
+// that fills it from YAML (configs/generator.yaml documents every key).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace loadgen {
+
+struct GeneratorConfig {
+  std::string output_directory = "./generated";
+  std::string output_prefix = "telemetry";
+  // Upper bound for one template chunk (one future request); 1 MiB stays well under
+  // the 4 MiB that many receivers still accept.
+  int64_t max_chunk_bytes = 1 << 20;
+  uint64_t seed = 42;
+
+  int64_t trace_count = 1000;
+  double spans_avg_per_trace = 15;
+  double spans_std_dev = 5;
+  int64_t service_count = 8;
+  std::vector<std::string> service_names;  // Defaults to a built-in list.
+  double error_rate = 0.01;                // Share of server spans that fail.
+
+  int64_t metric_count = 10;
+  int64_t timeseries_min = 10;
+  int64_t timeseries_max = 50;
+  int64_t host_count = 4;
+
+  int64_t log_count = 10000;
+  double http_access_pct = 40;
+  double application_pct = 40;
+  double system_pct = 20;
+  double trace_correlated_share = 0.5;  // Share of application logs tied to a span.
+
+  int64_t max_dataset_bytes = 10LL << 30;
+
+  std::string config_text;  // The YAML as read, for the metadata digest.
+  std::string config_file;
+};
+
+// Loads `file`; errors name the file, line and key. Unknown keys are errors.
+absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file);
+
+}  // namespace loadgen

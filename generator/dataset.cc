@@ -1,0 +1,332 @@
+#include "generator/dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+#include "common/atomic_file.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "common/template_file.h"
+#include "generator/logs.h"
+#include "generator/metrics.h"
+#include "generator/topology.h"
+#include "generator/traces.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "yaml-cpp/yaml.h"
+
+namespace loadgen {
+namespace {
+
+namespace ct = opentelemetry::proto::collector::trace::v1;
+namespace cl = opentelemetry::proto::collector::logs::v1;
+namespace cm = opentelemetry::proto::collector::metrics::v1;
+
+// Typical serialized sizes, from datasets made with the default config.
+constexpr uint64_t kBytesPerSpan = 420;
+constexpr uint64_t kBytesPerPoint = 160;
+constexpr uint64_t kBytesPerLog = 360;
+
+std::string Serialize(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+// Packs items of one signal into requests of at most `max_bytes`, one ResourceX per
+// service, and appends each full request to the template file as one chunk.
+template <typename Request>
+class ResourceChunker {
+ public:
+  ResourceChunker(TemplateWriter* writer, int64_t max_bytes, const Topology& topology,
+                  std::string scope_name)
+      : writer_(writer),
+        max_bytes_(max_bytes),
+        topology_(topology),
+        scope_name_(std::move(scope_name)) {}
+
+  // Flushes first if `bytes` more would overflow a non-empty chunk; used to keep a
+  // trace whole within one chunk whenever it fits.
+  absl::Status Reserve(size_t bytes) {
+    if (items_ > 0 && bytes_ + bytes > static_cast<size_t>(max_bytes_)) return Flush();
+    return absl::OkStatus();
+  }
+
+  template <typename Item>
+  absl::Status Add(int service, Item&& item) {
+    const size_t size = item.ByteSizeLong() + 8;
+    RETURN_IF_ERROR(Reserve(size));
+    auto it = std::find(slot_service_.begin(), slot_service_.end(), service);
+    size_t slot = it - slot_service_.begin();
+    if (it == slot_service_.end()) {
+      slot_service_.push_back(service);
+      bytes_ += topology_.services[service].resource.ByteSizeLong() + scope_name_.size() + 16;
+      if constexpr (std::is_same_v<Request, ct::ExportTraceServiceRequest>) {
+        auto* rs = request_.add_resource_spans();
+        *rs->mutable_resource() = topology_.services[service].resource;
+        rs->set_schema_url("https://opentelemetry.io/schemas/1.44.0");
+        rs->add_scope_spans()->mutable_scope()->set_name(scope_name_);
+      } else {
+        auto* rl = request_.add_resource_logs();
+        *rl->mutable_resource() = topology_.services[service].resource;
+        rl->set_schema_url("https://opentelemetry.io/schemas/1.44.0");
+        rl->add_scope_logs()->mutable_scope()->set_name(scope_name_);
+      }
+    }
+    if constexpr (std::is_same_v<Request, ct::ExportTraceServiceRequest>) {
+      *request_.mutable_resource_spans(slot)->mutable_scope_spans(0)->add_spans() = std::move(item);
+    } else {
+      *request_.mutable_resource_logs(slot)->mutable_scope_logs(0)->add_log_records() =
+          std::move(item);
+    }
+    bytes_ += size;
+    ++items_;
+    return absl::OkStatus();
+  }
+
+  absl::Status Flush() {
+    if (items_ == 0) return absl::OkStatus();
+    RETURN_IF_ERROR(writer_->Append(Serialize(request_), items_));
+    request_.Clear();
+    slot_service_.clear();
+    bytes_ = 0;
+    items_ = 0;
+    return absl::OkStatus();
+  }
+
+ private:
+  TemplateWriter* writer_;
+  int64_t max_bytes_;
+  const Topology& topology_;
+  std::string scope_name_;
+  Request request_;
+  std::vector<int> slot_service_;
+  size_t bytes_ = 0;
+  uint64_t items_ = 0;
+};
+
+// Splits one host's metrics request into chunks of at most `max_bytes`, by metric.
+absl::Status AppendMetrics(TemplateWriter* writer, const cm::ExportMetricsServiceRequest& full,
+                           int64_t max_bytes) {
+  const auto& rm = full.resource_metrics(0);
+  const auto& sm = rm.scope_metrics(0);
+  cm::ExportMetricsServiceRequest out;
+  uint64_t points = 0;
+  size_t bytes = 0;
+  auto start = [&] {
+    out.Clear();
+    auto* r = out.add_resource_metrics();
+    *r->mutable_resource() = rm.resource();
+    r->set_schema_url(rm.schema_url());
+    *r->add_scope_metrics()->mutable_scope() = sm.scope();
+    points = 0;
+    bytes = out.ByteSizeLong();
+  };
+  auto flush = [&]() -> absl::Status {
+    if (points > 0) RETURN_IF_ERROR(writer->Append(Serialize(out), points));
+    start();
+    return absl::OkStatus();
+  };
+  start();
+  for (const auto& metric : sm.metrics()) {
+    const size_t size = metric.ByteSizeLong() + 8;
+    if (points > 0 && bytes + size > static_cast<size_t>(max_bytes)) RETURN_IF_ERROR(flush());
+    *out.mutable_resource_metrics(0)->mutable_scope_metrics(0)->add_metrics() = metric;
+    bytes += size;
+    points += metric.gauge().data_points_size() + metric.sum().data_points_size() +
+              metric.histogram().data_points_size() +
+              metric.exponential_histogram().data_points_size() +
+              metric.summary().data_points_size();
+  }
+  return flush();
+}
+
+std::string Digest(std::string_view text) {
+  uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a, enough to tell configs apart.
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001B3ull;
+  return fmt::format("fnv1a64:{:016x}", h);
+}
+
+}  // namespace
+
+uint64_t EstimateDatasetBytes(const GeneratorConfig& c) {
+  const double spans = static_cast<double>(c.trace_count) * c.spans_avg_per_trace;
+  const double points =
+      static_cast<double>(c.metric_count) * (c.timeseries_min + c.timeseries_max) / 2.0;
+  return static_cast<uint64_t>(spans * kBytesPerSpan + points * kBytesPerPoint +
+                               static_cast<double>(c.log_count) * kBytesPerLog);
+}
+
+absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
+  const uint64_t estimate = EstimateDatasetBytes(config);
+  if (estimate > static_cast<uint64_t>(config.max_dataset_bytes)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{}: the dataset would take about {:.1f} MiB, above limits.max_dataset_bytes "
+        "({:.1f} MiB); lower the counts or raise the limit",
+        config.config_file, estimate / 1048576.0, config.max_dataset_bytes / 1048576.0));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.output_directory, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        StrCat("cannot create output directory '", config.output_directory, "': ", ec.message()));
+  }
+  const std::string base = StrCat(config.output_directory, "/", config.output_prefix);
+  DatasetSummary summary;
+
+  // Independent streams per stage, so changing one signal's settings leaves the
+  // others' output byte-identical.
+  Rng topo_rng(config.seed ^ 0x746F706F6C6F6779ull);
+  Rng trace_rng(config.seed ^ 0x7472616365730000ull);
+  Rng metric_rng(config.seed ^ 0x6D65747269637300ull);
+  Rng log_rng(config.seed ^ 0x6C6F677300000000ull);
+  const Topology topology = BuildTopology(config, topo_rng);
+  for (const auto& s : topology.services) summary.services.push_back(s.name);
+
+  std::unique_ptr<TemplateWriter> traces, metrics, logs;
+  constexpr size_t kRefsPerService = 256;
+  std::vector<std::vector<SpanRef>> refs(topology.services.size());
+  std::vector<uint64_t> refs_seen(topology.services.size());
+  if (config.trace_count > 0) {
+    summary.traces.path = base + "-traces.pb";
+    ASSIGN_OR_RETURN(traces, TemplateWriter::Create(summary.traces.path, Signal::kTraces));
+    ResourceChunker<ct::ExportTraceServiceRequest> chunker(traces.get(), config.max_chunk_bytes,
+                                                           topology, "telemetry-generator");
+    TraceBuilder builder(config, topology, trace_rng);
+    std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>> spans;
+    std::vector<int> counts;
+    counts.reserve(config.trace_count);
+    for (int64_t t = 0; t < config.trace_count; ++t) {
+      const int n = builder.DrawSpanCount();
+      counts.push_back(n);
+      spans.clear();
+      builder.Build(n, &spans);
+      size_t trace_bytes = 0;
+      for (const auto& [svc, span] : spans) trace_bytes += span.ByteSizeLong() + 8;
+      RETURN_IF_ERROR(chunker.Reserve(trace_bytes));
+      for (auto& [svc, span] : spans) {
+        // Reservoir of spans per service, for trace-correlated logs.
+        uint64_t seen = refs_seen[svc]++;
+        size_t slot = seen < kRefsPerService ? seen : trace_rng.Below(seen + 1);
+        if (slot < kRefsPerService) {
+          SpanRef ref;
+          std::memcpy(ref.trace_id, span.trace_id().data(), 16);
+          std::memcpy(ref.span_id, span.span_id().data(), 8);
+          ref.start_offset_ns = span.start_time_unix_nano() - kTemplateEpochNs;
+          if (slot < refs[svc].size())
+            refs[svc][slot] = ref;
+          else
+            refs[svc].push_back(ref);
+        }
+        RETURN_IF_ERROR(chunker.Add(svc, std::move(span)));
+      }
+      if (traces->bytes_written() > static_cast<uint64_t>(config.max_dataset_bytes)) {
+        return absl::FailedPreconditionError(
+            StrCat("traces alone exceed limits.max_dataset_bytes (", config.max_dataset_bytes,
+                   " bytes) after ", t + 1, " traces; nothing was written"));
+      }
+    }
+    RETURN_IF_ERROR(chunker.Flush());
+    summary.trace_count = config.trace_count;
+    std::sort(counts.begin(), counts.end());
+    auto q = [&](double p) {
+      return counts[std::min(counts.size() - 1, size_t(p * counts.size()))];
+    };
+    summary.span_count_quantiles = {counts.front(), q(0.5), q(0.9), q(0.99), counts.back()};
+    double total = 0;
+    for (int c : counts) total += c;
+    summary.span_count_mean = total / counts.size();
+  }
+
+  if (config.metric_count > 0) {
+    summary.metrics.path = base + "-metrics.pb";
+    ASSIGN_OR_RETURN(metrics, TemplateWriter::Create(summary.metrics.path, Signal::kMetrics));
+    absl::Status status;
+    MetricsSummary ms =
+        BuildMetrics(config, metric_rng, [&](const cm::ExportMetricsServiceRequest& r, int64_t) {
+          if (status.ok()) status = AppendMetrics(metrics.get(), r, config.max_chunk_bytes);
+        });
+    RETURN_IF_ERROR(status);
+    summary.metric_count = ms.metrics;
+    summary.series_count = ms.series;
+  }
+
+  if (config.log_count > 0) {
+    summary.logs.path = base + "-logs.pb";
+    ASSIGN_OR_RETURN(logs, TemplateWriter::Create(summary.logs.path, Signal::kLogs));
+    ResourceChunker<cl::ExportLogsServiceRequest> chunker(logs.get(), config.max_chunk_bytes,
+                                                          topology, "telemetry-generator");
+    LogBuilder builder(config, topology, refs, log_rng);
+    for (int64_t i = 0; i < config.log_count; ++i) {
+      opentelemetry::proto::logs::v1::LogRecord record;
+      const int svc = builder.Build(&record);
+      RETURN_IF_ERROR(chunker.Add(svc, std::move(record)));
+    }
+    RETURN_IF_ERROR(chunker.Flush());
+  }
+
+  // Commit only once everything has been generated.
+  for (auto [writer, file] :
+       {std::pair{traces.get(), &summary.traces}, std::pair{metrics.get(), &summary.metrics},
+        std::pair{logs.get(), &summary.logs}}) {
+    if (writer == nullptr) continue;
+    RETURN_IF_ERROR(writer->Commit());
+    file->bytes = writer->bytes_written();
+    file->chunks = writer->chunk_count();
+    file->items = writer->item_count();
+  }
+  // Templates are held once in memory plus ~16 bytes of patch table per patched field.
+  summary.estimated_sender_memory_bytes = summary.traces.bytes + summary.metrics.bytes +
+                                          summary.logs.bytes + summary.traces.items * 80 +
+                                          summary.metrics.items * 32 + summary.logs.items * 64 +
+                                          (16u << 20);
+
+  YAML::Emitter y;
+  y << YAML::BeginMap;
+  y << YAML::Key << "generator" << YAML::Value << "telemetry-generator";
+  y << YAML::Key << "template_format_version" << YAML::Value << kTemplateFormatVersion;
+  y << YAML::Key << "seed" << YAML::Value << config.seed;
+  y << YAML::Key << "config" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "file" << YAML::Value << config.config_file;
+  y << YAML::Key << "digest" << YAML::Value << Digest(config.config_text);
+  y << YAML::EndMap;
+  auto file_entry = [&](const char* name, const SignalFileSummary& f, const char* items) {
+    if (f.path.empty()) return;
+    y << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "file" << YAML::Value << f.path;
+    y << YAML::Key << "bytes" << YAML::Value << f.bytes;
+    y << YAML::Key << "chunks" << YAML::Value << f.chunks;
+    y << YAML::Key << items << YAML::Value << f.items;
+  };
+  file_entry("traces", summary.traces, "spans");
+  if (!summary.traces.path.empty()) {
+    y << YAML::Key << "traces" << YAML::Value << summary.trace_count;
+    y << YAML::Key << "spans_per_trace" << YAML::Value << YAML::BeginMap;
+    const char* names[] = {"min", "p50", "p90", "p99", "max"};
+    for (int i = 0; i < 5; ++i)
+      y << YAML::Key << names[i] << YAML::Value << summary.span_count_quantiles[i];
+    y << YAML::Key << "mean" << YAML::Value << summary.span_count_mean;
+    y << YAML::EndMap << YAML::EndMap;
+  }
+  file_entry("metrics", summary.metrics, "data_points");
+  if (!summary.metrics.path.empty()) {
+    y << YAML::Key << "metrics" << YAML::Value << summary.metric_count;
+    y << YAML::Key << "series" << YAML::Value << summary.series_count << YAML::EndMap;
+  }
+  file_entry("logs", summary.logs, "log_records");
+  if (!summary.logs.path.empty()) y << YAML::EndMap;
+  y << YAML::Key << "services" << YAML::Value << YAML::Flow << summary.services;
+  y << YAML::Key << "estimated_sender_memory_bytes" << YAML::Value
+    << summary.estimated_sender_memory_bytes;
+  y << YAML::EndMap;
+  summary.metadata_path = base + "-metadata.yaml";
+  RETURN_IF_ERROR(WriteFileAtomically(summary.metadata_path, std::string(y.c_str()) + "\n"));
+  return summary;
+}
+
+}  // namespace loadgen

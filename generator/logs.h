@@ -1,0 +1,34 @@
+// Builds log record templates: HTTP access, application and system logs in the
+// configured shares. A share of application logs belongs to spans built earlier and
+// carries their template trace_id/span_id, so the sender maps both to the same new
+// IDs in the same replay. Times are kTemplateEpochNs-based placeholders.
+#pragma once
+
+#include <vector>
+
+#include "common/random.h"
+#include "generator/config.h"
+#include "generator/topology.h"
+#include "generator/traces.h"
+#include "opentelemetry/proto/logs/v1/logs.pb.h"
+
+namespace loadgen {
+
+class LogBuilder {
+ public:
+  // `spans_by_service[s]` holds spans of service s that logs may refer to.
+  LogBuilder(const GeneratorConfig& config, const Topology& topology,
+             const std::vector<std::vector<SpanRef>>& spans_by_service, Rng& rng)
+      : config_(config), topology_(topology), spans_(spans_by_service), rng_(rng) {}
+
+  // Builds one log record; returns the index of the service whose resource it uses.
+  int Build(opentelemetry::proto::logs::v1::LogRecord* record);
+
+ private:
+  const GeneratorConfig& config_;
+  const Topology& topology_;
+  const std::vector<std::vector<SpanRef>>& spans_;
+  Rng& rng_;
+};
+
+}  // namespace loadgen

@@ -1,0 +1,49 @@
+// The service topology traces are drawn from: services with their resources and
+// operations, and the downstream call graph between them. Built once per dataset
+// from the seed; immutable afterwards.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/random.h"
+#include "generator/config.h"
+#include "opentelemetry/proto/resource/v1/resource.pb.h"
+
+namespace loadgen {
+
+enum class OperationKind { kHttpServer, kDbQuery, kCacheGet, kInternal };
+
+struct Operation {
+  OperationKind kind;
+  std::string name;       // Span name, following the semantic-convention naming rules.
+  std::string method;     // HTTP method for kHttpServer.
+  std::string route;      // http.route for kHttpServer; db.collection.name for kDbQuery.
+  std::string statement;  // db.query.text for kDbQuery.
+  int64_t self_time_min_us = 0;
+  int64_t self_time_max_us = 0;
+};
+
+struct Service {
+  std::string name;
+  std::string version;
+  std::string host;
+  int port = 8080;
+  bool ingress = false;
+  std::vector<Operation> server_ops;  // Entry points others (or users) call.
+  std::vector<Operation> local_ops;   // DB, cache and internal work.
+  std::vector<int> downstream;        // Indices of services this one calls.
+  opentelemetry::proto::resource::v1::Resource resource;
+};
+
+struct Topology {
+  std::vector<Service> services;
+  std::vector<int> ingress;  // Indices of services that receive user traffic.
+};
+
+// Builds the topology: the first quarter of the services (at least one) are ingress;
+// every service calls 1-3 services later in the list, so the graph fans out and
+// several callers reach the same back-ends, and there are no cycles.
+Topology BuildTopology(const GeneratorConfig& config, Rng& rng);
+
+}  // namespace loadgen

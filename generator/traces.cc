@@ -1,0 +1,247 @@
+#include "generator/traces.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+#include "common/signal.h"
+#include "common/strings.h"
+
+namespace loadgen {
+namespace {
+
+namespace tr = opentelemetry::proto::trace::v1;
+using opentelemetry::proto::common::v1::KeyValue;
+
+enum class NodeRole { kServer, kHttpClient, kDb, kCache, kInternal };
+
+struct Node {
+  int service = 0;
+  int parent = -1;
+  NodeRole role = NodeRole::kServer;
+  const Operation* op = nullptr;
+  int callee = -1;  // For kHttpClient: the service called.
+  bool error = false;
+  int64_t self_ns = 0;
+  int64_t rel_start_ns = 0;  // Relative to the parent's start.
+  int64_t start_ns = 0;      // Relative to the trace start.
+  int64_t dur_ns = 0;
+  std::vector<int> children;
+};
+
+void Str(tr::Span* s, std::string_view k, std::string_view v) {
+  KeyValue* kv = s->add_attributes();
+  kv->set_key(std::string(k));
+  kv->mutable_value()->set_string_value(std::string(v));
+}
+void Int(tr::Span* s, std::string_view k, int64_t v) {
+  KeyValue* kv = s->add_attributes();
+  kv->set_key(std::string(k));
+  kv->mutable_value()->set_int_value(v);
+}
+
+std::string FillRoute(const std::string& route, Rng& rng) {
+  auto pos = route.find("{id}");
+  if (pos == std::string::npos) return route;
+  return StrCat(route.substr(0, pos), 1000 + rng.Below(90000), route.substr(pos + 4));
+}
+
+}  // namespace
+
+int TraceBuilder::DrawSpanCount() {
+  double v = rng_.Normal(config_.spans_avg_per_trace, config_.spans_std_dev);
+  return std::max(1, static_cast<int>(std::lround(v)));
+}
+
+void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* out) {
+  const auto& services = topology_.services;
+  std::vector<Node> nodes;
+  nodes.reserve(span_count);
+  std::vector<int> expandable;  // Nodes that may get children: server and internal spans.
+
+  Node root;
+  root.service = topology_.ingress[rng_.Below(topology_.ingress.size())];
+  root.role = NodeRole::kServer;
+  root.op =
+      &services[root.service].server_ops[rng_.Below(services[root.service].server_ops.size())];
+  nodes.push_back(root);
+  expandable.push_back(0);
+
+  while (static_cast<int>(nodes.size()) < span_count) {
+    const int p = expandable[rng_.Below(expandable.size())];
+    const Service& svc = services[nodes[p].service];
+    const int room = span_count - static_cast<int>(nodes.size());
+    // 70% of children go downstream (a CLIENT span here plus the SERVER span in the
+    // callee); the rest stay in the same service.
+    if (room >= 2 && !svc.downstream.empty() && rng_.Chance(0.7)) {
+      Node client;
+      client.service = nodes[p].service;
+      client.parent = p;
+      client.role = NodeRole::kHttpClient;
+      client.callee = svc.downstream[rng_.Below(svc.downstream.size())];
+      const Service& callee = services[client.callee];
+      client.op = &callee.server_ops[rng_.Below(callee.server_ops.size())];
+      nodes.push_back(client);
+      const int ci = static_cast<int>(nodes.size()) - 1;
+      nodes[p].children.push_back(ci);
+      Node server;
+      server.service = client.callee;
+      server.parent = ci;
+      server.role = NodeRole::kServer;
+      server.op = client.op;
+      server.error = rng_.Chance(config_.error_rate);
+      nodes.push_back(server);
+      const int si = ci + 1;
+      nodes[ci].children.push_back(si);
+      nodes[ci].error = server.error;
+      expandable.push_back(si);
+    } else {
+      Node local;
+      local.service = nodes[p].service;
+      local.parent = p;
+      local.op = &svc.local_ops[rng_.Below(svc.local_ops.size())];
+      local.role = local.op->kind == OperationKind::kDbQuery    ? NodeRole::kDb
+                   : local.op->kind == OperationKind::kCacheGet ? NodeRole::kCache
+                                                                : NodeRole::kInternal;
+      nodes.push_back(local);
+      const int li = static_cast<int>(nodes.size()) - 1;
+      nodes[p].children.push_back(li);
+      if (local.role == NodeRole::kInternal) expandable.push_back(li);
+    }
+  }
+
+  // Durations bottom-up: children always have larger indices than their parent.
+  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
+    Node& n = nodes[i];
+    n.self_ns = rng_.Range(n.op->self_time_min_us, n.op->self_time_max_us) * 1000;
+    if (n.role == NodeRole::kHttpClient) {
+      // The wire: the server span sits inside the client span, a network gap each side.
+      const int64_t gap = rng_.Range(100, 800) * 1000;
+      Node& server = nodes[n.children[0]];
+      server.rel_start_ns = gap;
+      n.dur_ns = server.dur_ns + 2 * gap;
+      continue;
+    }
+    int64_t cursor = n.self_ns / 2;
+    const bool parallel = n.children.size() >= 2 && rng_.Chance(0.3);
+    int64_t longest = 0;
+    for (int c : n.children) {
+      Node& child = nodes[c];
+      if (parallel) {
+        child.rel_start_ns = cursor + rng_.Range(0, 50) * 1000;
+        longest = std::max(longest, child.rel_start_ns + child.dur_ns - cursor);
+      } else {
+        child.rel_start_ns = cursor;
+        cursor += child.dur_ns + rng_.Range(10, 100) * 1000;
+      }
+    }
+    if (parallel) cursor += longest;
+    n.dur_ns = cursor + n.self_ns - n.self_ns / 2;
+  }
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    nodes[i].start_ns = nodes[nodes[i].parent].start_ns + nodes[i].rel_start_ns;
+  }
+
+  uint8_t trace_id[16];
+  rng_.FillId(trace_id, 16);
+  std::vector<uint64_t> span_ids(nodes.size());
+  std::unordered_set<uint64_t> seen;
+  for (auto& id : span_ids) {
+    do {
+      id = rng_.Next();
+    } while (id == 0 || !seen.insert(id).second);
+  }
+
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = nodes[i];
+    const Service& svc = services[n.service];
+    tr::Span span;
+    span.set_trace_id(trace_id, 16);
+    span.set_span_id(&span_ids[i], 8);
+    if (n.parent >= 0) span.set_parent_span_id(&span_ids[n.parent], 8);
+    span.set_start_time_unix_nano(kTemplateEpochNs + n.start_ns);
+    span.set_end_time_unix_nano(kTemplateEpochNs + n.start_ns + n.dur_ns);
+    // Sampled, and the parent's remoteness is known; a server span's parent is remote.
+    uint32_t flags = 0x01 | 0x100;
+    const std::string path =
+        n.op->kind == OperationKind::kHttpServer ? FillRoute(n.op->route, rng_) : "";
+    switch (n.role) {
+      case NodeRole::kServer: {
+        if (n.parent >= 0) flags |= 0x200;
+        span.set_kind(tr::Span::SPAN_KIND_SERVER);
+        span.set_name(n.op->name);
+        const int code = n.error ? 500 : (n.op->method == "POST" ? 201 : 200);
+        Str(&span, "http.request.method", n.op->method);
+        Str(&span, "url.path", path);
+        Str(&span, "url.scheme", "http");
+        Str(&span, "http.route", n.op->route);
+        Int(&span, "http.response.status_code", code);
+        Str(&span, "server.address", svc.host);
+        Int(&span, "server.port", svc.port);
+        Str(&span, "network.protocol.version", "1.1");
+        if (n.parent < 0) {
+          Str(&span, "client.address",
+              StrCat("10.", rng_.Below(256), ".", rng_.Below(256), ".", 1 + rng_.Below(254)));
+          Str(&span, "user_agent.original",
+              "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)");
+        }
+        break;
+      }
+      case NodeRole::kHttpClient: {
+        const Service& callee = services[n.callee];
+        span.set_kind(tr::Span::SPAN_KIND_CLIENT);
+        span.set_name(n.op->method);  // No url.template: the name is the method alone.
+        Str(&span, "http.request.method", n.op->method);
+        Str(&span, "server.address", callee.host);
+        Int(&span, "server.port", callee.port);
+        Str(&span, "url.full",
+            StrCat("http://", callee.host, ":", callee.port, FillRoute(n.op->route, rng_)));
+        Int(&span, "http.response.status_code", n.error ? 500 : 200);
+        break;
+      }
+      case NodeRole::kDb:
+        span.set_kind(tr::Span::SPAN_KIND_CLIENT);
+        span.set_name(n.op->name);
+        Str(&span, "db.system.name", "postgresql");
+        Str(&span, "db.namespace", "shop");
+        Str(&span, "db.collection.name", n.op->route);
+        Str(&span, "db.operation.name", n.op->method);
+        Str(&span, "db.query.text", n.op->statement);
+        Str(&span, "server.address", "postgres");
+        Int(&span, "server.port", 5432);
+        break;
+      case NodeRole::kCache:
+        span.set_kind(tr::Span::SPAN_KIND_CLIENT);
+        span.set_name(n.op->name);
+        Str(&span, "db.system.name", "redis");
+        Str(&span, "db.operation.name", "GET");
+        Str(&span, "server.address", "redis");
+        Int(&span, "server.port", 6379);
+        break;
+      case NodeRole::kInternal:
+        span.set_kind(tr::Span::SPAN_KIND_INTERNAL);
+        span.set_name(n.op->name);
+        break;
+    }
+    span.set_flags(flags);
+    if (n.error) {
+      span.mutable_status()->set_code(tr::Status::STATUS_CODE_ERROR);
+      Str(&span, "error.type", "500");
+      if (n.role == NodeRole::kServer) {
+        span.mutable_status()->set_message("Internal Server Error");
+        tr::Span::Event* ev = span.add_events();
+        ev->set_name("exception");
+        ev->set_time_unix_nano(span.end_time_unix_nano() - 1000);
+        KeyValue* t = ev->add_attributes();
+        t->set_key("exception.type");
+        t->mutable_value()->set_string_value("UpstreamTimeoutError");
+        KeyValue* m = ev->add_attributes();
+        m->set_key("exception.message");
+        m->mutable_value()->set_string_value("upstream request timed out");
+      }
+    }
+    out->emplace_back(n.service, std::move(span));
+  }
+}
+
+}  // namespace loadgen

@@ -1,0 +1,194 @@
+#include "sender/config.h"
+
+#include <cstdlib>
+
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "common/yaml_config.h"
+
+namespace loadgen {
+namespace {
+
+const char* Env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? v : nullptr;
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// `k=v,k2=v2` with percent-encoded values (W3C baggage form).
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseHeaderList(
+    std::string_view text, std::string_view what) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t i = 0;
+  while (i <= text.size()) {
+    size_t comma = text.find(',', i);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view item = text.substr(i, comma - i);
+    auto trim = [](std::string_view s) {
+      while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+      while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+      return s;
+    };
+    item = trim(item);
+    if (!item.empty()) {
+      size_t eq = item.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        return absl::InvalidArgumentError(
+            StrCat(what, ": expected key=value pairs separated by commas"));
+      }
+      std::string key(trim(item.substr(0, eq)));
+      std::string value;
+      std::string_view raw = trim(item.substr(eq + 1));
+      for (size_t j = 0; j < raw.size(); ++j) {
+        if (raw[j] != '%') {
+          value += raw[j];
+          continue;
+        }
+        const bool room = j + 2 < raw.size();
+        const int hi = room ? HexDigit(raw[j + 1]) : -1;
+        const int lo = room ? HexDigit(raw[j + 2]) : -1;
+        if (hi < 0 || lo < 0) {
+          return absl::InvalidArgumentError(
+              StrCat(what, ": bad percent-encoding in the value of '", key, "'"));
+        }
+        value += static_cast<char>(hi * 16 + lo);
+        j += 2;
+      }
+      for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.emplace_back(std::move(key), std::move(value));
+    }
+    i = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status ApplyOtelEnvironment(SenderConfig* c) {
+  // The traces-specific variable wins over the generic one (one endpoint for all
+  // signals in this version).
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+    c->endpoint = v;
+  } else if (const char* v2 = Env("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+    c->endpoint = v2;
+  }
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_INSECURE")) {
+    std::string s(v);
+    for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    c->insecure = (s == "true");
+  }
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_HEADERS")) {
+    ASSIGN_OR_RETURN(c->headers, ParseHeaderList(v, "OTEL_EXPORTER_OTLP_HEADERS"));
+  }
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_TIMEOUT")) {
+    int64_t ms;
+    if (!ParseInt64(v, &ms) || ms < 0) {
+      return absl::InvalidArgumentError(
+          StrCat("OTEL_EXPORTER_OTLP_TIMEOUT: expected whole milliseconds, got \"", v, "\""));
+    }
+    c->timeout = std::chrono::milliseconds(ms == 0 ? int64_t{1} << 40 : ms);
+  }
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_COMPRESSION")) {
+    std::string s(v);
+    if (s != "gzip" && s != "none") {
+      return absl::InvalidArgumentError(
+          StrCat("OTEL_EXPORTER_OTLP_COMPRESSION: expected gzip or none, got \"", s, "\""));
+    }
+    c->compression = s;
+  }
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_CERTIFICATE")) c->tls.ca_file = v;
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")) c->tls.cert_file = v;
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_CLIENT_KEY")) c->tls.key_file = v;
+  return absl::OkStatus();
+}
+
+absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
+  ASSIGN_OR_RETURN(ConfigDoc doc, ConfigDoc::Load(file));
+  ConfigMap& root = doc.root();
+
+  ASSIGN_OR_RETURN(ConfigMap input, root.Map("input"));
+  RETURN_IF_ERROR(input.GetString("traces", &c->traces_file));
+  RETURN_IF_ERROR(input.GetString("metrics", &c->metrics_file));
+  RETURN_IF_ERROR(input.GetString("logs", &c->logs_file));
+  RETURN_IF_ERROR(input.Finish());
+
+  ASSIGN_OR_RETURN(ConfigMap otlp, root.Map("otlp"));
+  RETURN_IF_ERROR(otlp.GetString("endpoint", &c->endpoint));
+  RETURN_IF_ERROR(otlp.GetBool("insecure", &c->insecure));
+  RETURN_IF_ERROR(otlp.GetStringMap("headers", &c->headers));
+  RETURN_IF_ERROR(otlp.GetString("compression", &c->compression));
+  if (c->compression != "none" && c->compression != "gzip") {
+    return otlp.ErrorAt("compression",
+                        StrCat("expected none or gzip, got \"", c->compression, "\""));
+  }
+  RETURN_IF_ERROR(otlp.GetDuration("timeout", &c->timeout));
+  ASSIGN_OR_RETURN(ConfigMap tls, otlp.Map("tls"));
+  RETURN_IF_ERROR(tls.GetString("ca_file", &c->tls.ca_file));
+  RETURN_IF_ERROR(tls.GetString("cert_file", &c->tls.cert_file));
+  RETURN_IF_ERROR(tls.GetString("key_file", &c->tls.key_file));
+  RETURN_IF_ERROR(tls.GetString("server_name", &c->tls.server_name));
+  RETURN_IF_ERROR(tls.Finish());
+  RETURN_IF_ERROR(otlp.Finish());
+
+  ASSIGN_OR_RETURN(ConfigMap sending, root.Map("sending"));
+  ASSIGN_OR_RETURN(ConfigMap rate, sending.Map("rate_limit"));
+  RETURN_IF_ERROR(rate.GetDouble("events_per_second", &c->events_per_second, -1, 1e12));
+  RETURN_IF_ERROR(rate.GetDouble("burst", &c->burst_events, 0, 1e12));
+  RETURN_IF_ERROR(rate.Finish());
+  RETURN_IF_ERROR(sending.GetInt("concurrency", &c->concurrency, 1, 1024));
+  RETURN_IF_ERROR(sending.GetInt("max_in_flight", &c->max_in_flight, 1, 4096));
+  RETURN_IF_ERROR(sending.GetInt("max_request_bytes", &c->max_request_bytes, 1024, 64LL << 20));
+  RETURN_IF_ERROR(sending.GetDuration("duration", &c->duration));
+  RETURN_IF_ERROR(sending.GetInt("multiplier", &c->multiplier, 0, INT64_MAX));
+  RETURN_IF_ERROR(sending.Finish());
+
+  ASSIGN_OR_RETURN(ConfigMap ts, root.Map("timestamps"));
+  int64_t jitter_ms = c->jitter.count() / 1000000, backdate_ms = c->backdate.count() / 1000000;
+  RETURN_IF_ERROR(ts.GetInt("jitter_ms", &jitter_ms, 0, int64_t{1} << 40));
+  RETURN_IF_ERROR(ts.GetInt("backdate_ms", &backdate_ms, 0, int64_t{1} << 40));
+  c->jitter = std::chrono::milliseconds(jitter_ms);
+  c->backdate = std::chrono::milliseconds(backdate_ms);
+  RETURN_IF_ERROR(ts.Finish());
+
+  ASSIGN_OR_RETURN(ConfigMap stats, root.Map("stats"));
+  RETURN_IF_ERROR(stats.GetDuration("interval", &c->stats_interval));
+  RETURN_IF_ERROR(stats.GetString("json_file", &c->stats_json_file));
+  RETURN_IF_ERROR(stats.Finish());
+  if (c->stats_interval.count() == 0) {
+    return stats.ErrorAt("interval", "must be above 0");
+  }
+  return root.Finish();
+}
+
+absl::StatusOr<std::string> ResolveGrpcTarget(SenderConfig* c) {
+  std::string_view ep = c->endpoint;
+  if (ep.starts_with("http://")) {
+    c->insecure = true;
+    ep.remove_prefix(7);
+  } else if (ep.starts_with("https://")) {
+    c->insecure = false;
+    ep.remove_prefix(8);
+  } else if (ep.find("://") != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        StrCat("otlp.endpoint: unsupported scheme in \"", c->endpoint,
+               "\"; use host:port, http://host:port or https://host:port"));
+  }
+  while (!ep.empty() && ep.back() == '/') ep.remove_suffix(1);
+  const size_t colon = ep.rfind(':');
+  int64_t port;
+  if (ep.empty() || colon == std::string_view::npos || colon == 0 ||
+      !ParseInt64(ep.substr(colon + 1), &port) || port < 1 || port > 65535) {
+    return absl::InvalidArgumentError(
+        StrCat("otlp.endpoint: expected host:port (for example 127.0.0.1:4317), got \"",
+               c->endpoint, "\""));
+  }
+  return std::string(ep);
+}
+
+}  // namespace loadgen

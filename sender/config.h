@@ -1,0 +1,62 @@
+// Sender settings: a plain struct with documented defaults (configs/sender.yaml lists
+// every key). Precedence, lowest first: these defaults, the standard
+// OTEL_EXPORTER_OTLP_* environment variables, the config file, command-line flags.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace loadgen {
+
+struct TlsConfig {
+  std::string ca_file;      // PEM roots; empty = the system's.
+  std::string cert_file;    // Client certificate chain for mTLS.
+  std::string key_file;     // Client private key for mTLS.
+  std::string server_name;  // Overrides the name checked in the server certificate.
+};
+
+struct SenderConfig {
+  // Template files; an empty path skips that signal.
+  std::string traces_file = "./generated/telemetry-traces.pb";
+  std::string metrics_file = "./generated/telemetry-metrics.pb";
+  std::string logs_file = "./generated/telemetry-logs.pb";
+
+  std::string endpoint = "127.0.0.1:4317";  // host:port, or http:// / https:// URL.
+  bool insecure = false;                    // Plaintext instead of TLS.
+  TlsConfig tls;
+  // Sent as gRPC metadata. Values are secrets: never printed.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string compression = "none";  // none | gzip
+  std::chrono::nanoseconds timeout = std::chrono::seconds(10);
+
+  double events_per_second = 0;  // <= 0: unlimited.
+  double burst_events = 0;       // 0: twice the rate (one request may still wait its share).
+  int64_t concurrency = 4;       // Workers across all signals (at least one per signal).
+  int64_t max_in_flight = 8;     // Outstanding requests per worker.
+  int64_t max_request_bytes = 4 << 20;
+  std::chrono::nanoseconds duration{0};  // 0: no time limit.
+  int64_t multiplier = 1;                // Replays of the whole dataset; 0: unlimited.
+
+  std::chrono::nanoseconds jitter{0};
+  std::chrono::nanoseconds backdate{0};
+
+  std::chrono::nanoseconds stats_interval = std::chrono::seconds(5);
+  std::string stats_json_file;
+};
+
+// Applies the OTEL_EXPORTER_OTLP_* variables to `config`. Errors name the variable.
+absl::Status ApplyOtelEnvironment(SenderConfig* config);
+
+// Applies the settings present in a YAML file over `config`.
+absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* config);
+
+// Checks cross-field rules and normalises the endpoint: a scheme of http:// (plaintext)
+// or https:// (TLS) decides `insecure`; the result is the gRPC target host:port.
+absl::StatusOr<std::string> ResolveGrpcTarget(SenderConfig* config);
+
+}  // namespace loadgen

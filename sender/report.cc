@@ -1,0 +1,149 @@
+#include "sender/report.h"
+
+#include <unistd.h>
+
+#include <array>
+
+#include "common/clock.h"
+#include "common/strings.h"
+
+namespace loadgen {
+namespace {
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+double Rate(uint64_t n, int64_t ns) { return ns > 0 ? n * 1e9 / static_cast<double>(ns) : 0; }
+
+}  // namespace
+
+StatsReporter::StatsReporter(const RunStats& stats, std::chrono::nanoseconds interval,
+                             std::FILE* out)
+    : stats_(stats), interval_(interval), out_(out), tty_(isatty(fileno(out)) == 1) {}
+
+StatsReporter::~StatsReporter() { Stop(); }
+
+void StatsReporter::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void StatsReporter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StatsReporter::Loop() {
+  const SteadyClock clock;
+  const int64_t start = clock.NowNs();
+  int64_t last_ns = start;
+  uint64_t last_total = 0;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, interval_, [&] { return stop_; })) {
+    const int64_t now = clock.NowNs();
+    std::string line = fmt::format("[{:>6.1f}s]", (now - start) / 1e9);
+    uint64_t total = 0, failed = 0;
+    for (Signal s : kAllSignals) {
+      const SignalSnapshot snap = stats_.Snapshot(s);
+      if (snap.requests == 0) continue;
+      total += snap.events_accepted;
+      failed += snap.events_failed + snap.events_rejected;
+      StrAppend(&line, fmt::format(" {} {}", SignalName(s), snap.events_accepted));
+    }
+    StrAppend(&line,
+              fmt::format(" | failed {} | {:.0f} ev/s now, {:.0f} ev/s overall", failed,
+                          Rate(total - last_total, now - last_ns), Rate(total, now - start)));
+    if (tty_) {
+      fmt::print(out_, "\r{}\x1b[K", line);
+    } else {
+      fmt::print(out_, "{}\n", line);
+    }
+    std::fflush(out_);
+    last_total = total;
+    last_ns = now;
+  }
+  if (tty_) fmt::print(out_, "\n");
+}
+
+std::string SummaryText(const RunStats& stats, const RunInfo& info) {
+  std::string out = fmt::format("telemetry-sender summary: {:.2f}s to {} ({})\n",
+                                info.elapsed_ns / 1e9, info.endpoint, info.stop_reason);
+  StrAppend(&out, fmt::format("{:<8} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12} {:>12} {:>9} {:>9}\n",
+                              "signal", "sent", "accepted", "rejected", "failed", "requests", "MiB",
+                              "events/s", "p50 ms", "p99 ms"));
+  uint64_t sent = 0, accepted = 0;
+  for (Signal s : kAllSignals) {
+    const SignalSnapshot snap = stats.Snapshot(s);
+    if (snap.requests == 0) continue;
+    sent += snap.events_sent;
+    accepted += snap.events_accepted;
+    StrAppend(
+        &out,
+        fmt::format("{:<8} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12.1f} {:>12.0f} {:>9.2f} {:>9.2f}\n",
+                    SignalName(s), snap.events_sent, snap.events_accepted, snap.events_rejected,
+                    snap.events_failed, snap.requests, snap.bytes_sent / 1048576.0,
+                    Rate(snap.events_accepted, info.elapsed_ns), snap.p50_ns / 1e6,
+                    snap.p99_ns / 1e6));
+    const std::string err = stats.FirstError(s);
+    if (!err.empty()) StrAppend(&out, fmt::format("         first error: {}\n", err));
+  }
+  StrAppend(&out, fmt::format("{:<8} {:>12} {:>12}   {:.0f} events/s accepted\n", "total", sent,
+                              accepted, Rate(accepted, info.elapsed_ns)));
+  return out;
+}
+
+std::string SummaryJson(const RunStats& stats, const RunInfo& info) {
+  std::string out = fmt::format(
+      "{{\n  \"endpoint\": \"{}\",\n  \"elapsed_seconds\": {:.3f},\n  \"target_rate\": {},\n"
+      "  \"stop_reason\": \"{}\",\n  \"signals\": {{",
+      JsonEscape(info.endpoint), info.elapsed_ns / 1e9, info.target_rate,
+      JsonEscape(info.stop_reason));
+  uint64_t sent = 0, accepted = 0, rejected = 0, failed = 0;
+  bool first = true;
+  for (Signal s : kAllSignals) {
+    const SignalSnapshot snap = stats.Snapshot(s);
+    sent += snap.events_sent;
+    accepted += snap.events_accepted;
+    rejected += snap.events_rejected;
+    failed += snap.events_failed;
+    StrAppend(&out, first ? "\n" : ",\n");
+    first = false;
+    StrAppend(&out, fmt::format(
+                        "    \"{}\": {{\"events_sent\": {}, \"events_accepted\": {}, "
+                        "\"events_rejected\": {}, \"events_failed\": {}, \"requests\": {}, "
+                        "\"failed_requests\": {}, \"bytes\": {}, \"events_per_second\": {:.1f}, "
+                        "\"latency_ms\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, "
+                        "\"first_error\": \"{}\"}}",
+                        SignalName(s), snap.events_sent, snap.events_accepted, snap.events_rejected,
+                        snap.events_failed, snap.requests, snap.failed_requests, snap.bytes_sent,
+                        Rate(snap.events_accepted, info.elapsed_ns), snap.p50_ns / 1e6,
+                        snap.p99_ns / 1e6, snap.max_ns / 1e6, JsonEscape(stats.FirstError(s))));
+  }
+  StrAppend(&out,
+            fmt::format("\n  }},\n  \"total\": {{\"events_sent\": {}, \"events_accepted\": {}, "
+                        "\"events_rejected\": {}, \"events_failed\": {}, \"events_per_second\": "
+                        "{:.1f}}}\n}}\n",
+                        sent, accepted, rejected, failed, Rate(accepted, info.elapsed_ns)));
+  return out;
+}
+
+}  // namespace loadgen

@@ -1,0 +1,67 @@
+#include "sender/stats.h"
+
+#include <bit>
+
+namespace loadgen {
+
+int LatencyHistogram::Bucket(uint64_t ns) {
+  if (ns < kSub) return static_cast<int>(ns);
+  const int exp = 63 - std::countl_zero(ns);  // >= 3
+  const int sub = static_cast<int>((ns >> (exp - 3)) & (kSub - 1));
+  return (exp - 2) * kSub + sub;
+}
+
+int64_t LatencyHistogram::UpperEdge(int bucket) {
+  if (bucket < kSub) return bucket;
+  const int exp = bucket / kSub + 2;
+  const int sub = bucket % kSub;
+  return static_cast<int64_t>(((uint64_t{kSub} + sub + 1) << (exp - 3)) - 1);
+}
+
+void LatencyHistogram::Record(int64_t ns) {
+  if (ns < 0) ns = 0;
+  counts_[Bucket(static_cast<uint64_t>(ns))].fetch_add(1, std::memory_order_relaxed);
+  int64_t prev = max_.load(std::memory_order_relaxed);
+  while (ns > prev && !max_.compare_exchange_weak(prev, ns, std::memory_order_relaxed)) {
+  }
+}
+
+uint64_t LatencyHistogram::Count() const {
+  uint64_t n = 0;
+  for (const auto& c : counts_) n += c.load(std::memory_order_relaxed);
+  return n;
+}
+
+int64_t LatencyHistogram::Quantile(double q) const {
+  const uint64_t total = Count();
+  if (total == 0) return 0;
+  const uint64_t rank = static_cast<uint64_t>(q * static_cast<double>(total - 1)) + 1;
+  uint64_t seen = 0;
+  for (int b = 0; b < kBuckets; ++b) {
+    seen += counts_[b].load(std::memory_order_relaxed);
+    if (seen >= rank) return std::min(UpperEdge(b), Max());
+  }
+  return Max();
+}
+
+SignalSnapshot RunStats::Snapshot(Signal s) const {
+  const SignalCounters& c = signals_[SignalIndex(s)];
+  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  return {ld(c.requests),        ld(c.events_sent),       ld(c.events_accepted),
+          ld(c.events_rejected), ld(c.events_failed),     ld(c.failed_requests),
+          ld(c.bytes_sent),      c.latency.Quantile(0.5), c.latency.Quantile(0.99),
+          c.latency.Max()};
+}
+
+void RunStats::NoteError(Signal s, const std::string& text) {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  std::string& first = first_error_[SignalIndex(s)];
+  if (first.empty()) first = text;
+}
+
+std::string RunStats::FirstError(Signal s) const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return first_error_[SignalIndex(s)];
+}
+
+}  // namespace loadgen

@@ -1,0 +1,65 @@
+// Run statistics: lock-free counters per signal, updated by workers as requests
+// complete, and read by the reporter. Latencies go into a log-linear histogram
+// (8 sub-buckets per power of two, ~9% resolution) of atomic counters.
+// Thread-safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "common/signal.h"
+
+namespace loadgen {
+
+class LatencyHistogram {
+ public:
+  void Record(int64_t ns);
+  // The q-quantile (0..1) in ns, as the upper edge of its bucket; 0 when empty.
+  int64_t Quantile(double q) const;
+  int64_t Max() const { return max_.load(std::memory_order_relaxed); }
+  uint64_t Count() const;
+
+ private:
+  static constexpr int kSub = 8;
+  static constexpr int kBuckets = 64 * kSub;
+  static int Bucket(uint64_t ns);
+  static int64_t UpperEdge(int bucket);
+  std::array<std::atomic<uint64_t>, kBuckets> counts_{};
+  std::atomic<int64_t> max_{0};
+};
+
+struct SignalCounters {
+  std::atomic<uint64_t> requests{0};         // Requests completed (any outcome).
+  std::atomic<uint64_t> events_sent{0};      // Events in completed requests.
+  std::atomic<uint64_t> events_accepted{0};  // Accepted by the receiver.
+  std::atomic<uint64_t> events_rejected{0};  // Refused via partial_success.
+  std::atomic<uint64_t> events_failed{0};    // In requests that failed.
+  std::atomic<uint64_t> failed_requests{0};
+  std::atomic<uint64_t> bytes_sent{0};
+  LatencyHistogram latency;
+};
+
+struct SignalSnapshot {
+  uint64_t requests, events_sent, events_accepted, events_rejected, events_failed, failed_requests,
+      bytes_sent;
+  int64_t p50_ns, p99_ns, max_ns;
+};
+
+class RunStats {
+ public:
+  SignalCounters& of(Signal s) { return signals_[SignalIndex(s)]; }
+  SignalSnapshot Snapshot(Signal s) const;
+  // Remembers the first error text per signal, for the summary.
+  void NoteError(Signal s, const std::string& text);
+  std::string FirstError(Signal s) const;
+
+ private:
+  std::array<SignalCounters, 3> signals_;
+  mutable std::mutex error_mu_;  // Errors are rare; a lock keeps the text consistent.
+  std::array<std::string, 3> first_error_;
+};
+
+}  // namespace loadgen

@@ -1,0 +1,106 @@
+#include "sender/worker_pool.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "common/clock.h"
+
+namespace loadgen {
+
+std::array<int, 3> SplitWorkers(int total, const std::array<uint64_t, 3>& events,
+                                const std::array<size_t, 3>& frames) {
+  std::array<int, 3> out{};
+  uint64_t sum = 0;
+  int active = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (events[i] > 0 && frames[i] > 0) {
+      sum += events[i];
+      ++active;
+    }
+  }
+  if (active == 0) return out;
+  total = std::max(total, active);
+  std::array<double, 3> remainder{};
+  int given = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (events[i] == 0 || frames[i] == 0) continue;
+    const double share = static_cast<double>(total) * events[i] / sum;
+    out[i] = std::max(1, static_cast<int>(share));
+    remainder[i] = share - static_cast<int>(share);
+    given += out[i];
+  }
+  while (given < total) {  // Largest remainder gets the next worker.
+    int best = -1;
+    for (int i = 0; i < 3; ++i) {
+      if (out[i] == 0 || static_cast<size_t>(out[i]) >= frames[i]) continue;
+      if (best < 0 || remainder[i] > remainder[best]) best = i;
+    }
+    if (best < 0) break;
+    ++out[best];
+    remainder[best] = -1;
+    ++given;
+  }
+  while (given > total) {  // Minimums overshot: take from the largest pool.
+    int* largest = &*std::max_element(out.begin(), out.end());
+    if (*largest <= 1) break;
+    --*largest;
+    --given;
+  }
+  for (int i = 0; i < 3; ++i) out[i] = std::min<int>(out[i], static_cast<int>(frames[i]));
+  return out;
+}
+
+namespace {
+
+void SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions& pool,
+              GrpcExporter& exporter, FramePatcher& patcher, TokenBucket* limiter, StopSignal* stop,
+              int64_t deadline_ns) {
+  const SteadyClock clock;
+  for (uint64_t replay = 0; pool.multiplier == 0 || replay < pool.multiplier; ++replay) {
+    for (const CompiledFrame* frame : frames) {
+      exporter.WaitForSlot();
+      if (stop->stopped()) return;
+      if (limiter != nullptr && !limiter->Acquire(frame->events, stop)) return;
+      if (deadline_ns != 0 && clock.NowNs() >= deadline_ns) return;
+      grpc::Slice slice(frame->bytes.size());
+      // The slice is fresh and only ours until Start hands it to gRPC.
+      patcher.Patch(*frame, replay, WallNowNs(), const_cast<uint8_t*>(slice.begin()));
+      exporter.Start(std::move(slice), frame->events);
+    }
+  }
+}
+
+}  // namespace
+
+void RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
+                   const ExporterOptions& exporter_options, TokenBucket* limiter, RunStats* stats,
+                   StopSignal* stop) {
+  std::array<size_t, 3> frame_counts{};
+  for (int i = 0; i < 3; ++i) frame_counts[i] = dataset.frames[i].size();
+  const std::array<int, 3> split = SplitWorkers(pool.workers, dataset.events, frame_counts);
+  const IdMapper ids(pool.run_key);
+  const int64_t deadline_ns =
+      pool.duration.count() > 0 ? SteadyClock().NowNs() + pool.duration.count() : 0;
+
+  std::vector<std::thread> threads;
+  uint64_t worker_seed = pool.run_key;
+  for (Signal signal : kAllSignals) {
+    const auto& frames = dataset.of(signal);
+    const int n = split[SignalIndex(signal)];
+    for (int w = 0; w < n; ++w) {
+      // Interleaved shares: worker w sends frames w, w+n, w+2n, ...
+      std::vector<const CompiledFrame*> share;
+      for (size_t f = w; f < frames.size(); f += n) share.push_back(&frames[f]);
+      const uint64_t seed = SplitMix64(&worker_seed);
+      threads.emplace_back([=, &pool, &exporter_options, &ids] {
+        GrpcExporter exporter(exporter_options, signal, stats);
+        FramePatcher patcher(ids, pool.timestamps, seed, pool.series_start_ns);
+        SendLoop(share, pool, exporter, patcher, limiter, stop, deadline_ns);
+        exporter.Drain();
+      });
+    }
+  }
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace loadgen
