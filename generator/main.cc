@@ -30,20 +30,19 @@ int main(int argc, char** argv) {
     fmt::print("{}\n", options.help());
     return 0;
   }
+  uint64_t seed = 0;
+  if (args.count("seed") && !loadgen::ParseUint64(args["seed"].as<std::string>(), &seed)) {
+    fmt::print(stderr, "telemetry-generator: --seed: expected a non-negative integer, got \"{}\"\n",
+               args["seed"].as<std::string>());
+    return 2;
+  }
   auto config = loadgen::LoadGeneratorConfig(args["config"].as<std::string>());
   if (!config.ok()) {
     fmt::print(stderr, "telemetry-generator: {}\n", config.status().message());
     return 1;
   }
   if (args.count("output")) config->output_directory = args["output"].as<std::string>();
-  if (args.count("seed")) {
-    if (!loadgen::ParseUint64(args["seed"].as<std::string>(), &config->seed)) {
-      fmt::print(stderr,
-                 "telemetry-generator: --seed: expected a non-negative integer, got \"{}\"\n",
-                 args["seed"].as<std::string>());
-      return 2;
-    }
-  }
+  if (args.count("seed")) config->seed = seed;
   auto summary = loadgen::GenerateDataset(*config);
   if (!summary.ok()) {
     fmt::print(stderr, "telemetry-generator: {}\n", summary.status().message());

@@ -98,19 +98,9 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  SenderConfig config;
-  if (auto s = ApplyOtelEnvironment(&config); !s.ok()) return Fail(s.message());
-  if (auto s = ApplySenderConfigFile(args["config"].as<std::string>(), &config); !s.ok()) {
-    return Fail(s.message());
-  }
-  if (std::string err = ApplyFlags(args, &config); !err.empty()) return Fail(err, 2);
-  auto target = ResolveGrpcTarget(&config);
-  if (!target.ok()) return Fail(target.status().message());
-  auto credentials = MakeCredentials(config);
-  if (!credentials.ok()) return Fail(credentials.status().message());
-
   // Signals go to one thread that asks the run to stop; a second one exits at once.
-  // Blocked here, before any thread starts, so every thread inherits the mask.
+  // Blocked first thing, before gRPC or anything else starts a thread, so every
+  // thread inherits the mask and no thread dies of the default action.
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
@@ -118,6 +108,22 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   StopSignal stop;
   std::atomic<bool> interrupted{false};
+
+  // Flag values are checked before anything else, so a typo is a usage error (2).
+  SenderConfig scratch;
+  if (std::string err = ApplyFlags(args, &scratch); !err.empty()) return Fail(err, 2);
+
+  SenderConfig config;
+  if (auto s = ApplyOtelEnvironment(&config); !s.ok()) return Fail(s.message());
+  if (auto s = ApplySenderConfigFile(args["config"].as<std::string>(), &config); !s.ok()) {
+    return Fail(s.message());
+  }
+  ApplyFlags(args, &config);
+  auto target = ResolveGrpcTarget(&config);
+  if (!target.ok()) return Fail(target.status().message());
+  auto credentials = MakeCredentials(config);
+  if (!credentials.ok()) return Fail(credentials.status().message());
+
   std::thread([&sigs, &stop, &interrupted] {
     int sig;
     sigwait(&sigs, &sig);

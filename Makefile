@@ -1,0 +1,46 @@
+# Entry points. Every target installs what it needs first (scripts/install-deps.sh is
+# idempotent), so `make demo` and `make test` work on a fresh Debian 12 machine.
+# WERROR=ON turns warnings into errors (CI sets it).
+
+BUILD ?= build
+WERROR ?= OFF
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOADGEN_WERROR=$(WERROR)
+
+.PHONY: all deps build test demo bench asan tsan format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	scripts/demo.sh $(BUILD)
+
+bench: build
+	bench/throughput.sh $(BUILD)
+
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	cmake -S . -B build-asan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOADGEN_SANITIZE=address,undefined >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+# The worker-pool, limiter and sink tests under ThreadSanitizer.
+tsan: deps
+	cmake -S . -B build-tsan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOADGEN_SANITIZE=thread >/dev/null
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R "worker|pool|stop|bucket|SIGINT|multiplier"
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan generated

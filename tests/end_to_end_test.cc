@@ -1,0 +1,172 @@
+// The real binaries against each other on 127.0.0.1: generator -> files -> sender -> sink.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "catch2/catch.hpp"
+#include "tests/test_util.h"
+
+namespace loadgen::testing {
+namespace {
+
+constexpr const char* kSmallGenerator = R"(output:
+  directory: DIR
+  prefix: e2e
+  max_chunk_bytes: 65536
+seed: 3
+traces:
+  count: 300
+  spans: {avg_per_trace: 10, std_dev: 3}
+metrics:
+  metric_count: 14
+  timeseries_per_metric: {min: 5, max: 20}
+logs:
+  count: 2000
+)";
+
+std::string Generate(const TempDir& dir) {
+  std::string yaml = kSmallGenerator;
+  yaml.replace(yaml.find("DIR"), 3, dir.path());
+  WriteText(dir.File("gen.yaml"), yaml);
+  auto r = Run({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return dir.File("e2e");
+}
+
+std::string SenderConfig(const TempDir& dir, const std::string& prefix, const std::string& extra = "") {
+  const std::string path = dir.File("sender.yaml");
+  WriteText(path, "input:\n  traces: " + prefix + "-traces.pb\n  metrics: " + prefix +
+                      "-metrics.pb\n  logs: " + prefix + "-logs.pb\n"
+                      "otlp:\n  insecure: true\n  timeout: 5s\n" + extra);
+  return path;
+}
+
+int64_t MetaCount(const std::string& meta, const std::string& key) {
+  auto at = meta.find(key + ": ");
+  REQUIRE(at != std::string::npos);
+  return std::stoll(meta.substr(at + key.size() + 2));
+}
+
+TEST_CASE("generator -> sender -> sink delivers exactly the dataset times the multiplier") {
+  TempDir dir;
+  const std::string prefix = Generate(dir);
+  const std::string meta = ReadText(prefix + "-metadata.yaml");
+  SinkProcess sink({"--validate"});
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix), "--endpoint",
+                sink.endpoint(), "--rate", "0", "--multiplier", "3", "--stats-json",
+                dir.File("sender.json")});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string sent = ReadText(dir.File("sender.json"));
+  const std::string got = sink.Stop();
+  INFO(sent << got);
+  const int64_t spans = MetaCount(meta, "spans"), points = MetaCount(meta, "data_points"),
+                records = MetaCount(meta, "log_records");
+  CHECK(JsonInt(sent, "events_accepted", "\"traces\"") == 3 * spans);
+  CHECK(JsonInt(sent, "events_accepted", "\"metrics\"") == 3 * points);
+  CHECK(JsonInt(sent, "events_accepted", "\"logs\"") == 3 * records);
+  CHECK(JsonInt(got, "spans") == 3 * spans);
+  CHECK(JsonInt(got, "data_points") == 3 * points);
+  CHECK(JsonInt(got, "log_records") == 3 * records);
+  CHECK(JsonInt(got, "errors", "\"validation\"") == 0);
+  CHECK(JsonInt(got, "malformed_requests") == 0);
+  CHECK(JsonInt(sent, "events_failed", "\"total\"") == 0);
+}
+
+TEST_CASE("the default configs work together from the project layout") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.File("configs"));
+  for (const char* f : {"generator.yaml", "sender.yaml"}) {
+    std::filesystem::copy_file(SourceDir() + "/configs/" + f, dir.File(std::string("configs/") + f));
+  }
+  auto gen = Run({BinaryPath("telemetry-generator"), "--config", "configs/generator.yaml"}, {},
+                 dir.path());
+  INFO(gen.err);
+  REQUIRE(gen.exit_code == 0);
+  SinkProcess sink;
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", "configs/sender.yaml", "--endpoint",
+                sink.endpoint(), "--multiplier", "1", "--duration", "0", "--rate", "0"},
+               {}, dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string got = sink.Stop();
+  const std::string meta = ReadText(dir.File("generated/telemetry-metadata.yaml"));
+  CHECK(JsonInt(got, "spans") == MetaCount(meta, "spans"));
+  CHECK(JsonInt(got, "log_records") == MetaCount(meta, "log_records"));
+  CHECK_THAT(r.out, Catch::Contains("multiplier reached"));
+}
+
+TEST_CASE("SIGINT stops the sender cleanly: summary, exit 0, nothing lost in flight") {
+  TempDir dir;
+  const std::string prefix = Generate(dir);
+  SinkProcess sink;
+  Process sender({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix),
+                  "--endpoint", sink.endpoint(), "--rate", "20000", "--multiplier", "0",
+                  "--stats-json", dir.File("sender.json")});
+  std::string line;
+  while (sender.ReadLine(&line) && line.find("sending to") == std::string::npos) {
+  }
+  sender.Signal(SIGINT);
+  REQUIRE(sender.Wait() == 0);
+  CHECK_THAT(sender.out(), Catch::Contains("(interrupted)"));
+  const std::string sent = ReadText(dir.File("sender.json"));
+  const std::string got = sink.Stop();
+  CHECK(JsonInt(sent, "events_accepted", "\"total\"") ==
+        JsonInt(got, "spans") + JsonInt(got, "data_points") + JsonInt(got, "log_records"));
+}
+
+TEST_CASE("bad input: clear message naming the place, non-zero exit") {
+  TempDir dir;
+  const std::string prefix = Generate(dir);
+
+  SECTION("a corrupted template file names the file and byte offset") {
+    {
+      std::fstream f(prefix + "-logs.pb", std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(200);
+      f.put('\x7f');
+    }
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix),
+                  "--endpoint", "127.0.0.1:9"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains(prefix + "-logs.pb: offset 16: chunk 0 checksum mismatch"));
+  }
+  SECTION("a missing template file is named") {
+    std::filesystem::remove(prefix + "-traces.pb");
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix)});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("cannot open template file '" + prefix + "-traces.pb'"));
+  }
+  SECTION("a signal's file given as another signal's input is refused") {
+    WriteText(dir.File("swap.yaml"), "input:\n  traces: " + prefix + "-logs.pb\n  metrics: \"\"\n  logs: \"\"\n");
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("swap.yaml")});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("holds logs templates, but is configured as input.traces"));
+  }
+  SECTION("config errors name file and line") {
+    WriteText(dir.File("bad.yaml"), "sending:\n  multiplier: many\n");
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("bad.yaml")});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("bad.yaml:2:15: sending.multiplier: expected an integer"));
+    auto g = Run({BinaryPath("telemetry-generator"), "--config", dir.File("nope.yaml")});
+    CHECK(g.exit_code == 1);
+    CHECK_THAT(g.err, Catch::Contains("nope.yaml"));
+  }
+  SECTION("bad flags are usage errors") {
+    auto r = Run({BinaryPath("telemetry-sender"), "--rate", "lots"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--rate"));
+    auto g = Run({BinaryPath("telemetry-generator"), "--seed", "-4"});
+    CHECK(g.exit_code == 2);
+  }
+  SECTION("an unwritable output directory is named and nothing is written") {
+    WriteText(dir.File("file-not-dir"), "");
+    auto g = Run({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml"), "--output",
+                  dir.File("file-not-dir/sub")});
+    CHECK(g.exit_code == 1);
+    CHECK_THAT(g.err, Catch::Contains("cannot create output directory"));
+  }
+}
+
+}  // namespace
+}  // namespace loadgen::testing

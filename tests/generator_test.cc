@@ -1,0 +1,226 @@
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "catch2/catch.hpp"
+#include "common/template_file.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "tests/small_dataset.h"
+
+namespace loadgen {
+namespace {
+
+namespace ct = opentelemetry::proto::collector::trace::v1;
+namespace cm = opentelemetry::proto::collector::metrics::v1;
+namespace cl = opentelemetry::proto::collector::logs::v1;
+namespace tr = opentelemetry::proto::trace::v1;
+using testing::TempDir;
+
+template <typename Request>
+std::vector<Request> ReadRequests(const std::string& path) {
+  auto r = TemplateReader::Open(path);
+  REQUIRE(r.ok());
+  std::vector<Request> out;
+  TemplateChunk c;
+  while (*(*r)->Next(&c)) {
+    out.emplace_back();
+    REQUIRE(out.back().ParseFromString(c.payload));
+  }
+  return out;
+}
+
+std::string Attr(const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& attrs,
+                 std::string_view key) {
+  for (const auto& kv : attrs) {
+    if (kv.key() == key) {
+      return kv.value().has_string_value() ? kv.value().string_value()
+                                           : std::to_string(kv.value().int_value());
+    }
+  }
+  return "";
+}
+
+struct SpanInfo {
+  tr::Span span;
+  std::string service;
+};
+
+std::map<std::string, std::vector<SpanInfo>> TracesById(const std::string& path) {
+  std::map<std::string, std::vector<SpanInfo>> out;
+  for (const auto& req : ReadRequests<ct::ExportTraceServiceRequest>(path))
+    for (const auto& rs : req.resource_spans())
+      for (const auto& s : rs.scope_spans(0).spans())
+        out[s.trace_id()].push_back({s, Attr(rs.resource().attributes(), "service.name")});
+  return out;
+}
+
+TEST_CASE("the same config and seed give byte-identical files; another seed does not") {
+  TempDir a, b, c;
+  auto config = testing::SmallConfig(a);
+  REQUIRE(GenerateDataset(config).ok());
+  config.output_directory = b.path();
+  REQUIRE(GenerateDataset(config).ok());
+  config.output_directory = c.path();
+  config.seed = 43;
+  REQUIRE(GenerateDataset(config).ok());
+  for (const char* f : {"small-traces.pb", "small-metrics.pb", "small-logs.pb"}) {
+    INFO(f);
+    CHECK(testing::ReadText(a.File(f)) == testing::ReadText(b.File(f)));
+    CHECK(testing::ReadText(a.File(f)) != testing::ReadText(c.File(f)));
+  }
+}
+
+TEST_CASE("span counts per trace follow Normal(avg, std_dev)") {
+  TempDir dir;
+  auto config = testing::SmallConfig(dir);
+  config.trace_count = 3000;
+  config.spans_avg_per_trace = 20;
+  config.spans_std_dev = 5;
+  config.max_chunk_bytes = 1 << 20;
+  auto summary = GenerateDataset(config);
+  REQUIRE(summary.ok());
+  const auto traces = TracesById(summary->traces.path);
+  REQUIRE(traces.size() == 3000);
+  double sum = 0, sq = 0;
+  for (const auto& [id, spans] : traces) {
+    sum += spans.size();
+    sq += double(spans.size()) * spans.size();
+  }
+  const double mean = sum / traces.size();
+  const double sd = std::sqrt(sq / traces.size() - mean * mean);
+  CHECK(mean == Approx(20).margin(0.4));
+  CHECK(sd == Approx(5).margin(0.4));
+  CHECK(summary->traces.items == static_cast<uint64_t>(sum));
+}
+
+TEST_CASE("trace structure: client/server pairs, children inside parents, consistent errors") {
+  TempDir dir;
+  const auto summary = testing::GenerateSmall(dir);
+  size_t pairs = 0, errors = 0, downstream = 0, local = 0;
+  for (const auto& [id, spans] : TracesById(summary.traces.path)) {
+    std::map<std::string, const SpanInfo*> by_id;
+    std::map<std::string, std::vector<const SpanInfo*>> children;
+    for (const auto& s : spans) by_id[s.span.span_id()] = &s;
+    int roots = 0;
+    for (const auto& s : spans) {
+      if (s.span.parent_span_id().empty()) {
+        ++roots;
+        CHECK(s.span.kind() == tr::Span::SPAN_KIND_SERVER);
+        CHECK(s.span.start_time_unix_nano() == kTemplateEpochNs);  // Offsets start at 0.
+        continue;
+      }
+      REQUIRE(by_id.count(s.span.parent_span_id()) == 1);
+      const SpanInfo& parent = *by_id[s.span.parent_span_id()];
+      children[s.span.parent_span_id()].push_back(&s);
+      CHECK(s.span.start_time_unix_nano() >= parent.span.start_time_unix_nano());
+      CHECK(s.span.end_time_unix_nano() <= parent.span.end_time_unix_nano());
+      if (s.span.kind() == tr::Span::SPAN_KIND_SERVER) {
+        // A server span's parent is the client span of the call, in another service,
+        // with a network gap on both sides.
+        CHECK(parent.span.kind() == tr::Span::SPAN_KIND_CLIENT);
+        CHECK(parent.service != s.service);
+        CHECK(s.span.start_time_unix_nano() > parent.span.start_time_unix_nano());
+        CHECK(s.span.end_time_unix_nano() < parent.span.end_time_unix_nano());
+        CHECK(Attr(parent.span.attributes(), "server.address") == s.service);
+        ++pairs;
+      } else {
+        CHECK(parent.service == s.service);
+      }
+      if (parent.span.kind() != tr::Span::SPAN_KIND_CLIENT) {
+        (Attr(s.span.attributes(), "url.full").empty() ? local : downstream)++;
+      }
+      const bool failed = s.span.status().code() == tr::Status::STATUS_CODE_ERROR;
+      if (s.span.kind() == tr::Span::SPAN_KIND_SERVER && failed) {
+        ++errors;
+        CHECK(Attr(s.span.attributes(), "http.response.status_code") == "500");
+        REQUIRE(s.span.events_size() == 1);
+        CHECK(s.span.events(0).name() == "exception");
+        CHECK(parent.span.status().code() == tr::Status::STATUS_CODE_ERROR);
+        CHECK(Attr(parent.span.attributes(), "http.response.status_code") == "500");
+      }
+    }
+    CHECK(roots == 1);
+  }
+  CHECK(pairs > 100);
+  CHECK(errors > 0);
+  // About 70% of children go downstream where a downstream service exists; leaf
+  // services pull the overall share below that.
+  const double share = double(downstream) / (downstream + local);
+  CHECK(share > 0.35);
+  CHECK(share < 0.8);
+}
+
+TEST_CASE("metric series are unique per resource and the counts match the metadata") {
+  TempDir dir;
+  const auto summary = testing::GenerateSmall(dir);
+  std::set<std::string> series;
+  uint64_t points = 0;
+  std::set<std::string> names;
+  for (const auto& req : ReadRequests<cm::ExportMetricsServiceRequest>(summary.metrics.path))
+    for (const auto& rm : req.resource_metrics()) {
+      const std::string host = Attr(rm.resource().attributes(), "host.name");
+      for (const auto& m : rm.scope_metrics(0).metrics()) {
+        names.insert(m.name());
+        auto add = [&](const auto& attrs) {
+          std::string key = host + "|" + m.name();
+          for (const auto& kv : attrs) key += "|" + kv.key() + "=" + kv.value().string_value();
+          CHECK(series.insert(key).second);
+          ++points;
+        };
+        for (const auto& p : m.gauge().data_points()) add(p.attributes());
+        for (const auto& p : m.sum().data_points()) add(p.attributes());
+        for (const auto& p : m.histogram().data_points()) {
+          add(p.attributes());
+          CHECK(p.bucket_counts_size() == p.explicit_bounds_size() + 1);
+        }
+        for (const auto& p : m.exponential_histogram().data_points()) add(p.attributes());
+      }
+    }
+  CHECK(points == summary.metrics.items);
+  CHECK(names.size() == 14);
+  const std::string meta = testing::ReadText(summary.metadata_path);
+  CHECK_THAT(meta, Catch::Contains("data_points: " + std::to_string(points)));
+  CHECK_THAT(meta, Catch::Contains("spans: " + std::to_string(summary.traces.items)));
+}
+
+TEST_CASE("log types follow the configured percentages") {
+  TempDir dir;
+  auto config = testing::SmallConfig(dir);
+  config.log_count = 5000;
+  auto summary = GenerateDataset(config);
+  REQUIRE(summary.ok());
+  size_t access = 0, total = 0;
+  for (const auto& req : ReadRequests<cl::ExportLogsServiceRequest>(summary->logs.path))
+    for (const auto& rl : req.resource_logs())
+      for (const auto& r : rl.scope_logs(0).log_records()) {
+        ++total;
+        access += r.event_name() == "http.access";
+      }
+  CHECK(total == 5000);
+  CHECK(double(access) / total == Approx(0.40).margin(0.03));
+}
+
+TEST_CASE("a refused dataset leaves no files, and an earlier dataset stays intact") {
+  TempDir dir;
+  auto config = testing::SmallConfig(dir);
+  REQUIRE(GenerateDataset(config).ok());
+  const std::string before = testing::ReadText(dir.File("small-traces.pb"));
+  config.seed = 5;
+  config.max_dataset_bytes = 1000;
+  auto result = GenerateDataset(config);
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(std::string(result.status().message()), Catch::Contains("limits.max_dataset_bytes"));
+  CHECK(testing::ReadText(dir.File("small-traces.pb")) == before);
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    CHECK(e.path().string().find(".tmp-") == std::string::npos);
+    ++files;
+  }
+  CHECK(files == 4);
+}
+
+}  // namespace
+}  // namespace loadgen

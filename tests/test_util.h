@@ -1,0 +1,85 @@
+// Helpers for tests that use real files and real processes: temporary directories,
+// spawning the project's binaries with captured output, and reading JSON numbers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loadgen::testing {
+
+// A fresh directory under /tmp, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+void WriteText(const std::string& path, std::string_view text);
+std::string ReadText(const std::string& path);
+
+// The path of one of the project's binaries (telemetry-generator, ...).
+std::string BinaryPath(std::string_view name);
+// The project's source directory (for configs/).
+std::string SourceDir();
+
+// A child process with stdout and stderr captured through pipes.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {},
+          const std::string& cwd = "");
+  ~Process();
+  // Blocks until one line of stdout is available (or EOF: returns false).
+  bool ReadLine(std::string* line);
+  void Signal(int sig);
+  // Waits for exit; returns the exit code (128 + signal if killed). Collects the rest
+  // of stdout/stderr into out()/err().
+  int Wait();
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1, err_fd_ = -1;
+  std::string out_, err_, pending_;
+  bool waited_ = false;
+  int status_ = 0;
+};
+
+// Runs a command to completion.
+struct RunResult {
+  int exit_code;
+  std::string out, err;
+};
+RunResult Run(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {},
+              const std::string& cwd = "");
+
+// Starts otlp-sink on 127.0.0.1 with a free port; the port is read from its first line.
+class SinkProcess {
+ public:
+  explicit SinkProcess(std::vector<std::string> extra_args = {});
+  int port() const { return port_; }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
+  // SIGTERM, wait, and return the JSON summary it wrote.
+  std::string Stop();
+
+ private:
+  TempDir dir_;
+  std::string stats_file_;
+  Process process_;
+  int port_ = 0;
+};
+
+// The number after "key": in a JSON text, searching from the first occurrence of
+// `after` (so nested keys can be told apart). Fails the test when absent.
+int64_t JsonInt(std::string_view json, std::string_view key, std::string_view after = "");
+
+}  // namespace loadgen::testing

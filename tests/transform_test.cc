@@ -1,0 +1,242 @@
+#include "sender/transform.h"
+
+#include <map>
+#include <set>
+
+#include "catch2/catch.hpp"
+#include "common/template_file.h"
+#include "common/wire.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "sender/loader.h"
+#include "tests/small_dataset.h"
+
+namespace loadgen {
+namespace {
+
+namespace ct = opentelemetry::proto::collector::trace::v1;
+namespace cm = opentelemetry::proto::collector::metrics::v1;
+namespace cl = opentelemetry::proto::collector::logs::v1;
+using google::protobuf::util::MessageDifferencer;
+
+constexpr uint64_t kNow = 1'750'000'000'000'000'000ull;
+constexpr uint64_t kSeriesStart = kNow - 3'600'000'000'000ull;
+
+std::string NewTrace(const IdMapper& ids, const std::string& tmpl, uint64_t replay) {
+  std::string out(16, '\0');
+  ids.MapTrace(TraceId::Load(reinterpret_cast<const uint8_t*>(tmpl.data())), replay)
+      .Store(reinterpret_cast<uint8_t*>(out.data()));
+  return out;
+}
+
+std::string NewSpan(const std::string& new_trace, const std::string& tmpl) {
+  const uint64_t id = IdMapper::MapSpan(
+      wire::LoadLE64(reinterpret_cast<const uint8_t*>(tmpl.data())),
+      TraceId::Load(reinterpret_cast<const uint8_t*>(new_trace.data())));
+  return std::string(reinterpret_cast<const char*>(&id), 8);
+}
+
+// The straightforward transform the patcher must equal: decode, deep-copy, set each
+// field, drawing jitter from the same random stream in the same order (one draw per
+// trace in order of first appearance; one per log record).
+ct::ExportTraceServiceRequest ReferenceTraces(const ct::ExportTraceServiceRequest& tmpl,
+                                              const IdMapper& ids, uint64_t replay,
+                                              TimestampOptions ts, uint64_t seed) {
+  ct::ExportTraceServiceRequest out = tmpl;
+  std::vector<std::string> order;
+  for (const auto& rs : out.resource_spans())
+    for (const auto& ss : rs.scope_spans())
+      for (const auto& s : ss.spans())
+        if (std::find(order.begin(), order.end(), s.trace_id()) == order.end())
+          order.push_back(s.trace_id());
+  Rng rng(seed);
+  std::map<std::string, uint64_t> base;
+  for (const auto& t : order) {
+    base[t] = kNow - ts.backdate_ns + (ts.jitter_ns > 0 ? rng.Below(ts.jitter_ns + 1) : 0);
+  }
+  for (auto& rs : *out.mutable_resource_spans())
+    for (auto& ss : *rs.mutable_scope_spans())
+      for (auto& s : *ss.mutable_spans()) {
+        const uint64_t b = base[s.trace_id()];
+        const std::string trace = NewTrace(ids, s.trace_id(), replay);
+        s.set_span_id(NewSpan(trace, s.span_id()));
+        if (!s.parent_span_id().empty()) s.set_parent_span_id(NewSpan(trace, s.parent_span_id()));
+        s.set_trace_id(trace);
+        s.set_start_time_unix_nano(b + s.start_time_unix_nano() - kTemplateEpochNs);
+        s.set_end_time_unix_nano(b + s.end_time_unix_nano() - kTemplateEpochNs);
+        for (auto& e : *s.mutable_events()) e.set_time_unix_nano(b + e.time_unix_nano() - kTemplateEpochNs);
+      }
+  return out;
+}
+
+cl::ExportLogsServiceRequest ReferenceLogs(const cl::ExportLogsServiceRequest& tmpl,
+                                           const IdMapper& ids, uint64_t replay,
+                                           TimestampOptions ts, uint64_t seed) {
+  cl::ExportLogsServiceRequest out = tmpl;
+  Rng rng(seed);
+  for (auto& rl : *out.mutable_resource_logs())
+    for (auto& sl : *rl.mutable_scope_logs())
+      for (auto& r : *sl.mutable_log_records()) {
+        const uint64_t b = kNow - ts.backdate_ns + (ts.jitter_ns > 0 ? rng.Below(ts.jitter_ns + 1) : 0);
+        r.set_time_unix_nano(b + r.time_unix_nano() - kTemplateEpochNs);
+        r.set_observed_time_unix_nano(b + r.observed_time_unix_nano() - kTemplateEpochNs);
+        if (!r.trace_id().empty()) {
+          const std::string trace = NewTrace(ids, r.trace_id(), replay);
+          if (!r.span_id().empty()) r.set_span_id(NewSpan(trace, r.span_id()));
+          r.set_trace_id(trace);
+        }
+      }
+  return out;
+}
+
+template <typename Point>
+void ReferencePoint(Point* p, const TimestampOptions& ts) {
+  p->set_time_unix_nano(kNow - ts.backdate_ns + p->time_unix_nano() - kTemplateEpochNs);
+  if (p->start_time_unix_nano() != 0) {
+    p->set_start_time_unix_nano(kSeriesStart + p->start_time_unix_nano() - kTemplateEpochNs);
+  }
+}
+
+cm::ExportMetricsServiceRequest ReferenceMetrics(const cm::ExportMetricsServiceRequest& tmpl,
+                                                 TimestampOptions ts) {
+  cm::ExportMetricsServiceRequest out = tmpl;
+  for (auto& rm : *out.mutable_resource_metrics())
+    for (auto& sm : *rm.mutable_scope_metrics())
+      for (auto& m : *sm.mutable_metrics()) {
+        // mutable_x() would switch the oneof, so only touch the kind the metric has.
+        if (m.has_gauge()) for (auto& p : *m.mutable_gauge()->mutable_data_points()) ReferencePoint(&p, ts);
+        if (m.has_sum()) for (auto& p : *m.mutable_sum()->mutable_data_points()) ReferencePoint(&p, ts);
+        if (m.has_histogram()) for (auto& p : *m.mutable_histogram()->mutable_data_points()) ReferencePoint(&p, ts);
+        if (m.has_exponential_histogram())
+          for (auto& p : *m.mutable_exponential_histogram()->mutable_data_points()) ReferencePoint(&p, ts);
+        if (m.has_summary()) for (auto& p : *m.mutable_summary()->mutable_data_points()) ReferencePoint(&p, ts);
+      }
+  return out;
+}
+
+LoadedDataset Load(const DatasetSummary& s) {
+  LoadedDataset d;
+  REQUIRE(LoadTemplateFile(s.traces.path, Signal::kTraces, 64 << 20, &d).ok());
+  REQUIRE(LoadTemplateFile(s.metrics.path, Signal::kMetrics, 64 << 20, &d).ok());
+  REQUIRE(LoadTemplateFile(s.logs.path, Signal::kLogs, 64 << 20, &d).ok());
+  return d;
+}
+
+std::string Patched(FramePatcher& patcher, const CompiledFrame& f, uint64_t replay) {
+  std::string out(f.bytes.size(), '\0');
+  patcher.Patch(f, replay, kNow, reinterpret_cast<uint8_t*>(out.data()));
+  return out;
+}
+
+TEST_CASE("patched frames equal a deep-copy-and-set transform, for every signal") {
+  testing::TempDir dir;
+  const LoadedDataset data = Load(testing::GenerateSmall(dir));
+  const IdMapper ids(0xC0FFEE);
+  auto [jitter, backdate] = GENERATE(std::pair<int64_t, int64_t>{0, 0},
+                                     std::pair<int64_t, int64_t>{250'000'000, 0},
+                                     std::pair<int64_t, int64_t>{10'000'000, 60'000'000'000});
+  const TimestampOptions ts{jitter, backdate};
+  const uint64_t replay = GENERATE(0u, 7u);
+  INFO("jitter " << jitter << " backdate " << backdate << " replay " << replay);
+  constexpr uint64_t kSeed = 99;
+
+  for (const CompiledFrame& f : data.of(Signal::kTraces)) {
+    FramePatcher patcher(ids, ts, kSeed, kSeriesStart);
+    ct::ExportTraceServiceRequest tmpl, got;
+    REQUIRE(tmpl.ParseFromString(f.bytes));
+    REQUIRE(got.ParseFromString(Patched(patcher, f, replay)));
+    CHECK(MessageDifferencer::Equals(got, ReferenceTraces(tmpl, ids, replay, ts, kSeed)));
+  }
+  for (const CompiledFrame& f : data.of(Signal::kLogs)) {
+    FramePatcher patcher(ids, ts, kSeed, kSeriesStart);
+    cl::ExportLogsServiceRequest tmpl, got;
+    REQUIRE(tmpl.ParseFromString(f.bytes));
+    REQUIRE(got.ParseFromString(Patched(patcher, f, replay)));
+    CHECK(MessageDifferencer::Equals(got, ReferenceLogs(tmpl, ids, replay, ts, kSeed)));
+  }
+  for (const CompiledFrame& f : data.of(Signal::kMetrics)) {
+    FramePatcher patcher(ids, ts, kSeed, kSeriesStart);
+    cm::ExportMetricsServiceRequest tmpl, got;
+    REQUIRE(tmpl.ParseFromString(f.bytes));
+    REQUIRE(got.ParseFromString(Patched(patcher, f, replay)));
+    CHECK(MessageDifferencer::Equals(got, ReferenceMetrics(tmpl, ts)));
+  }
+}
+
+TEST_CASE("each replay gets new IDs, parent links and offsets are kept") {
+  testing::TempDir dir;
+  const LoadedDataset data = Load(testing::GenerateSmall(dir));
+  const IdMapper ids(42);
+  FramePatcher patcher(ids, {}, 1, kSeriesStart);
+  std::set<std::string> trace_ids, span_ids;
+  size_t spans_seen = 0, traces_seen = 0;
+  for (uint64_t replay = 0; replay < 3; ++replay) {
+    for (const CompiledFrame& f : data.of(Signal::kTraces)) {
+      ct::ExportTraceServiceRequest tmpl, got;
+      REQUIRE(tmpl.ParseFromString(f.bytes));
+      REQUIRE(got.ParseFromString(Patched(patcher, f, replay)));
+      std::map<std::string, std::set<std::string>> spans_of_trace;
+      std::map<std::string, uint64_t> root_start;
+      for (const auto& rs : got.resource_spans())
+        for (const auto& ss : rs.scope_spans())
+          for (const auto& s : ss.spans()) {
+            spans_of_trace[s.trace_id()].insert(s.span_id());
+            if (s.parent_span_id().empty()) root_start[s.trace_id()] = s.start_time_unix_nano();
+            CHECK(span_ids.insert(s.trace_id() + s.span_id()).second);  // Unique everywhere.
+            ++spans_seen;
+          }
+      for (const auto& [t, _] : spans_of_trace) {
+        CHECK(trace_ids.insert(t).second);  // A new trace ID per trace per replay.
+        ++traces_seen;
+      }
+      for (int r = 0; r < got.resource_spans_size(); ++r)
+        for (int s = 0; s < got.resource_spans(r).scope_spans(0).spans_size(); ++s) {
+          const auto& g = got.resource_spans(r).scope_spans(0).spans(s);
+          const auto& t = tmpl.resource_spans(r).scope_spans(0).spans(s);
+          CHECK(g.trace_id() != t.trace_id());
+          if (!g.parent_span_id().empty()) {
+            CHECK(spans_of_trace[g.trace_id()].count(g.parent_span_id()) == 1);
+          }
+          // Offset from the trace start and duration are the template's, to the ns.
+          CHECK(g.start_time_unix_nano() - root_start[g.trace_id()] ==
+                t.start_time_unix_nano() - kTemplateEpochNs);
+          CHECK(g.end_time_unix_nano() - g.start_time_unix_nano() ==
+                t.end_time_unix_nano() - t.start_time_unix_nano());
+        }
+    }
+  }
+  CHECK(spans_seen == 3 * data.events[SignalIndex(Signal::kTraces)]);
+  CHECK(traces_seen == 3 * 60);
+}
+
+TEST_CASE("logs of a span carry that span's new IDs in the same replay") {
+  testing::TempDir dir;
+  const LoadedDataset data = Load(testing::GenerateSmall(dir));
+  const IdMapper ids(7);
+  FramePatcher trace_patcher(ids, {}, 1, kSeriesStart), log_patcher(ids, {}, 2, kSeriesStart);
+  const uint64_t replay = 4;
+  std::set<std::string> sent_spans;  // trace_id + span_id as sent
+  for (const CompiledFrame& f : data.of(Signal::kTraces)) {
+    ct::ExportTraceServiceRequest got;
+    REQUIRE(got.ParseFromString(Patched(trace_patcher, f, replay)));
+    for (const auto& rs : got.resource_spans())
+      for (const auto& s : rs.scope_spans(0).spans()) sent_spans.insert(s.trace_id() + s.span_id());
+  }
+  size_t correlated = 0;
+  for (const CompiledFrame& f : data.of(Signal::kLogs)) {
+    cl::ExportLogsServiceRequest got;
+    REQUIRE(got.ParseFromString(Patched(log_patcher, f, replay)));
+    for (const auto& rl : got.resource_logs())
+      for (const auto& r : rl.scope_logs(0).log_records()) {
+        if (r.trace_id().empty()) continue;
+        ++correlated;
+        CHECK(sent_spans.count(r.trace_id() + r.span_id()) == 1);
+      }
+  }
+  CHECK(correlated > 50);
+}
+
+}  // namespace
+}  // namespace loadgen
