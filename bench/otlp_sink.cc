@@ -7,6 +7,7 @@
 #include "common/random.h"
 #include "common/strings.h"
 #include "common/wire.h"
+#include "grpcpp/alarm.h"
 #include "grpcpp/grpcpp.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
@@ -56,25 +57,65 @@ class RawExport : public Service::template WithRawCallbackMethod_Export<typename
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override {
+    SinkVerdict verdict;
     std::vector<grpc::Slice> slices;
     if (request->Dump(&slices).ok()) {
       if (slices.size() == 1) {
-        sink_->Receive(signal_,
-                       {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()});
+        verdict = sink_->Receive(
+            signal_, {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()});
       } else {
         thread_local std::string joined;
         joined.clear();
-        for (const auto& s : slices)
+        for (const auto& s : slices) {
           joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
-        sink_->Receive(signal_, joined);
+        }
+        verdict = sink_->Receive(signal_, joined);
       }
     }
-    // An empty Export*ServiceResponse: full success leaves partial_success unset.
-    grpc::Slice empty;
-    *response = grpc::ByteBuffer(&empty, 1);
+    // Full success is an empty response; partial success sets field 1
+    // {1: rejected count, 2: error_message}, the same numbers for all three signals.
+    std::string body;
+    if (verdict.code == 0 && verdict.rejected > 0) {
+      std::string partial;
+      wire::AppendVarintField(&partial, 1, static_cast<uint64_t>(verdict.rejected));
+      wire::AppendLenField(&partial, 2, verdict.message);
+      wire::AppendLenField(&body, 1, partial);
+    }
+    grpc::Slice slice(body.data(), body.size());
+    *response = grpc::ByteBuffer(&slice, 1);
+    grpc::Status status = grpc::Status::OK;
+    if (verdict.code != 0) {
+      status = grpc::Status(static_cast<grpc::StatusCode>(verdict.code), verdict.message,
+                            StatusDetails(verdict));
+    }
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
+    if (verdict.delay_ns <= 0) {
+      reactor->Finish(status);
+    } else {
+      auto* alarm = new grpc::Alarm;
+      alarm->Set(std::chrono::system_clock::now() + std::chrono::nanoseconds(verdict.delay_ns),
+                 [reactor, status, alarm](bool) {
+                   reactor->Finish(status);
+                   delete alarm;
+                 });
+    }
     return reactor;
+  }
+
+ private:
+  // A serialized google.rpc.Status carrying google.rpc.RetryInfo when asked for.
+  static std::string StatusDetails(const SinkVerdict& v) {
+    if (v.retry_after_ns <= 0) return "";
+    std::string duration, retry_info, any, status;
+    wire::AppendVarintField(&duration, 1, static_cast<uint64_t>(v.retry_after_ns / 1000000000));
+    wire::AppendVarintField(&duration, 2, static_cast<uint64_t>(v.retry_after_ns % 1000000000));
+    wire::AppendLenField(&retry_info, 1, duration);
+    wire::AppendLenField(&any, 1, "type.googleapis.com/google.rpc.RetryInfo");
+    wire::AppendLenField(&any, 2, retry_info);
+    wire::AppendVarintField(&status, 1, static_cast<uint64_t>(v.code));
+    wire::AppendLenField(&status, 2, v.message);
+    wire::AppendLenField(&status, 3, any);
+    return status;
   }
 
  private:
@@ -263,7 +304,7 @@ void OtlpSink::Shutdown() {
   server_.reset();
 }
 
-void OtlpSink::Receive(Signal signal, std::string_view request) {
+SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request) {
   const int i = SignalIndex(signal);
   const int64_t now = SteadyClock().NowNs();
   int64_t expected = 0;
@@ -271,18 +312,47 @@ void OtlpSink::Receive(Signal signal, std::string_view request) {
   int64_t last = last_ns_.load(std::memory_order_relaxed);
   while (now > last && !last_ns_.compare_exchange_weak(last, now)) {
   }
-  uint64_t items;
   requests_[i].fetch_add(1, std::memory_order_relaxed);
   bytes_[i].fetch_add(request.size(), std::memory_order_relaxed);
+
+  SinkVerdict verdict;
+  const uint64_t n = sequence_.fetch_add(1);
+  if (options_.delay_ns > 0 || options_.delay_jitter_ns > 0) {
+    verdict.delay_ns = options_.delay_ns;
+    if (options_.delay_jitter_ns > 0) {
+      verdict.delay_ns +=
+          static_cast<int64_t>(Fmix64(n) % static_cast<uint64_t>(options_.delay_jitter_ns + 1));
+    }
+  }
+  uint64_t items;
   if (!CountItems(signal, request, &items)) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
-    return;
+    verdict.code = 3;  // INVALID_ARGUMENT: never worth a retry.
+    verdict.message = "malformed request";
+    return verdict;
   }
-  items_[i].fetch_add(items, std::memory_order_relaxed);
-  if (!options_.validate) return;
+  // Exact shares: request n is refused when n * share crosses a whole number.
+  auto crosses = [](uint64_t k, double share) {
+    return share > 0 && static_cast<uint64_t>((k + 1) * share) > static_cast<uint64_t>(k * share);
+  };
+  if (crosses(n, options_.fail_share)) {
+    refused_requests_[i].fetch_add(1, std::memory_order_relaxed);
+    refused_items_[i].fetch_add(items, std::memory_order_relaxed);
+    verdict.code = options_.fail_code;
+    verdict.message = "otlp-sink: refused on purpose (--fail-share)";
+    verdict.retry_after_ns = options_.retry_after_ns;
+    return verdict;
+  }
+  if (options_.reject_share > 0) {
+    verdict.rejected = static_cast<int64_t>(static_cast<double>(items) * options_.reject_share);
+    verdict.message = "otlp-sink: items rejected on purpose (--reject-share)";
+    rejected_items_[i].fetch_add(verdict.rejected, std::memory_order_relaxed);
+  }
+  items_[i].fetch_add(items - verdict.rejected, std::memory_order_relaxed);
+  if (!options_.validate) return verdict;
   std::vector<std::pair<std::string, std::string>> problems;
   ValidateRequest(signal, request, WallNowNs(), options_.max_skew_ns, &problems);
-  if (problems.empty()) return;
+  if (problems.empty()) return verdict;
   std::lock_guard<std::mutex> lock(mu_);
   validation_errors_ += problems.size();
   for (auto& [kind, detail] : problems) {
@@ -291,6 +361,7 @@ void OtlpSink::Receive(Signal signal, std::string_view request) {
       examples_.push_back(StrCat(SignalName(signal), ": ", kind, ": ", detail));
     }
   }
+  return verdict;
 }
 
 SinkSnapshot OtlpSink::Snapshot() const {
@@ -299,6 +370,9 @@ SinkSnapshot OtlpSink::Snapshot() const {
     s.requests[i] = requests_[i].load();
     s.bytes[i] = bytes_[i].load();
     s.items[i] = items_[i].load();
+    s.refused_requests[i] = refused_requests_[i].load();
+    s.refused_items[i] = refused_items_[i].load();
+    s.rejected_items[i] = rejected_items_[i].load();
   }
   s.malformed_requests = malformed_.load();
   s.active_seconds = (last_ns_.load() - first_ns_.load()) / 1e9;
@@ -320,10 +394,15 @@ std::string OtlpSink::SummaryJson() const {
     return o;
   };
   std::string out = "{\n";
-  for (const char* field : {"requests", "bytes"}) {
-    const auto& arr = std::string_view(field) == "requests" ? s.requests : s.bytes;
+  const std::pair<const char*, const std::array<uint64_t, 3>*> per_signal[] = {
+      {"requests", &s.requests},
+      {"bytes", &s.bytes},
+      {"refused_requests", &s.refused_requests},
+      {"refused_items", &s.refused_items},
+      {"rejected_items", &s.rejected_items}};
+  for (const auto& [field, arr] : per_signal) {
     StrAppend(&out, fmt::format("  \"{}\": {{\"traces\": {}, \"metrics\": {}, \"logs\": {}}},\n",
-                                field, arr[0], arr[1], arr[2]));
+                                field, (*arr)[0], (*arr)[1], (*arr)[2]));
   }
   StrAppend(&out, fmt::format("  \"spans\": {},\n  \"data_points\": {},\n  \"log_records\": {},\n",
                               s.items[0], s.items[1], s.items[2]));

@@ -31,12 +31,34 @@ struct SinkOptions {
   int64_t max_skew_ns = 15LL * 60 * 1000000000;
   int max_receive_bytes = 4 << 20;  // The collector's default gRPC limit.
   int max_examples = 10;            // Validation error texts kept for the summary.
+
+  // Misbehaviour, for tests and demos of how senders cope. Shares are exact, not random:
+  // with fail_share 0.2 every fifth request of the sink fails.
+  double fail_share = 0;  // Share of requests refused with fail_code.
+  int fail_code =
+      14;  // gRPC status code (14 UNAVAILABLE, 8 RESOURCE_EXHAUSTED, 3 INVALID_ARGUMENT).
+  int64_t retry_after_ns = 0;  // If > 0, refusals carry google.rpc.RetryInfo with this delay.
+  double reject_share = 0;  // Share of each accepted request's items refused via partial_success.
+  int64_t delay_ns = 0;     // Added to every response.
+  int64_t delay_jitter_ns = 0;  // Plus uniform [0, jitter].
+};
+
+// What the sink answers to one request.
+struct SinkVerdict {
+  int code = 0;  // gRPC status code; 0 = OK.
+  std::string message;
+  int64_t retry_after_ns = 0;
+  int64_t rejected = 0;  // Items refused via partial_success (with code 0).
+  int64_t delay_ns = 0;
 };
 
 struct SinkSnapshot {
-  std::array<uint64_t, 3> requests{};
+  std::array<uint64_t, 3> requests{};  // Every request received, whatever the answer.
   std::array<uint64_t, 3> bytes{};
-  std::array<uint64_t, 3> items{};  // Spans, data points, log records.
+  std::array<uint64_t, 3> items{};             // Accepted spans, data points, log records.
+  std::array<uint64_t, 3> refused_requests{};  // Answered with an error status.
+  std::array<uint64_t, 3> refused_items{};
+  std::array<uint64_t, 3> rejected_items{};  // Refused via partial_success.
   uint64_t malformed_requests = 0;
   uint64_t validation_errors = 0;
   std::map<std::string, uint64_t> errors_by_kind;
@@ -62,7 +84,7 @@ class OtlpSink {
   void Shutdown();
 
   // Called by the services for every request (public for them, not for users).
-  void Receive(Signal signal, std::string_view request);
+  SinkVerdict Receive(Signal signal, std::string_view request);
 
   SinkSnapshot Snapshot() const;
   std::string SummaryJson() const;
@@ -71,8 +93,10 @@ class OtlpSink {
   SinkOptions options_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
-  std::array<std::atomic<uint64_t>, 3> requests_{}, bytes_{}, items_{};
+  std::array<std::atomic<uint64_t>, 3> requests_{}, bytes_{}, items_{}, refused_requests_{},
+      refused_items_{}, rejected_items_{};
   std::atomic<uint64_t> malformed_{0};
+  std::atomic<uint64_t> sequence_{0};  // Requests seen, for the exact fail share.
   std::atomic<int64_t> first_ns_{0}, last_ns_{0};
   mutable std::mutex mu_;  // Guards the validation results below.
   uint64_t validation_errors_ = 0;

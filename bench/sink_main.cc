@@ -27,7 +27,19 @@ int main(int argc, char** argv) {
       "max-recv-bytes", "Largest request accepted",
       cxxopts::value<int>()->default_value("4194304"))(
       "stats-file", "Also write the JSON summary here on exit", cxxopts::value<std::string>())(
-      "h,help", "Show this help");
+      "fail-share", "Refuse this share of requests (exact: 0.2 = every 5th)",
+      cxxopts::value<double>()->default_value("0"))(
+      "fail-code",
+      "Status for refusals: UNAVAILABLE, RESOURCE_EXHAUSTED, INVALID_ARGUMENT, ... or a number",
+      cxxopts::value<std::string>()->default_value("UNAVAILABLE"))(
+      "retry-after", "Attach google.rpc.RetryInfo with this delay to refusals (e.g. 200ms)",
+      cxxopts::value<std::string>()->default_value("0"))(
+      "reject-share", "Reject this share of each accepted request's items via partial_success",
+      cxxopts::value<double>()->default_value("0"))(
+      "delay", "Answer every request this much later (e.g. 50ms)",
+      cxxopts::value<std::string>()->default_value("0"))(
+      "delay-jitter", "Plus up to this much more, varying per request",
+      cxxopts::value<std::string>()->default_value("0"))("h,help", "Show this help");
   cxxopts::ParseResult args;
   try {
     args = options.parse(argc, argv);
@@ -48,6 +60,38 @@ int main(int argc, char** argv) {
     return 2;
   }
   sink_options.max_skew_ns = skew->count();
+  sink_options.fail_share = args["fail-share"].as<double>();
+  sink_options.reject_share = args["reject-share"].as<double>();
+  if (sink_options.fail_share < 0 || sink_options.fail_share > 1 || sink_options.reject_share < 0 ||
+      sink_options.reject_share > 1) {
+    fmt::print(stderr, "otlp-sink: --fail-share and --reject-share take a share from 0 to 1\n");
+    return 2;
+  }
+  static const std::pair<const char*, int> kCodes[] = {
+      {"CANCELLED", 1},          {"UNKNOWN", 2},    {"INVALID_ARGUMENT", 3},
+      {"DEADLINE_EXCEEDED", 4},  {"NOT_FOUND", 5},  {"PERMISSION_DENIED", 7},
+      {"RESOURCE_EXHAUSTED", 8}, {"ABORTED", 10},   {"INTERNAL", 13},
+      {"UNAVAILABLE", 14},       {"DATA_LOSS", 15}, {"UNAUTHENTICATED", 16}};
+  const std::string code = args["fail-code"].as<std::string>();
+  int64_t numeric = -1;
+  for (const auto& [name, value] : kCodes) {
+    if (code == name) numeric = value;
+  }
+  if (numeric < 0 && (!loadgen::ParseInt64(code, &numeric) || numeric < 1 || numeric > 16)) {
+    fmt::print(stderr, "otlp-sink: --fail-code: unknown gRPC status \"{}\"\n", code);
+    return 2;
+  }
+  sink_options.fail_code = static_cast<int>(numeric);
+  for (auto [flag, out] : {std::pair{"retry-after", &sink_options.retry_after_ns},
+                           std::pair{"delay", &sink_options.delay_ns},
+                           std::pair{"delay-jitter", &sink_options.delay_jitter_ns}}) {
+    auto d = loadgen::ParseDuration(args[flag].as<std::string>(), std::string("--") + flag);
+    if (!d.ok()) {
+      fmt::print(stderr, "otlp-sink: {}\n", d.status().message());
+      return 2;
+    }
+    *out = d->count();
+  }
 
   sigset_t sigs;
   sigemptyset(&sigs);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 namespace loadgen::wire {
@@ -55,5 +56,26 @@ class FieldReader {
   const uint8_t* end_;
   bool error_ = false;
 };
+
+// Writing, for the few small messages built by hand (status details, responses).
+inline void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+inline void AppendTag(std::string* out, uint32_t number, WireType type) {
+  AppendVarint(out, (uint64_t{number} << 3) | type);
+}
+inline void AppendVarintField(std::string* out, uint32_t number, uint64_t v) {
+  AppendTag(out, number, kVarint);
+  AppendVarint(out, v);
+}
+inline void AppendLenField(std::string* out, uint32_t number, std::string_view bytes) {
+  AppendTag(out, number, kLen);
+  AppendVarint(out, bytes.size());
+  out->append(bytes);
+}
 
 }  // namespace loadgen::wire

@@ -42,6 +42,14 @@ struct SenderConfig {
   std::chrono::nanoseconds duration{0};  // 0: no time limit.
   int64_t multiplier = 1;                // Replays of the whole dataset; 0: unlimited.
 
+  // Retries of retryable failures (see RetryPolicy in exporter.h for the rules).
+  bool retry_enabled = true;
+  std::chrono::nanoseconds retry_initial_interval = std::chrono::milliseconds(500);
+  std::chrono::nanoseconds retry_max_interval = std::chrono::seconds(10);
+  std::chrono::nanoseconds retry_max_elapsed_time = std::chrono::seconds(60);
+  double retry_multiplier = 1.5;
+  double retry_randomization_factor = 0.5;
+
   std::chrono::nanoseconds jitter{0};
   std::chrono::nanoseconds backdate{0};
 

@@ -1,5 +1,9 @@
 #include "sender/exporter.h"
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
 #include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/strings.h"
@@ -9,12 +13,14 @@
 namespace loadgen {
 
 struct GrpcExporter::Call {
-  grpc::ClientContext context;
-  grpc::ByteBuffer request;
+  std::unique_ptr<grpc::ClientContext> context;  // A context serves one attempt only.
+  grpc::ByteBuffer request;                      // Kept for retries; the slice is shared.
   grpc::ByteBuffer response;
   grpc::Status status;
   std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::ByteBuffer>> reader;
-  int64_t started_ns = 0;
+  int64_t first_started_ns = 0;
+  int64_t attempt_started_ns = 0;
+  int attempt = 0;
   uint64_t events = 0;
   size_t bytes = 0;
 };
@@ -80,16 +86,91 @@ void ParsePartialSuccess(const grpc::ByteBuffer& buffer, int64_t* rejected, std:
 
 }  // namespace
 
+bool IsRetryable(int code, bool has_retry_info) {
+  switch (code) {
+    case grpc::CANCELLED:
+    case grpc::DEADLINE_EXCEEDED:
+    case grpc::ABORTED:
+    case grpc::OUT_OF_RANGE:
+    case grpc::UNAVAILABLE:
+    case grpc::DATA_LOSS: return true;
+    case grpc::RESOURCE_EXHAUSTED:
+      return has_retry_info;  // Throttling; without RetryInfo it means "too big".
+    default: return false;
+  }
+}
+
+int64_t RetryDelayNs(std::string_view details) {
+  // google.rpc.Status: 3 details (repeated Any: 1 type_url, 2 value);
+  // RetryInfo: 1 retry_delay (Duration: 1 seconds, 2 nanos).
+  int64_t delay = -1;
+  wire::FieldReader status(details);
+  wire::Field f;
+  while (status.Next(&f)) {
+    if (f.number != 3 || f.type != wire::kLen) continue;
+    std::string_view type_url, value;
+    wire::FieldReader any(f.data, f.size);
+    wire::Field af;
+    while (any.Next(&af)) {
+      if (af.type != wire::kLen) continue;
+      std::string_view v(reinterpret_cast<const char*>(af.data), af.size);
+      if (af.number == 1) type_url = v;
+      if (af.number == 2) value = v;
+    }
+    if (type_url != "type.googleapis.com/google.rpc.RetryInfo") continue;
+    delay = 0;
+    wire::FieldReader info(value);
+    wire::Field rf;
+    while (info.Next(&rf)) {
+      if (rf.number != 1 || rf.type != wire::kLen) continue;
+      wire::FieldReader duration(rf.data, rf.size);
+      wire::Field df;
+      while (duration.Next(&df)) {
+        if (df.type != wire::kVarint) continue;
+        if (df.number == 1) delay += static_cast<int64_t>(df.varint) * 1000000000;
+        if (df.number == 2) delay += static_cast<int64_t>(df.varint);
+      }
+    }
+  }
+  return delay;
+}
+
+namespace {
+
+const char* CodeName(int code) {
+  static const char* kNames[] = {"OK",
+                                 "CANCELLED",
+                                 "UNKNOWN",
+                                 "INVALID_ARGUMENT",
+                                 "DEADLINE_EXCEEDED",
+                                 "NOT_FOUND",
+                                 "ALREADY_EXISTS",
+                                 "PERMISSION_DENIED",
+                                 "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION",
+                                 "ABORTED",
+                                 "OUT_OF_RANGE",
+                                 "UNIMPLEMENTED",
+                                 "INTERNAL",
+                                 "UNAVAILABLE",
+                                 "DATA_LOSS",
+                                 "UNAUTHENTICATED"};
+  return code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
+}
+
+}  // namespace
+
 GrpcExporter::GrpcExporter(const ExporterOptions& options, Signal signal, RunStats* stats)
     : options_(options),
       signal_(signal),
       stats_(stats),
       channel_(MakeChannel(options)),
       stub_(channel_),
-      method_(ExportMethod(signal)) {}
+      method_(ExportMethod(signal)),
+      rng_(reinterpret_cast<uintptr_t>(this) ^ static_cast<uint64_t>(SteadyClock().NowNs())) {}
 
 GrpcExporter::~GrpcExporter() {
-  Drain();
+  Drain(/*abandon_retries=*/true);
   cq_.Shutdown();
   void* tag;
   bool ok;
@@ -102,23 +183,59 @@ void GrpcExporter::Start(grpc::Slice payload, uint64_t events) {
   call->events = events;
   call->bytes = payload.size();
   call->request = grpc::ByteBuffer(&payload, 1);
-  for (const auto& [k, v] : options_.headers) call->context.AddMetadata(k, v);
-  if (options_.gzip) call->context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
-  call->context.set_deadline(std::chrono::system_clock::now() + options_.timeout);
-  call->started_ns = SteadyClock().NowNs();
-  call->reader = stub_.PrepareUnaryCall(&call->context, method_, call->request, &cq_);
-  call->reader->StartCall();
-  call->reader->Finish(&call->response, &call->status, call);
+  call->first_started_ns = SteadyClock().NowNs();
   ++in_flight_;
+  StartAttempt(call);
 }
 
-void GrpcExporter::Finish(Call* call, bool ok) {
+void GrpcExporter::StartAttempt(Call* call) {
+  ++call->attempt;
+  call->context = std::make_unique<grpc::ClientContext>();
+  for (const auto& [k, v] : options_.headers) call->context->AddMetadata(k, v);
+  if (options_.gzip) call->context->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  call->context->set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  call->response.Clear();
+  call->attempt_started_ns = SteadyClock().NowNs();
+  call->reader = stub_.PrepareUnaryCall(call->context.get(), method_, call->request, &cq_);
+  call->reader->StartCall();
+  call->reader->Finish(&call->response, &call->status, call);
+}
+
+void GrpcExporter::Fail(Call* call, const std::string& kind, const std::string& message) {
   SignalCounters& c = stats_->of(signal_);
-  c.latency.Record(SteadyClock().NowNs() - call->started_ns);
+  c.failed_requests.fetch_add(1, std::memory_order_relaxed);
+  c.events_failed.fetch_add(call->events, std::memory_order_relaxed);
+  stats_->NoteError(signal_, kind, message);
+}
+
+void GrpcExporter::Complete(Call* call, bool ok) {
+  SignalCounters& c = stats_->of(signal_);
+  const int64_t now = SteadyClock().NowNs();
+  c.latency.Record(now - call->attempt_started_ns);
+  const int code = ok ? call->status.error_code() : grpc::UNAVAILABLE;
+  if (code != grpc::OK) {
+    const int64_t server_delay = RetryDelayNs(call->status.error_details());
+    if (options_.retry.enabled && IsRetryable(code, server_delay >= 0)) {
+      const RetryPolicy& p = options_.retry;
+      double interval = static_cast<double>(p.initial_interval.count()) *
+                        std::pow(p.multiplier, call->attempt - 1);
+      interval = std::min(interval, static_cast<double>(p.max_interval.count()));
+      interval *= 1 + p.randomization_factor * (2 * rng_.Unit() - 1);
+      // The server's RetryInfo says when it wants to hear from us again.
+      const int64_t delay = server_delay >= 0 ? server_delay : static_cast<int64_t>(interval);
+      if (now + delay - call->first_started_ns <= p.max_elapsed_time.count()) {
+        c.retries.fetch_add(1, std::memory_order_relaxed);
+        retries_.emplace_back(now + delay, call);
+        std::push_heap(retries_.begin(), retries_.end(), std::greater<>());
+        return;
+      }
+    }
+  }
+  // Final outcome: one count per request, however many attempts it took.
   c.requests.fetch_add(1, std::memory_order_relaxed);
   c.events_sent.fetch_add(call->events, std::memory_order_relaxed);
   c.bytes_sent.fetch_add(call->bytes, std::memory_order_relaxed);
-  if (ok && call->status.ok()) {
+  if (code == grpc::OK) {
     int64_t rejected = 0;
     std::string message;
     ParsePartialSuccess(call->response, &rejected, &message);
@@ -126,39 +243,61 @@ void GrpcExporter::Finish(Call* call, bool ok) {
     c.events_accepted.fetch_add(call->events - rejected, std::memory_order_relaxed);
     if (rejected > 0) {
       c.events_rejected.fetch_add(rejected, std::memory_order_relaxed);
-      stats_->NoteError(signal_, StrCat("partial success: ", rejected, " rejected: ", message));
+      stats_->NoteError(signal_, "partial_success", message);
     }
   } else {
-    c.failed_requests.fetch_add(1, std::memory_order_relaxed);
-    c.events_failed.fetch_add(call->events, std::memory_order_relaxed);
-    stats_->NoteError(signal_, StrCat("gRPC status ", static_cast<int>(call->status.error_code()),
-                                      ": ", call->status.error_message()));
+    Fail(call, CodeName(code), ok ? call->status.error_message() : "completion queue failure");
   }
   delete call;
   --in_flight_;
 }
 
-bool GrpcExporter::Reap(bool block) {
+void GrpcExporter::Pump(bool block) {
+  const int64_t now = SteadyClock().NowNs();
+  while (!retries_.empty() && retries_.front().first <= now) {
+    std::pop_heap(retries_.begin(), retries_.end(), std::greater<>());
+    Call* call = retries_.back().second;
+    retries_.pop_back();
+    StartAttempt(call);
+  }
   void* tag;
   bool ok;
   if (block) {
-    if (!cq_.Next(&tag, &ok)) return false;
-  } else {
-    const auto status = cq_.AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC));
-    if (status != grpc::CompletionQueue::GOT_EVENT) return false;
+    // Wake for a completion, or when the soonest retry is due.
+    const auto deadline =
+        retries_.empty()
+            ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
+            : gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                           gpr_time_from_nanos(std::max<int64_t>(0, retries_.front().first - now),
+                                               GPR_TIMESPAN));
+    if (cq_.AsyncNext(&tag, &ok, deadline) == grpc::CompletionQueue::GOT_EVENT) {
+      Complete(static_cast<Call*>(tag), ok);
+    }
   }
-  Finish(static_cast<Call*>(tag), ok);
-  return true;
+  while (cq_.AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC)) ==
+         grpc::CompletionQueue::GOT_EVENT) {
+    Complete(static_cast<Call*>(tag), ok);
+  }
 }
 
 void GrpcExporter::WaitForSlot() {
-  while (Reap(false)) {
-  }
-  while (in_flight_ >= options_.max_in_flight) Reap(true);
+  Pump(false);
+  while (in_flight_ >= options_.max_in_flight) Pump(true);
 }
 
-void GrpcExporter::Drain() {
-  while (in_flight_ > 0) Reap(true);
+void GrpcExporter::Drain(bool abandon_retries) {
+  while (in_flight_ > 0) {
+    if (abandon_retries) {
+      for (auto& [due, call] : retries_) {
+        Fail(call, "stopped before retry", "the run stopped while the request waited for a retry");
+        delete call;
+        --in_flight_;
+      }
+      retries_.clear();
+      if (in_flight_ == 0) break;
+    }
+    Pump(true);
+  }
 }
 
 }  // namespace loadgen

@@ -3,8 +3,9 @@
 // generic stub: nothing is parsed or serialized on the way.
 //
 // A GrpcExporter owns one channel (its own TCP connection) and one completion queue,
-// and keeps up to `max_in_flight` Export calls outstanding. It is used by exactly one
-// worker thread; outcomes are added to the shared RunStats.
+// and keeps up to `max_in_flight` requests outstanding, counting those waiting for a
+// retry, so memory stays bounded however slow the backend is. It is used by exactly
+// one worker thread; outcomes are added to the shared RunStats.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/random.h"
 #include "common/signal.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -22,6 +24,26 @@
 #include "sender/stats.h"
 
 namespace loadgen {
+
+// Retries follow the OTLP exporter rules: only retryable codes (UNAVAILABLE,
+// DEADLINE_EXCEEDED, CANCELLED, ABORTED, OUT_OF_RANGE, DATA_LOSS, and RESOURCE_EXHAUSTED
+// when the server sent RetryInfo), exponential backoff with jitter, the server's
+// RetryInfo delay when given, and a bound on the total time per request.
+struct RetryPolicy {
+  bool enabled = true;
+  std::chrono::nanoseconds initial_interval = std::chrono::milliseconds(500);
+  std::chrono::nanoseconds max_interval = std::chrono::seconds(10);
+  std::chrono::nanoseconds max_elapsed_time = std::chrono::seconds(60);
+  double multiplier = 1.5;
+  double randomization_factor = 0.5;
+};
+
+// Whether an Export failing with `code` may be retried; `has_retry_info` says whether
+// the status carried google.rpc.RetryInfo.
+bool IsRetryable(int code, bool has_retry_info);
+
+// The RetryInfo delay in a serialized google.rpc.Status, or -1 when there is none.
+int64_t RetryDelayNs(std::string_view status_details);
 
 struct ExporterOptions {
   std::string target;  // host:port
@@ -32,6 +54,7 @@ struct ExporterOptions {
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
   int max_in_flight = 8;
   size_t max_request_bytes = 4 << 20;
+  RetryPolicy retry;
 };
 
 // Channel credentials from the config: plaintext when `insecure`, else TLS with the
@@ -50,15 +73,20 @@ class GrpcExporter {
   // Starts an Export call carrying `payload` (a whole serialized request). Requires a
   // free slot (WaitForSlot).
   void Start(grpc::Slice payload, uint64_t events);
-  // Waits for every outstanding call to finish; each is bounded by the request timeout.
-  void Drain();
+  // Waits for every outstanding request to finish, retries included (each bounded by
+  // the retry policy). With `abandon_retries`, requests waiting for a retry are given
+  // up and counted as failed; calls on the wire are still waited for.
+  void Drain(bool abandon_retries = false);
   int in_flight() const { return in_flight_; }
 
  private:
   struct Call;
-  // Handles completions; blocks for one when `block`. Returns false if none was handled.
-  bool Reap(bool block);
-  void Finish(Call* call, bool ok);
+  void StartAttempt(Call* call);
+  // Starts due retries, then handles completions until none is ready; when `block`,
+  // first waits for one completion or the next retry time.
+  void Pump(bool block);
+  void Complete(Call* call, bool ok);
+  void Fail(Call* call, const std::string& kind, const std::string& message);
 
   ExporterOptions options_;
   Signal signal_;
@@ -68,6 +96,9 @@ class GrpcExporter {
   grpc::CompletionQueue cq_;
   const std::string method_;
   int in_flight_ = 0;
+  Rng rng_;
+  // Requests waiting for their retry time, soonest first.
+  std::vector<std::pair<int64_t, Call*>> retries_;
 };
 
 }  // namespace loadgen

@@ -87,26 +87,28 @@ void StatsReporter::Loop() {
 std::string SummaryText(const RunStats& stats, const RunInfo& info) {
   std::string out = fmt::format("telemetry-sender summary: {:.2f}s to {} ({})\n",
                                 info.elapsed_ns / 1e9, info.endpoint, info.stop_reason);
-  StrAppend(&out, fmt::format("{:<8} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12} {:>12} {:>9} {:>9}\n",
-                              "signal", "sent", "accepted", "rejected", "failed", "requests", "MiB",
-                              "events/s", "p50 ms", "p99 ms"));
+  constexpr const char* kRow =
+      "{:<8} {:>12} {:>12} {:>9} {:>9} {:>8} {:>9} {:>10} {:>11} {:>8} {:>8}\n";
+  StrAppend(&out, fmt::format(kRow, "signal", "sent", "accepted", "rejected", "failed", "retries",
+                              "requests", "MiB", "events/s", "p50 ms", "p99 ms"));
   uint64_t sent = 0, accepted = 0;
   for (Signal s : kAllSignals) {
     const SignalSnapshot snap = stats.Snapshot(s);
     if (snap.requests == 0) continue;
     sent += snap.events_sent;
     accepted += snap.events_accepted;
-    StrAppend(
-        &out,
-        fmt::format("{:<8} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12.1f} {:>12.0f} {:>9.2f} {:>9.2f}\n",
-                    SignalName(s), snap.events_sent, snap.events_accepted, snap.events_rejected,
-                    snap.events_failed, snap.requests, snap.bytes_sent / 1048576.0,
-                    Rate(snap.events_accepted, info.elapsed_ns), snap.p50_ns / 1e6,
-                    snap.p99_ns / 1e6));
-    const std::string err = stats.FirstError(s);
-    if (!err.empty()) StrAppend(&out, fmt::format("         first error: {}\n", err));
+    StrAppend(&out, fmt::format(kRow, SignalName(s), snap.events_sent, snap.events_accepted,
+                                snap.events_rejected, snap.events_failed, snap.retries,
+                                snap.requests, fmt::format("{:.1f}", snap.bytes_sent / 1048576.0),
+                                fmt::format("{:.0f}", Rate(snap.events_accepted, info.elapsed_ns)),
+                                fmt::format("{:.2f}", snap.p50_ns / 1e6),
+                                fmt::format("{:.2f}", snap.p99_ns / 1e6)));
+    // Each kind of error once, with how often it happened.
+    for (const auto& e : stats.Errors(s)) {
+      StrAppend(&out, fmt::format("         {} x{}: {}\n", e.kind, e.count, e.first_message));
+    }
   }
-  StrAppend(&out, fmt::format("{:<8} {:>12} {:>12}   {:.0f} events/s accepted\n", "total", sent,
+  StrAppend(&out, fmt::format("{:<8} {:>12} {:>12}   ({:.0f} events/s accepted)\n", "total", sent,
                               accepted, Rate(accepted, info.elapsed_ns)));
   return out;
 }
@@ -117,7 +119,7 @@ std::string SummaryJson(const RunStats& stats, const RunInfo& info) {
       "  \"stop_reason\": \"{}\",\n  \"signals\": {{",
       JsonEscape(info.endpoint), info.elapsed_ns / 1e9, info.target_rate,
       JsonEscape(info.stop_reason));
-  uint64_t sent = 0, accepted = 0, rejected = 0, failed = 0;
+  uint64_t sent = 0, accepted = 0, rejected = 0, failed = 0, retries = 0;
   bool first = true;
   for (Signal s : kAllSignals) {
     const SignalSnapshot snap = stats.Snapshot(s);
@@ -125,24 +127,34 @@ std::string SummaryJson(const RunStats& stats, const RunInfo& info) {
     accepted += snap.events_accepted;
     rejected += snap.events_rejected;
     failed += snap.events_failed;
+    retries += snap.retries;
     StrAppend(&out, first ? "\n" : ",\n");
     first = false;
     StrAppend(&out, fmt::format(
                         "    \"{}\": {{\"events_sent\": {}, \"events_accepted\": {}, "
                         "\"events_rejected\": {}, \"events_failed\": {}, \"requests\": {}, "
-                        "\"failed_requests\": {}, \"bytes\": {}, \"events_per_second\": {:.1f}, "
+                        "\"failed_requests\": {}, \"retries\": {}, \"bytes\": {}, "
+                        "\"events_per_second\": {:.1f}, "
                         "\"latency_ms\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, "
-                        "\"first_error\": \"{}\"}}",
+                        "\"errors\": [",
                         SignalName(s), snap.events_sent, snap.events_accepted, snap.events_rejected,
-                        snap.events_failed, snap.requests, snap.failed_requests, snap.bytes_sent,
-                        Rate(snap.events_accepted, info.elapsed_ns), snap.p50_ns / 1e6,
-                        snap.p99_ns / 1e6, snap.max_ns / 1e6, JsonEscape(stats.FirstError(s))));
+                        snap.events_failed, snap.requests, snap.failed_requests, snap.retries,
+                        snap.bytes_sent, Rate(snap.events_accepted, info.elapsed_ns),
+                        snap.p50_ns / 1e6, snap.p99_ns / 1e6, snap.max_ns / 1e6));
+    bool first_error = true;
+    for (const auto& e : stats.Errors(s)) {
+      StrAppend(&out, fmt::format("{}{{\"kind\": \"{}\", \"count\": {}, \"message\": \"{}\"}}",
+                                  first_error ? "" : ", ", JsonEscape(e.kind), e.count,
+                                  JsonEscape(e.first_message)));
+      first_error = false;
+    }
+    StrAppend(&out, "]}");
   }
-  StrAppend(&out,
-            fmt::format("\n  }},\n  \"total\": {{\"events_sent\": {}, \"events_accepted\": {}, "
-                        "\"events_rejected\": {}, \"events_failed\": {}, \"events_per_second\": "
-                        "{:.1f}}}\n}}\n",
-                        sent, accepted, rejected, failed, Rate(accepted, info.elapsed_ns)));
+  StrAppend(&out, fmt::format(
+                      "\n  }},\n  \"total\": {{\"events_sent\": {}, \"events_accepted\": {}, "
+                      "\"events_rejected\": {}, \"events_failed\": {}, \"retries\": {}, "
+                      "\"events_per_second\": {:.1f}}}\n}}\n",
+                      sent, accepted, rejected, failed, retries, Rate(accepted, info.elapsed_ns)));
   return out;
 }
 

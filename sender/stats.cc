@@ -47,21 +47,28 @@ int64_t LatencyHistogram::Quantile(double q) const {
 SignalSnapshot RunStats::Snapshot(Signal s) const {
   const SignalCounters& c = signals_[SignalIndex(s)];
   auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return {ld(c.requests),        ld(c.events_sent),       ld(c.events_accepted),
-          ld(c.events_rejected), ld(c.events_failed),     ld(c.failed_requests),
-          ld(c.bytes_sent),      c.latency.Quantile(0.5), c.latency.Quantile(0.99),
+  return {ld(c.requests),          ld(c.events_sent),
+          ld(c.events_accepted),   ld(c.events_rejected),
+          ld(c.events_failed),     ld(c.failed_requests),
+          ld(c.retries),           ld(c.bytes_sent),
+          c.latency.Quantile(0.5), c.latency.Quantile(0.99),
           c.latency.Max()};
 }
 
-void RunStats::NoteError(Signal s, const std::string& text) {
+void RunStats::NoteError(Signal s, const std::string& kind, const std::string& message) {
   std::lock_guard<std::mutex> lock(error_mu_);
-  std::string& first = first_error_[SignalIndex(s)];
-  if (first.empty()) first = text;
+  for (ErrorKind& e : errors_[SignalIndex(s)]) {
+    if (e.kind == kind) {
+      ++e.count;
+      return;
+    }
+  }
+  errors_[SignalIndex(s)].push_back({kind, 1, message});
 }
 
-std::string RunStats::FirstError(Signal s) const {
+std::vector<RunStats::ErrorKind> RunStats::Errors(Signal s) const {
   std::lock_guard<std::mutex> lock(error_mu_);
-  return first_error_[SignalIndex(s)];
+  return errors_[SignalIndex(s)];
 }
 
 }  // namespace loadgen

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/signal.h"
 
@@ -38,13 +39,14 @@ struct SignalCounters {
   std::atomic<uint64_t> events_rejected{0};  // Refused via partial_success.
   std::atomic<uint64_t> events_failed{0};    // In requests that failed.
   std::atomic<uint64_t> failed_requests{0};
+  std::atomic<uint64_t> retries{0};  // Attempts after the first.
   std::atomic<uint64_t> bytes_sent{0};
   LatencyHistogram latency;
 };
 
 struct SignalSnapshot {
   uint64_t requests, events_sent, events_accepted, events_rejected, events_failed, failed_requests,
-      bytes_sent;
+      retries, bytes_sent;
   int64_t p50_ns, p99_ns, max_ns;
 };
 
@@ -52,14 +54,20 @@ class RunStats {
  public:
   SignalCounters& of(Signal s) { return signals_[SignalIndex(s)]; }
   SignalSnapshot Snapshot(Signal s) const;
-  // Remembers the first error text per signal, for the summary.
-  void NoteError(Signal s, const std::string& text);
-  std::string FirstError(Signal s) const;
+  // Counts an error of `kind` (a gRPC code name, "partial_success", ...) and keeps the
+  // first message of each kind: the summary reports each kind once, with its count.
+  void NoteError(Signal s, const std::string& kind, const std::string& message);
+  struct ErrorKind {
+    std::string kind;
+    uint64_t count;
+    std::string first_message;
+  };
+  std::vector<ErrorKind> Errors(Signal s) const;
 
  private:
   std::array<SignalCounters, 3> signals_;
-  mutable std::mutex error_mu_;  // Errors are rare; a lock keeps the text consistent.
-  std::array<std::string, 3> first_error_;
+  mutable std::mutex error_mu_;  // Errors are rare next to events; a lock is fine.
+  std::array<std::vector<ErrorKind>, 3> errors_;
 };
 
 }  // namespace loadgen

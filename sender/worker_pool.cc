@@ -96,7 +96,9 @@ void RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
         GrpcExporter exporter(exporter_options, signal, stats);
         FramePatcher patcher(ids, pool.timestamps, seed, pool.series_start_ns);
         SendLoop(share, pool, exporter, patcher, limiter, stop, deadline_ns);
-        exporter.Drain();
+        // On a stop, requests waiting for a retry are given up (and counted as failed)
+        // so that shutdown is bounded by the request timeout, not the retry budget.
+        exporter.Drain(/*abandon_retries=*/stop->stopped());
       });
     }
   }

@@ -1,7 +1,8 @@
+#include "generator/config.h"
+
 #include <cstdlib>
 
 #include "catch2/catch.hpp"
-#include "generator/config.h"
 #include "sender/config.h"
 #include "tests/test_util.h"
 
@@ -72,7 +73,8 @@ TEST_CASE("${VAR} expands from the environment, and an unset one is an error") {
   REQUIRE(c.headers.size() == 1);
   CHECK(c.headers[0].second == "s3cret");
   unsetenv("LOADGEN_TEST_TOKEN");
-  const std::string err = SenderError("otlp:\n  headers:\n    x-api-key: \"${LOADGEN_TEST_TOKEN}\"\n");
+  const std::string err =
+      SenderError("otlp:\n  headers:\n    x-api-key: \"${LOADGEN_TEST_TOKEN}\"\n");
   CHECK_THAT(err, Catch::Contains("otlp.headers.x-api-key: environment variable "
                                   "LOADGEN_TEST_TOKEN is not set"));
 }
@@ -124,7 +126,8 @@ TEST_CASE("generator config rules: percentages, ranges, unknown keys") {
              Catch::Contains("logs.types: percentages must add up to 100, got 110"));
   CHECK_THAT(err("metrics:\n  timeseries_per_metric: {min: 9, max: 3}\n"),
              Catch::Contains("min (9) exceeds max (3)"));
-  CHECK_THAT(err("traces:\n  cont: 5\n"), Catch::Contains("g.yaml:2:3: unknown key 'traces.cont'; did you mean 'count'?"));
+  CHECK_THAT(err("traces:\n  cont: 5\n"),
+             Catch::Contains("g.yaml:2:3: unknown key 'traces.cont'; did you mean 'count'?"));
   CHECK_THAT(err("traces:\n  count: -1\n"), Catch::Contains("traces.count: must be between 0"));
   CHECK(err("").empty());  // Every key has a default.
 }

@@ -34,11 +34,14 @@ std::string Generate(const TempDir& dir) {
   return dir.File("e2e");
 }
 
-std::string SenderConfig(const TempDir& dir, const std::string& prefix, const std::string& extra = "") {
+std::string SenderConfig(const TempDir& dir, const std::string& prefix,
+                         const std::string& extra = "") {
   const std::string path = dir.File("sender.yaml");
   WriteText(path, "input:\n  traces: " + prefix + "-traces.pb\n  metrics: " + prefix +
-                      "-metrics.pb\n  logs: " + prefix + "-logs.pb\n"
-                      "otlp:\n  insecure: true\n  timeout: 5s\n" + extra);
+                      "-metrics.pb\n  logs: " + prefix +
+                      "-logs.pb\n"
+                      "otlp:\n  insecure: true\n  timeout: 5s\n" +
+                      extra);
   return path;
 }
 
@@ -78,7 +81,8 @@ TEST_CASE("the default configs work together from the project layout") {
   TempDir dir;
   std::filesystem::create_directories(dir.File("configs"));
   for (const char* f : {"generator.yaml", "sender.yaml"}) {
-    std::filesystem::copy_file(SourceDir() + "/configs/" + f, dir.File(std::string("configs/") + f));
+    std::filesystem::copy_file(SourceDir() + "/configs/" + f,
+                               dir.File(std::string("configs/") + f));
   }
   auto gen = Run({BinaryPath("telemetry-generator"), "--config", "configs/generator.yaml"}, {},
                  dir.path());
@@ -138,7 +142,8 @@ TEST_CASE("bad input: clear message naming the place, non-zero exit") {
     CHECK_THAT(r.err, Catch::Contains("cannot open template file '" + prefix + "-traces.pb'"));
   }
   SECTION("a signal's file given as another signal's input is refused") {
-    WriteText(dir.File("swap.yaml"), "input:\n  traces: " + prefix + "-logs.pb\n  metrics: \"\"\n  logs: \"\"\n");
+    WriteText(dir.File("swap.yaml"),
+              "input:\n  traces: " + prefix + "-logs.pb\n  metrics: \"\"\n  logs: \"\"\n");
     auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("swap.yaml")});
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.err, Catch::Contains("holds logs templates, but is configured as input.traces"));

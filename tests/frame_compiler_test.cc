@@ -1,10 +1,9 @@
-#include "sender/frame.h"
-
 #include "catch2/catch.hpp"
 #include "common/template_file.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "sender/frame.h"
 #include "tests/small_dataset.h"
 
 namespace loadgen {

@@ -32,8 +32,9 @@ std::vector<Request> ReadRequests(const std::string& path) {
   return out;
 }
 
-std::string Attr(const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& attrs,
-                 std::string_view key) {
+std::string Attr(
+    const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& attrs,
+    std::string_view key) {
   for (const auto& kv : attrs) {
     if (kv.key() == key) {
       return kv.value().has_string_value() ? kv.value().string_value()

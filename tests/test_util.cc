@@ -44,7 +44,9 @@ std::string ReadText(const std::string& path) {
   return ss.str();
 }
 
-std::string BinaryPath(std::string_view name) { return std::string(LOADGEN_BIN_DIR "/") + std::string(name); }
+std::string BinaryPath(std::string_view name) {
+  return std::string(LOADGEN_BIN_DIR "/") + std::string(name);
+}
 std::string SourceDir() { return LOADGEN_SOURCE_DIR; }
 
 Process::Process(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
@@ -153,8 +155,7 @@ RunResult Run(const std::vector<std::string>& argv, const std::vector<std::strin
 }
 
 SinkProcess::SinkProcess(std::vector<std::string> extra_args)
-    : stats_file_(dir_.File("sink.json")),
-      process_([&] {
+    : stats_file_(dir_.File("sink.json")), process_([&] {
         std::vector<std::string> argv = {BinaryPath("otlp-sink"), "--listen", "127.0.0.1:0",
                                          "--stats-file", dir_.File("sink.json")};
         argv.insert(argv.end(), extra_args.begin(), extra_args.end());
@@ -181,13 +182,15 @@ int64_t JsonInt(std::string_view json, std::string_view key, std::string_view af
   size_t from = 0;
   if (!after.empty()) {
     from = json.find(after);
-    if (from == std::string_view::npos) throw std::runtime_error("no '" + std::string(after) + "' in JSON");
+    if (from == std::string_view::npos)
+      throw std::runtime_error("no '" + std::string(after) + "' in JSON");
   }
   std::string quoted = "\"";  // Built stepwise: GCC 12 -O3 misreports "a" + s + "b".
   quoted.append(key);
   quoted.append("\":");
   size_t at = json.find(quoted, from);
-  if (at == std::string_view::npos) throw std::runtime_error("no key '" + std::string(key) + "' in JSON");
+  if (at == std::string_view::npos)
+    throw std::runtime_error("no key '" + std::string(key) + "' in JSON");
   return std::strtoll(json.data() + at + quoted.size(), nullptr, 10);
 }
 

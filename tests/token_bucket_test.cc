@@ -20,8 +20,8 @@ TEST_CASE("an idle bucket refills up to the burst, not beyond") {
   FakeClock clock(0);
   TokenBucket bucket(1000, 2000, &clock);
   clock.Set(10'000 * kMs);  // Idle for 10 s: the bucket holds the burst (2000), not 10000.
-  CHECK(bucket.Reserve(2000) == 10'000 * kMs);       // The burst goes at once...
-  CHECK(bucket.Reserve(1000) == 11'000 * kMs);       // ...and then the rate applies.
+  CHECK(bucket.Reserve(2000) == 10'000 * kMs);  // The burst goes at once...
+  CHECK(bucket.Reserve(1000) == 11'000 * kMs);  // ...and then the rate applies.
 }
 
 TEST_CASE("a request larger than the burst waits its share instead of bypassing the limit") {

@@ -32,9 +32,9 @@ std::string NewTrace(const IdMapper& ids, const std::string& tmpl, uint64_t repl
 }
 
 std::string NewSpan(const std::string& new_trace, const std::string& tmpl) {
-  const uint64_t id = IdMapper::MapSpan(
-      wire::LoadLE64(reinterpret_cast<const uint8_t*>(tmpl.data())),
-      TraceId::Load(reinterpret_cast<const uint8_t*>(new_trace.data())));
+  const uint64_t id =
+      IdMapper::MapSpan(wire::LoadLE64(reinterpret_cast<const uint8_t*>(tmpl.data())),
+                        TraceId::Load(reinterpret_cast<const uint8_t*>(new_trace.data())));
   return std::string(reinterpret_cast<const char*>(&id), 8);
 }
 
@@ -66,7 +66,8 @@ ct::ExportTraceServiceRequest ReferenceTraces(const ct::ExportTraceServiceReques
         s.set_trace_id(trace);
         s.set_start_time_unix_nano(b + s.start_time_unix_nano() - kTemplateEpochNs);
         s.set_end_time_unix_nano(b + s.end_time_unix_nano() - kTemplateEpochNs);
-        for (auto& e : *s.mutable_events()) e.set_time_unix_nano(b + e.time_unix_nano() - kTemplateEpochNs);
+        for (auto& e : *s.mutable_events())
+          e.set_time_unix_nano(b + e.time_unix_nano() - kTemplateEpochNs);
       }
   return out;
 }
@@ -79,7 +80,8 @@ cl::ExportLogsServiceRequest ReferenceLogs(const cl::ExportLogsServiceRequest& t
   for (auto& rl : *out.mutable_resource_logs())
     for (auto& sl : *rl.mutable_scope_logs())
       for (auto& r : *sl.mutable_log_records()) {
-        const uint64_t b = kNow - ts.backdate_ns + (ts.jitter_ns > 0 ? rng.Below(ts.jitter_ns + 1) : 0);
+        const uint64_t b =
+            kNow - ts.backdate_ns + (ts.jitter_ns > 0 ? rng.Below(ts.jitter_ns + 1) : 0);
         r.set_time_unix_nano(b + r.time_unix_nano() - kTemplateEpochNs);
         r.set_observed_time_unix_nano(b + r.observed_time_unix_nano() - kTemplateEpochNs);
         if (!r.trace_id().empty()) {
@@ -106,12 +108,17 @@ cm::ExportMetricsServiceRequest ReferenceMetrics(const cm::ExportMetricsServiceR
     for (auto& sm : *rm.mutable_scope_metrics())
       for (auto& m : *sm.mutable_metrics()) {
         // mutable_x() would switch the oneof, so only touch the kind the metric has.
-        if (m.has_gauge()) for (auto& p : *m.mutable_gauge()->mutable_data_points()) ReferencePoint(&p, ts);
-        if (m.has_sum()) for (auto& p : *m.mutable_sum()->mutable_data_points()) ReferencePoint(&p, ts);
-        if (m.has_histogram()) for (auto& p : *m.mutable_histogram()->mutable_data_points()) ReferencePoint(&p, ts);
+        if (m.has_gauge())
+          for (auto& p : *m.mutable_gauge()->mutable_data_points()) ReferencePoint(&p, ts);
+        if (m.has_sum())
+          for (auto& p : *m.mutable_sum()->mutable_data_points()) ReferencePoint(&p, ts);
+        if (m.has_histogram())
+          for (auto& p : *m.mutable_histogram()->mutable_data_points()) ReferencePoint(&p, ts);
         if (m.has_exponential_histogram())
-          for (auto& p : *m.mutable_exponential_histogram()->mutable_data_points()) ReferencePoint(&p, ts);
-        if (m.has_summary()) for (auto& p : *m.mutable_summary()->mutable_data_points()) ReferencePoint(&p, ts);
+          for (auto& p : *m.mutable_exponential_histogram()->mutable_data_points())
+            ReferencePoint(&p, ts);
+        if (m.has_summary())
+          for (auto& p : *m.mutable_summary()->mutable_data_points()) ReferencePoint(&p, ts);
       }
   return out;
 }
@@ -134,9 +141,9 @@ TEST_CASE("patched frames equal a deep-copy-and-set transform, for every signal"
   testing::TempDir dir;
   const LoadedDataset data = Load(testing::GenerateSmall(dir));
   const IdMapper ids(0xC0FFEE);
-  auto [jitter, backdate] = GENERATE(std::pair<int64_t, int64_t>{0, 0},
-                                     std::pair<int64_t, int64_t>{250'000'000, 0},
-                                     std::pair<int64_t, int64_t>{10'000'000, 60'000'000'000});
+  auto [jitter, backdate] =
+      GENERATE(std::pair<int64_t, int64_t>{0, 0}, std::pair<int64_t, int64_t>{250'000'000, 0},
+               std::pair<int64_t, int64_t>{10'000'000, 60'000'000'000});
   const TimestampOptions ts{jitter, backdate};
   const uint64_t replay = GENERATE(0u, 7u);
   INFO("jitter " << jitter << " backdate " << backdate << " replay " << replay);

@@ -15,17 +15,19 @@ TEST_CASE("workers split by each signal's share of events, at least one per sign
   CHECK(SplitWorkers(4, {0, 0, 0}, {0, 0, 0}) == std::array<int, 3>{0, 0, 0});
 }
 
+SinkOptions Validating() {
+  SinkOptions o;
+  o.validate = true;
+  return o;
+}
+
 struct Harness {
   testing::TempDir dir;
   LoadedDataset data;
-  OtlpSink sink{[] {
-    SinkOptions o;
-    o.validate = true;
-    return o;
-  }()};
+  OtlpSink sink;
   ExporterOptions exporter;
 
-  Harness() {
+  explicit Harness(SinkOptions sink_options = Validating()) : sink(sink_options) {
     const auto summary = testing::GenerateSmall(dir);
     REQUIRE(LoadTemplateFile(summary.traces.path, Signal::kTraces, 4 << 20, &data).ok());
     REQUIRE(LoadTemplateFile(summary.metrics.path, Signal::kMetrics, 4 << 20, &data).ok());
@@ -35,6 +37,17 @@ struct Harness {
     exporter.target = "127.0.0.1:" + std::to_string(*port);
     exporter.credentials = grpc::InsecureChannelCredentials();
     exporter.max_in_flight = 4;
+    exporter.retry.initial_interval = std::chrono::milliseconds(5);
+  }
+
+  void Run(uint64_t multiplier, RunStats* stats) {
+    PoolOptions pool;
+    pool.workers = 3;
+    pool.multiplier = multiplier;
+    pool.series_start_ns = WallNowNs();
+    StopSignal stop;
+    RunWorkerPool(data, pool, exporter, nullptr, stats, &stop);
+    sink.Shutdown();
   }
 };
 
@@ -78,6 +91,8 @@ TEST_CASE("requests to a port nobody listens on are counted as failed, not accep
   Harness h;
   h.sink.Shutdown();  // The port is now closed.
   h.exporter.timeout = std::chrono::seconds(2);
+  h.exporter.retry.initial_interval = std::chrono::milliseconds(20);
+  h.exporter.retry.max_elapsed_time = std::chrono::milliseconds(200);
   PoolOptions pool;
   pool.multiplier = 1;
   RunStats stats;
@@ -87,7 +102,81 @@ TEST_CASE("requests to a port nobody listens on are counted as failed, not accep
     const SignalSnapshot snap = stats.Snapshot(s);
     CHECK(snap.events_accepted == 0);
     CHECK(snap.events_failed == h.data.events[SignalIndex(s)]);
-    CHECK_THAT(stats.FirstError(s), Catch::Contains("gRPC status 14"));  // UNAVAILABLE
+    const auto errors = stats.Errors(s);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].kind == "UNAVAILABLE");  // Retried until max_elapsed_time, then failed.
+    CHECK(snap.retries > 0);
+  }
+}
+
+TEST_CASE("retryable refusals are retried until accepted, and counted as retries") {
+  SinkOptions faulty;
+  faulty.fail_share = 0.2;             // Every fifth request.
+  faulty.fail_code = GENERATE(14, 8);  // UNAVAILABLE; RESOURCE_EXHAUSTED with RetryInfo.
+  faulty.retry_after_ns = faulty.fail_code == 8 ? 2'000'000 : 0;
+  Harness h(faulty);
+  RunStats stats;
+  h.Run(2, &stats);
+  const SinkSnapshot got = h.sink.Snapshot();
+  uint64_t retries = 0, refused = 0;
+  for (Signal s : kAllSignals) {
+    const int i = SignalIndex(s);
+    INFO(SignalName(s) << " code " << faulty.fail_code);
+    // Nothing counted as accepted that the sink did not accept, and nothing lost.
+    CHECK(stats.Snapshot(s).events_accepted == got.items[i]);
+    CHECK(got.items[i] == 2 * h.data.events[i]);
+    CHECK(stats.Snapshot(s).events_failed == 0);
+    retries += stats.Snapshot(s).retries;
+    refused += got.refused_requests[i];
+  }
+  CHECK(refused > 0);
+  CHECK(retries == refused);  // One retry per refusal.
+}
+
+TEST_CASE("non-retryable refusals fail at once and are reported once per kind") {
+  SinkOptions faulty;
+  faulty.fail_share = 0.25;
+  // INVALID_ARGUMENT, and RESOURCE_EXHAUSTED without RetryInfo ("too large").
+  faulty.fail_code = GENERATE(3, 8);
+  Harness h(faulty);
+  RunStats stats;
+  h.Run(2, &stats);
+  const SinkSnapshot got = h.sink.Snapshot();
+  uint64_t failed_requests = 0;
+  for (Signal s : kAllSignals) {
+    const int i = SignalIndex(s);
+    const SignalSnapshot snap = stats.Snapshot(s);
+    CHECK(snap.retries == 0);
+    CHECK(snap.events_failed == got.refused_items[i]);
+    CHECK(snap.events_accepted == got.items[i]);
+    CHECK(snap.events_accepted + snap.events_failed == 2 * h.data.events[i]);
+    failed_requests += snap.failed_requests;
+    const auto errors = stats.Errors(s);
+    if (snap.failed_requests > 0) {
+      REQUIRE(errors.size() == 1);
+      CHECK(errors[0].kind == (faulty.fail_code == 3 ? "INVALID_ARGUMENT" : "RESOURCE_EXHAUSTED"));
+      CHECK(errors[0].count == snap.failed_requests);
+      CHECK_THAT(errors[0].first_message, Catch::Contains("refused on purpose"));
+    }
+  }
+  CHECK(failed_requests > 0);
+}
+
+TEST_CASE("partial success: rejected items are counted as rejected, not accepted") {
+  SinkOptions faulty;
+  faulty.reject_share = 0.1;
+  Harness h(faulty);
+  RunStats stats;
+  h.Run(1, &stats);
+  const SinkSnapshot got = h.sink.Snapshot();
+  for (Signal s : kAllSignals) {
+    const int i = SignalIndex(s);
+    const SignalSnapshot snap = stats.Snapshot(s);
+    CHECK(snap.events_rejected == got.rejected_items[i]);
+    CHECK(snap.events_accepted == got.items[i]);
+    CHECK(snap.events_accepted + snap.events_rejected == h.data.events[i]);
+    CHECK(snap.retries == 0);  // A partial success is never retried.
+    if (snap.events_rejected > 0) CHECK(stats.Errors(s).at(0).kind == "partial_success");
   }
 }
 
