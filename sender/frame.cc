@@ -41,7 +41,7 @@ class Compiler {
         });
       });
     }));
-    if (frame_.signal == Signal::kMetrics) frame_.time_groups = 2;
+    if (frame_.signal == Signal::kMetrics) frame_.time_groups = 3;
     // Patching in offset order touches the copied buffer front to back.
     std::sort(frame_.time_slots.begin(), frame_.time_slots.end(),
               [](const TimeSlot& a, const TimeSlot& b) { return a.offset < b.offset; });
@@ -197,6 +197,15 @@ class Compiler {
     return absl::OkStatus();
   }
 
+  // How a metric's points change from replay to replay.
+  struct PointRules {
+    uint32_t exemplar_field = 0;  // 0: the point type has no exemplars.
+    bool delta = false;           // Start time = the end of the previous window.
+    bool grows = false;           // Cumulative monotonic: value fields scale with the replay.
+    bool histogram = false;       // count (4), sum (5), bucket_counts (6) grow.
+    bool summary = false;         // count (4), sum (5) grow.
+  };
+
   Status Metric(const Field& metric) {
     FieldReader r(metric.data, metric.size);
     Field f;
@@ -206,32 +215,68 @@ class Compiler {
         continue;
       }
       if (f.type != wire::kLen) return Error(f.data, "metric data is not a message");
-      // Exemplars: NumberDataPoint 5, HistogramDataPoint 8, ExponentialHistogram 11.
-      const uint32_t exemplar_field = f.number == 9    ? 8
-                                      : f.number == 10 ? 11
-                                      : f.number == 11 ? 0
-                                                       : 5;
-      RETURN_IF_ERROR(ForEach(f.data, f.size, 1,
-                              [&](const Field& dp) { return DataPoint(dp, exemplar_field); }));
+      // Temporality (2) and monotonicity (3) may follow the points: read them first.
+      uint64_t temporality = 0;
+      bool monotonic = false;
+      FieldReader head(f.data, f.size);
+      Field hf;
+      while (head.Next(&hf)) {
+        if (hf.type != wire::kVarint) continue;
+        if (hf.number == 2) temporality = hf.varint;
+        if (hf.number == 3 && f.number == 7) monotonic = hf.varint != 0;
+      }
+      const bool cumulative = temporality == 2;
+      PointRules rules;
+      rules.delta = temporality == 1;
+      switch (f.number) {
+        case 5: rules.exemplar_field = 5; break;
+        case 7:
+          rules.exemplar_field = 5;
+          rules.grows = cumulative && monotonic;
+          break;
+        case 9:
+          rules.exemplar_field = 8;
+          rules.histogram = rules.grows = cumulative;
+          break;
+        // Exponential-histogram bucket counts are varints and cannot be scaled in
+        // place, so cumulative ones repeat unchanged: flat, never decreasing.
+        case 10: rules.exemplar_field = 11; break;
+        case 11: rules.summary = rules.grows = true; break;
+      }
+      RETURN_IF_ERROR(
+          ForEach(f.data, f.size, 1, [&](const Field& dp) { return DataPoint(dp, rules); }));
     }
     if (r.error()) return Error(r.position(), "malformed metric");
     return absl::OkStatus();
   }
 
-  Status DataPoint(const Field& dp, uint32_t exemplar_field) {
+  void AddCounter(const uint8_t* p, bool is_double) {
+    frame_.counter_slots.push_back({Offset(p), is_double, wire::LoadLE64(p)});
+  }
+
+  Status DataPoint(const Field& dp, const PointRules& rules) {
     bool has_time = false;
     FieldReader r(dp.data, dp.size);
     Field f;
     while (r.Next(&f)) {
       if (f.number == 2) {
         RETURN_IF_ERROR(FixedField(f, "data point start_time_unix_nano"));
-        AddTime(f, kMetricStartTimeGroup);
+        AddTime(f, rules.delta ? kMetricWindowStartGroup : kMetricStartTimeGroup);
       } else if (f.number == 3) {
         RETURN_IF_ERROR(FixedField(f, "data point time_unix_nano"));
         AddTime(f, kMetricTimeGroup);
         has_time = true;
-      } else if (exemplar_field != 0 && f.number == exemplar_field) {
+      } else if (rules.exemplar_field != 0 && f.number == rules.exemplar_field) {
         RETURN_IF_ERROR(Exemplar(f));
+      } else if (rules.grows && (rules.histogram || rules.summary)) {
+        if (f.number == 4 && f.type == wire::kI64) AddCounter(f.data, false);  // count
+        if (f.number == 5 && f.type == wire::kI64) AddCounter(f.data, true);   // sum
+        if (rules.histogram && f.number == 6 && f.type == wire::kLen) {        // bucket_counts
+          if (f.size % 8 != 0) return Error(f.data, "bucket_counts is not packed fixed64");
+          for (size_t i = 0; i < f.size; i += 8) AddCounter(f.data + i, false);
+        }
+      } else if (rules.grows && f.type == wire::kI64 && (f.number == 4 || f.number == 6)) {
+        AddCounter(f.data, f.number == 4);  // as_double / as_int (sfixed64)
       }
     }
     if (r.error()) return Error(r.position(), "malformed data point");

@@ -38,9 +38,18 @@ struct TimeSlot {
   int64_t offset_ns;  // Template value minus kTemplateEpochNs.
 };
 
+// A value of a cumulative monotonic metric (sum value, histogram or summary count, sum
+// and bucket counts). Replay r sends template × (r + 1), so counters never go back.
+struct CounterSlot {
+  uint32_t offset;  // Of the 8-byte fixed64 / sfixed64 / double.
+  bool is_double;
+  uint64_t template_bits;
+};
+
 // Time groups of metric frames.
-inline constexpr uint32_t kMetricTimeGroup = 0;       // time_unix_nano: the send time.
-inline constexpr uint32_t kMetricStartTimeGroup = 1;  // start_time_unix_nano: series start.
+inline constexpr uint32_t kMetricTimeGroup = 0;         // time_unix_nano: the send time.
+inline constexpr uint32_t kMetricStartTimeGroup = 1;    // Cumulative start: the series start.
+inline constexpr uint32_t kMetricWindowStartGroup = 2;  // Delta start: the previous send.
 
 struct CompiledFrame {
   Signal signal = Signal::kTraces;
@@ -51,6 +60,7 @@ struct CompiledFrame {
   std::vector<TraceIdSlot> trace_slots;
   std::vector<SpanIdSlot> span_slots;
   std::vector<TimeSlot> time_slots;
+  std::vector<CounterSlot> counter_slots;
 };
 
 // Compiles one chunk payload (a serialized Export*ServiceRequest for `signal`).

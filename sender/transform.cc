@@ -7,7 +7,7 @@
 namespace loadgen {
 
 void FramePatcher::Patch(const CompiledFrame& frame, uint64_t replay, uint64_t now_ns,
-                         uint8_t* out) {
+                         uint64_t window_start_ns, uint8_t* out) {
   std::memcpy(out, frame.bytes.data(), frame.bytes.size());
 
   new_traces_.resize(frame.trace_groups.size());
@@ -24,6 +24,7 @@ void FramePatcher::Patch(const CompiledFrame& frame, uint64_t replay, uint64_t n
   if (frame.signal == Signal::kMetrics) {
     bases_[kMetricTimeGroup] = base;
     bases_[kMetricStartTimeGroup] = series_start_ns_;
+    bases_[kMetricWindowStartGroup] = window_start_ns - static_cast<uint64_t>(ts_.backdate_ns);
   } else if (ts_.jitter_ns > 0) {
     const uint64_t span = static_cast<uint64_t>(ts_.jitter_ns) + 1;
     for (auto& b : bases_) b = base + rng_.Below(span);
@@ -32,6 +33,17 @@ void FramePatcher::Patch(const CompiledFrame& frame, uint64_t replay, uint64_t n
   }
   for (const TimeSlot& s : frame.time_slots) {
     wire::StoreLE64(out + s.offset, bases_[s.group] + static_cast<uint64_t>(s.offset_ns));
+  }
+  const uint64_t factor = replay + 1;
+  for (const CounterSlot& s : frame.counter_slots) {
+    if (s.is_double) {
+      double v;
+      std::memcpy(&v, &s.template_bits, 8);
+      v *= static_cast<double>(factor);
+      std::memcpy(out + s.offset, &v, 8);
+    } else {
+      wire::StoreLE64(out + s.offset, s.template_bits * factor);
+    }
   }
 }
 

@@ -6,8 +6,10 @@
 //   trace ID  = IdMapper::MapTrace(template trace ID, replay)
 //   span ID   = IdMapper::MapSpan(template span ID, new trace ID)   (parent links kept)
 //   time      = base[group] + (template time - kTemplateEpochNs)   (relative timing kept)
+//   counter   = template value × (replay + 1)                       (cumulative metrics)
 // with base per trace (traces: now - backdate + jitter), per record (logs: now + jitter)
-// or {now, series start} (metrics).
+// or {now, series start, previous send of this frame} (metrics: time, cumulative start,
+// delta window start).
 #pragma once
 
 #include <cstdint>
@@ -31,8 +33,10 @@ class FramePatcher {
       : ids_(ids), ts_(ts), rng_(rng_seed), series_start_ns_(series_start_ns) {}
 
   // Writes frame.bytes.size() bytes to `out`: the frame as replay `replay` sent at
-  // wall time `now_ns`. Requires `out` to hold frame.bytes.size() bytes.
-  void Patch(const CompiledFrame& frame, uint64_t replay, uint64_t now_ns, uint8_t* out);
+  // wall time `now_ns`. `window_start_ns` is when this frame was last sent (the start
+  // of delta windows). Requires `out` to hold frame.bytes.size() bytes.
+  void Patch(const CompiledFrame& frame, uint64_t replay, uint64_t now_ns, uint64_t window_start_ns,
+             uint8_t* out);
 
  private:
   const IdMapper& ids_;

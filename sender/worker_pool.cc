@@ -56,16 +56,21 @@ void SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions
               GrpcExporter& exporter, FramePatcher& patcher, TokenBucket* limiter, StopSignal* stop,
               int64_t deadline_ns) {
   const SteadyClock clock;
+  // When each frame was last sent: the start of its next delta window.
+  std::vector<uint64_t> last_sent(frames.size(), pool.series_start_ns);
   for (uint64_t replay = 0; pool.multiplier == 0 || replay < pool.multiplier; ++replay) {
-    for (const CompiledFrame* frame : frames) {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      const CompiledFrame& frame = *frames[i];
       exporter.WaitForSlot();
       if (stop->stopped()) return;
-      if (limiter != nullptr && !limiter->Acquire(frame->events, stop)) return;
+      if (limiter != nullptr && !limiter->Acquire(frame.events, stop)) return;
       if (deadline_ns != 0 && clock.NowNs() >= deadline_ns) return;
-      grpc::Slice slice(frame->bytes.size());
+      grpc::Slice slice(frame.bytes.size());
+      const uint64_t now = WallNowNs();
       // The slice is fresh and only ours until Start hands it to gRPC.
-      patcher.Patch(*frame, replay, WallNowNs(), const_cast<uint8_t*>(slice.begin()));
-      exporter.Start(std::move(slice), frame->events);
+      patcher.Patch(frame, replay, now, last_sent[i], const_cast<uint8_t*>(slice.begin()));
+      last_sent[i] = now;
+      exporter.Start(std::move(slice), frame.events);
     }
   }
 }

@@ -61,7 +61,7 @@ TEST_CASE("metric and log chunks count points and records and find their time fi
     auto frame = CompileFrame(Signal::kMetrics, chunk.payload, "test");
     REQUIRE(frame.ok());
     CHECK(frame->events == chunk.item_count);
-    CHECK(frame->time_groups == 2);
+    CHECK(frame->time_groups == 3);  // time, cumulative start, delta window start
     points += frame->events;
     size_t times = 0;
     for (const TimeSlot& t : frame->time_slots) times += t.group == kMetricTimeGroup;

@@ -19,6 +19,7 @@ namespace {
 namespace ct = opentelemetry::proto::collector::trace::v1;
 namespace cm = opentelemetry::proto::collector::metrics::v1;
 namespace cl = opentelemetry::proto::collector::logs::v1;
+namespace mp = opentelemetry::proto::metrics::v1;
 using google::protobuf::util::MessageDifferencer;
 
 constexpr uint64_t kNow = 1'750'000'000'000'000'000ull;
@@ -101,8 +102,10 @@ void ReferencePoint(Point* p, const TimestampOptions& ts) {
   }
 }
 
+// Cumulative monotonic values grow by the template value per replay.
 cm::ExportMetricsServiceRequest ReferenceMetrics(const cm::ExportMetricsServiceRequest& tmpl,
-                                                 TimestampOptions ts) {
+                                                 TimestampOptions ts, uint64_t replay) {
+  const uint64_t k = replay + 1;
   cm::ExportMetricsServiceRequest out = tmpl;
   for (auto& rm : *out.mutable_resource_metrics())
     for (auto& sm : *rm.mutable_scope_metrics())
@@ -110,10 +113,26 @@ cm::ExportMetricsServiceRequest ReferenceMetrics(const cm::ExportMetricsServiceR
         // mutable_x() would switch the oneof, so only touch the kind the metric has.
         if (m.has_gauge())
           for (auto& p : *m.mutable_gauge()->mutable_data_points()) ReferencePoint(&p, ts);
-        if (m.has_sum())
-          for (auto& p : *m.mutable_sum()->mutable_data_points()) ReferencePoint(&p, ts);
-        if (m.has_histogram())
-          for (auto& p : *m.mutable_histogram()->mutable_data_points()) ReferencePoint(&p, ts);
+        if (m.has_sum()) {
+          const bool grows = m.sum().is_monotonic() && m.sum().aggregation_temporality() ==
+                                                           mp::AGGREGATION_TEMPORALITY_CUMULATIVE;
+          for (auto& p : *m.mutable_sum()->mutable_data_points()) {
+            ReferencePoint(&p, ts);
+            if (grows && p.has_as_int()) p.set_as_int(p.as_int() * static_cast<int64_t>(k));
+            if (grows && p.has_as_double()) p.set_as_double(p.as_double() * k);
+          }
+        }
+        if (m.has_histogram()) {
+          const bool grows =
+              m.histogram().aggregation_temporality() == mp::AGGREGATION_TEMPORALITY_CUMULATIVE;
+          for (auto& p : *m.mutable_histogram()->mutable_data_points()) {
+            ReferencePoint(&p, ts);
+            if (!grows) continue;
+            p.set_count(p.count() * k);
+            if (p.has_sum()) p.set_sum(p.sum() * k);
+            for (auto& c : *p.mutable_bucket_counts()) c *= k;
+          }
+        }
         if (m.has_exponential_histogram())
           for (auto& p : *m.mutable_exponential_histogram()->mutable_data_points())
             ReferencePoint(&p, ts);
@@ -133,7 +152,7 @@ LoadedDataset Load(const DatasetSummary& s) {
 
 std::string Patched(FramePatcher& patcher, const CompiledFrame& f, uint64_t replay) {
   std::string out(f.bytes.size(), '\0');
-  patcher.Patch(f, replay, kNow, reinterpret_cast<uint8_t*>(out.data()));
+  patcher.Patch(f, replay, kNow, kSeriesStart, reinterpret_cast<uint8_t*>(out.data()));
   return out;
 }
 
@@ -168,7 +187,7 @@ TEST_CASE("patched frames equal a deep-copy-and-set transform, for every signal"
     cm::ExportMetricsServiceRequest tmpl, got;
     REQUIRE(tmpl.ParseFromString(f.bytes));
     REQUIRE(got.ParseFromString(Patched(patcher, f, replay)));
-    CHECK(MessageDifferencer::Equals(got, ReferenceMetrics(tmpl, ts)));
+    CHECK(MessageDifferencer::Equals(got, ReferenceMetrics(tmpl, ts, replay)));
   }
 }
 
@@ -243,6 +262,111 @@ TEST_CASE("logs of a span carry that span's new IDs in the same replay") {
       }
   }
   CHECK(correlated > 50);
+}
+
+}  // namespace
+}  // namespace loadgen
+
+namespace loadgen {
+namespace {
+
+// One metric of each kind, as a template would hold it.
+cm::ExportMetricsServiceRequest MetricKinds() {
+  cm::ExportMetricsServiceRequest req;
+  auto* sm = req.add_resource_metrics()->add_scope_metrics();
+  auto point = [](mp::NumberDataPoint* p, bool start) {
+    p->set_time_unix_nano(kTemplateEpochNs);
+    if (start) p->set_start_time_unix_nano(kTemplateEpochNs);
+  };
+  auto* counter = sm->add_metrics();
+  counter->set_name("requests");
+  counter->mutable_sum()->set_is_monotonic(true);
+  counter->mutable_sum()->set_aggregation_temporality(mp::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* cp = counter->mutable_sum()->add_data_points();
+  point(cp, true);
+  cp->set_as_int(40);
+  auto* seconds = sm->add_metrics();
+  seconds->set_name("cpu.time");
+  seconds->mutable_sum()->set_is_monotonic(true);
+  seconds->mutable_sum()->set_aggregation_temporality(mp::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* sp = seconds->mutable_sum()->add_data_points();
+  point(sp, true);
+  sp->set_as_double(2.5);
+  auto* delta = sm->add_metrics();
+  delta->set_name("delta.requests");
+  delta->mutable_sum()->set_is_monotonic(true);
+  delta->mutable_sum()->set_aggregation_temporality(mp::AGGREGATION_TEMPORALITY_DELTA);
+  auto* dp = delta->mutable_sum()->add_data_points();
+  point(dp, true);
+  dp->set_as_int(7);
+  auto* updown = sm->add_metrics();
+  updown->set_name("queue.size");
+  updown->mutable_sum()->set_aggregation_temporality(mp::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* up = updown->mutable_sum()->add_data_points();
+  point(up, true);
+  up->set_as_int(12);
+  auto* gauge = sm->add_metrics();
+  gauge->set_name("temperature");
+  auto* gp = gauge->mutable_gauge()->add_data_points();
+  point(gp, false);
+  gp->set_as_double(21.5);
+  auto* hist = sm->add_metrics();
+  hist->set_name("latency");
+  hist->mutable_histogram()->set_aggregation_temporality(mp::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* hp = hist->mutable_histogram()->add_data_points();
+  hp->set_time_unix_nano(kTemplateEpochNs);
+  hp->set_start_time_unix_nano(kTemplateEpochNs);
+  for (uint64_t c : {3, 5, 2}) hp->add_bucket_counts(c);
+  hp->add_explicit_bounds(0.1);
+  hp->add_explicit_bounds(1);
+  hp->set_count(10);
+  hp->set_sum(4.0);
+  hp->set_min(0.01);
+  hp->set_max(2);
+  return req;
+}
+
+TEST_CASE("cumulative counters grow across replays; deltas get consecutive windows") {
+  auto frame = CompileFrame(Signal::kMetrics, MetricKinds().SerializeAsString(), "kinds");
+  REQUIRE(frame.ok());
+  const IdMapper ids(1);
+  FramePatcher patcher(ids, {}, 1, kSeriesStart);
+  uint64_t window_start = kSeriesStart;
+  double last_cpu = 0;
+  int64_t last_count = 0;
+  for (uint64_t replay = 0; replay < 4; ++replay) {
+    const uint64_t now = kNow + replay * 10'000'000'000ull;
+    std::string out(frame->bytes.size(), '\0');
+    patcher.Patch(*frame, replay, now, window_start, reinterpret_cast<uint8_t*>(out.data()));
+    cm::ExportMetricsServiceRequest got;
+    REQUIRE(got.ParseFromString(out));
+    const auto& m = got.resource_metrics(0).scope_metrics(0).metrics();
+    INFO("replay " << replay);
+    // Counters: template x (replay + 1), a fixed start, never backwards.
+    CHECK(m[0].sum().data_points(0).as_int() == 40 * static_cast<int64_t>(replay + 1));
+    CHECK(m[0].sum().data_points(0).start_time_unix_nano() == kSeriesStart);
+    CHECK(m[1].sum().data_points(0).as_double() >= last_cpu);
+    last_cpu = m[1].sum().data_points(0).as_double();
+    // Delta: the window runs from the previous send to this one, and the value repeats.
+    CHECK(m[2].sum().data_points(0).start_time_unix_nano() == window_start);
+    CHECK(m[2].sum().data_points(0).time_unix_nano() == now);
+    CHECK(m[2].sum().data_points(0).as_int() == 7);
+    // Up-down counters and gauges are sent as they are, with the new time.
+    CHECK(m[3].sum().data_points(0).as_int() == 12);
+    CHECK(m[4].gauge().data_points(0).as_double() == 21.5);
+    CHECK(m[4].gauge().data_points(0).time_unix_nano() == now);
+    // Cumulative histogram: count, sum and buckets grow together and stay consistent.
+    const auto& h = m[5].histogram().data_points(0);
+    uint64_t buckets = 0;
+    for (uint64_t c : h.bucket_counts()) buckets += c;
+    CHECK(h.count() == 10 * (replay + 1));
+    CHECK(buckets == h.count());
+    CHECK(h.sum() == Approx(4.0 * (replay + 1)));
+    CHECK(h.min() == 0.01);
+    CHECK(static_cast<int64_t>(h.count()) >= last_count);
+    last_count = static_cast<int64_t>(h.count());
+    window_start = now;
+  }
 }
 
 }  // namespace
