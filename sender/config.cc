@@ -141,6 +141,11 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   RETURN_IF_ERROR(rate.GetDouble("events_per_second", &c->events_per_second, -1, 1e12));
   RETURN_IF_ERROR(rate.GetDouble("burst", &c->burst_events, 0, 1e12));
   RETURN_IF_ERROR(rate.Finish());
+  ASSIGN_OR_RETURN(ConfigMap batch, sending.Map("batch_size"));
+  RETURN_IF_ERROR(batch.GetInt("traces", &c->batch_traces, 1, int64_t{1} << 30));
+  RETURN_IF_ERROR(batch.GetInt("metrics", &c->batch_metrics, 1, int64_t{1} << 30));
+  RETURN_IF_ERROR(batch.GetInt("logs", &c->batch_logs, 1, int64_t{1} << 30));
+  RETURN_IF_ERROR(batch.Finish());
   RETURN_IF_ERROR(sending.GetInt("concurrency", &c->concurrency, 1, 1024));
   RETURN_IF_ERROR(sending.GetInt("max_in_flight", &c->max_in_flight, 1, 4096));
   RETURN_IF_ERROR(sending.GetInt("max_request_bytes", &c->max_request_bytes, 1024, 64LL << 20));

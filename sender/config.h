@@ -38,7 +38,12 @@ struct SenderConfig {
   double burst_events = 0;       // 0: twice the rate (one request may still wait its share).
   int64_t concurrency = 4;       // Workers across all signals (at least one per signal).
   int64_t max_in_flight = 8;     // Outstanding requests per worker.
-  int64_t max_request_bytes = 4 << 20;
+  int64_t max_request_bytes = 4 << 20;  // Larger template chunks are split at load.
+  // Most events per request (spans, data points, log records); larger chunks are split
+  // at load, keeping traces whole where they fit.
+  int64_t batch_traces = 8192;
+  int64_t batch_metrics = 8192;
+  int64_t batch_logs = 8192;
   std::chrono::nanoseconds duration{0};  // 0: no time limit.
   int64_t multiplier = 1;                // Replays of the whole dataset; 0: unlimited.
 

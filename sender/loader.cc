@@ -6,7 +6,7 @@
 
 namespace loadgen {
 
-absl::Status LoadTemplateFile(const std::string& path, Signal signal, size_t max_request_bytes,
+absl::Status LoadTemplateFile(const std::string& path, Signal signal, const ChunkLimits& limits,
                               LoadedDataset* out) {
   ASSIGN_OR_RETURN(auto reader, TemplateReader::Open(path));
   if (reader->signal() != signal) {
@@ -21,22 +21,22 @@ absl::Status LoadTemplateFile(const std::string& path, Signal signal, size_t max
     if (!more) break;
     const std::string where =
         StrCat(path, ": chunk ", chunk.index, " at offset ", chunk.file_offset);
-    if (chunk.payload.size() > max_request_bytes) {
-      return absl::InvalidArgumentError(
-          StrCat(where, ": ", chunk.payload.size(), " bytes exceed sending.max_request_bytes (",
-                 max_request_bytes, "); regenerate with a smaller output.max_chunk_bytes"));
+    auto pieces = SplitChunk(signal, std::move(chunk.payload), chunk.item_count, limits);
+    if (!pieces.ok()) return absl::InvalidArgumentError(StrCat(where, ": ", pieces.status().message()));
+    uint64_t events = 0;
+    for (std::string& piece : *pieces) {
+      ASSIGN_OR_RETURN(CompiledFrame frame, CompileFrame(signal, std::move(piece), where));
+      events += frame.events;
+      if (frame.events == 0) continue;  // Never send empty envelopes.
+      out->events[s] += frame.events;
+      out->bytes[s] += frame.bytes.size();
+      out->frames[s].push_back(std::move(frame));
     }
-    ASSIGN_OR_RETURN(CompiledFrame frame, CompileFrame(signal, std::move(chunk.payload), where));
-    if (frame.events != chunk.item_count) {
+    if (events != chunk.item_count) {
       return absl::DataLossError(StrCat(where, ": header counts ", chunk.item_count, " ",
-                                        EventName(signal), " but the payload holds ",
-                                        frame.events));
+                                        EventName(signal), " but the payload holds ", events));
     }
     chunk.payload = std::string();
-    if (frame.events == 0) continue;  // Never send empty envelopes.
-    out->events[s] += frame.events;
-    out->bytes[s] += frame.bytes.size();
-    out->frames[s].push_back(std::move(frame));
   }
   return absl::OkStatus();
 }

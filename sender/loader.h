@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "common/signal.h"
 #include "sender/frame.h"
+#include "sender/rechunk.h"
 
 namespace loadgen {
 
@@ -20,9 +21,9 @@ struct LoadedDataset {
   const std::vector<CompiledFrame>& of(Signal s) const { return frames[SignalIndex(s)]; }
 };
 
-// Loads `path` as a template file of `signal`; every chunk must compile and must fit
-// in `max_request_bytes`. Errors name the file and byte offset.
-absl::Status LoadTemplateFile(const std::string& path, Signal signal, size_t max_request_bytes,
+// Loads `path` as a template file of `signal`: every chunk is split to `limits` (see
+// rechunk.h) and compiled. Errors name the file and byte offset.
+absl::Status LoadTemplateFile(const std::string& path, Signal signal, const ChunkLimits& limits,
                               LoadedDataset* out);
 
 }  // namespace loadgen

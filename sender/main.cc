@@ -136,11 +136,14 @@ int main(int argc, char** argv) {
   const SteadyClock clock;
   const int64_t load_start = clock.NowNs();
   LoadedDataset dataset;
-  for (auto [signal, path] : {std::pair{Signal::kTraces, &config.traces_file},
-                              std::pair{Signal::kMetrics, &config.metrics_file},
-                              std::pair{Signal::kLogs, &config.logs_file}}) {
+  for (auto [signal, path, batch] :
+       {std::tuple{Signal::kTraces, &config.traces_file, config.batch_traces},
+        std::tuple{Signal::kMetrics, &config.metrics_file, config.batch_metrics},
+        std::tuple{Signal::kLogs, &config.logs_file, config.batch_logs}}) {
     if (path->empty()) continue;
-    if (auto s = LoadTemplateFile(*path, signal, config.max_request_bytes, &dataset); !s.ok()) {
+    const ChunkLimits limits{static_cast<size_t>(batch),
+                             static_cast<size_t>(config.max_request_bytes)};
+    if (auto s = LoadTemplateFile(*path, signal, limits, &dataset); !s.ok()) {
       return Fail(s.message());
     }
   }

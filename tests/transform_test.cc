@@ -144,9 +144,9 @@ cm::ExportMetricsServiceRequest ReferenceMetrics(const cm::ExportMetricsServiceR
 
 LoadedDataset Load(const DatasetSummary& s) {
   LoadedDataset d;
-  REQUIRE(LoadTemplateFile(s.traces.path, Signal::kTraces, 64 << 20, &d).ok());
-  REQUIRE(LoadTemplateFile(s.metrics.path, Signal::kMetrics, 64 << 20, &d).ok());
-  REQUIRE(LoadTemplateFile(s.logs.path, Signal::kLogs, 64 << 20, &d).ok());
+  REQUIRE(LoadTemplateFile(s.traces.path, Signal::kTraces, ChunkLimits{}, &d).ok());
+  REQUIRE(LoadTemplateFile(s.metrics.path, Signal::kMetrics, ChunkLimits{}, &d).ok());
+  REQUIRE(LoadTemplateFile(s.logs.path, Signal::kLogs, ChunkLimits{}, &d).ok());
   return d;
 }
 

@@ -29,9 +29,9 @@ struct Harness {
 
   explicit Harness(SinkOptions sink_options = Validating()) : sink(sink_options) {
     const auto summary = testing::GenerateSmall(dir);
-    REQUIRE(LoadTemplateFile(summary.traces.path, Signal::kTraces, 4 << 20, &data).ok());
-    REQUIRE(LoadTemplateFile(summary.metrics.path, Signal::kMetrics, 4 << 20, &data).ok());
-    REQUIRE(LoadTemplateFile(summary.logs.path, Signal::kLogs, 4 << 20, &data).ok());
+    REQUIRE(LoadTemplateFile(summary.traces.path, Signal::kTraces, ChunkLimits{}, &data).ok());
+    REQUIRE(LoadTemplateFile(summary.metrics.path, Signal::kMetrics, ChunkLimits{}, &data).ok());
+    REQUIRE(LoadTemplateFile(summary.logs.path, Signal::kLogs, ChunkLimits{}, &data).ok());
     auto port = sink.Start("127.0.0.1:0");
     REQUIRE(port.ok());
     exporter.target = "127.0.0.1:" + std::to_string(*port);
