@@ -285,7 +285,17 @@ absl::StatusOr<int> OtlpSink::Start(const std::string& listen) {
   services_.push_back(std::make_unique<RawExport<cl::LogsService>>(this, Signal::kLogs));
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options_.tls_cert_pem.empty()) {
+    grpc::SslServerCredentialsOptions ssl(
+        options_.client_ca_pem.empty()
+            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = options_.client_ca_pem;
+    ssl.pem_key_cert_pairs.push_back({options_.tls_key_pem, options_.tls_cert_pem});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(listen, credentials, &port);
   builder.SetMaxReceiveMessageSize(options_.max_receive_bytes);
   for (auto& s : services_) builder.RegisterService(s.get());
   server_ = builder.BuildAndStart();

@@ -41,6 +41,12 @@ struct SinkOptions {
   double reject_share = 0;  // Share of each accepted request's items refused via partial_success.
   int64_t delay_ns = 0;     // Added to every response.
   int64_t delay_jitter_ns = 0;  // Plus uniform [0, jitter].
+
+  // TLS: serve with this certificate chain and key (PEM text, not paths); with
+  // client_ca_pem, require and verify client certificates (mTLS).
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  std::string client_ca_pem;
 };
 
 // What the sink answers to one request.

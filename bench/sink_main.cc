@@ -39,7 +39,11 @@ int main(int argc, char** argv) {
       "delay", "Answer every request this much later (e.g. 50ms)",
       cxxopts::value<std::string>()->default_value("0"))(
       "delay-jitter", "Plus up to this much more, varying per request",
-      cxxopts::value<std::string>()->default_value("0"))("h,help", "Show this help");
+      cxxopts::value<std::string>()->default_value("0"))(
+      "tls-cert", "Serve TLS with this PEM certificate chain", cxxopts::value<std::string>())(
+      "tls-key", "Private key (PEM) for --tls-cert", cxxopts::value<std::string>())(
+      "tls-client-ca", "Require client certificates signed by this CA (mTLS)",
+      cxxopts::value<std::string>())("h,help", "Show this help");
   cxxopts::ParseResult args;
   try {
     args = options.parse(argc, argv);
@@ -82,6 +86,21 @@ int main(int argc, char** argv) {
     return 2;
   }
   sink_options.fail_code = static_cast<int>(numeric);
+  for (auto [flag, out] : {std::pair{"tls-cert", &sink_options.tls_cert_pem},
+                           std::pair{"tls-key", &sink_options.tls_key_pem},
+                           std::pair{"tls-client-ca", &sink_options.client_ca_pem}}) {
+    if (!args.count(flag)) continue;
+    auto text = loadgen::ReadFile(args[flag].as<std::string>());
+    if (!text.ok()) {
+      fmt::print(stderr, "otlp-sink: --{}: {}\n", flag, text.status().message());
+      return 2;
+    }
+    *out = *std::move(text);
+  }
+  if (sink_options.tls_cert_pem.empty() != sink_options.tls_key_pem.empty()) {
+    fmt::print(stderr, "otlp-sink: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
   for (auto [flag, out] : {std::pair{"retry-after", &sink_options.retry_after_ns},
                            std::pair{"delay", &sink_options.delay_ns},
                            std::pair{"delay-jitter", &sink_options.delay_jitter_ns}}) {

@@ -7,7 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev libcxxopts-dev libfmt-dev catch2 zlib1g-dev
-  python3
+  openssl   # the TLS tests make their certificates at test time
+  time      # bench/throughput.sh measures CPU and RSS with /usr/bin/time
 )
 
 missing=()

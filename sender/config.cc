@@ -1,7 +1,9 @@
 #include "sender/config.h"
 
 #include <cstdlib>
+#include <optional>
 
+#include "common/signal.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
@@ -71,12 +73,12 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseHeaderList
 }  // namespace
 
 absl::Status ApplyOtelEnvironment(SenderConfig* c) {
-  // The traces-specific variable wins over the generic one (one endpoint for all
-  // signals in this version).
-  if (const char* v = Env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
-    c->endpoint = v;
-  } else if (const char* v2 = Env("OTEL_EXPORTER_OTLP_ENDPOINT")) {
-    c->endpoint = v2;
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_ENDPOINT")) c->endpoint = v;
+  // A signal's own variable wins over the generic one for that signal.
+  for (auto [name, signal] : {std::pair{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Signal::kTraces},
+                              std::pair{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", Signal::kMetrics},
+                              std::pair{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", Signal::kLogs}}) {
+    if (const char* v = Env(name)) c->signal_endpoints[SignalIndex(signal)] = v;
   }
   if (const char* v = Env("OTEL_EXPORTER_OTLP_INSECURE")) {
     std::string s(v);
@@ -120,6 +122,11 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
 
   ASSIGN_OR_RETURN(ConfigMap otlp, root.Map("otlp"));
   RETURN_IF_ERROR(otlp.GetString("endpoint", &c->endpoint));
+  ASSIGN_OR_RETURN(ConfigMap endpoints, otlp.Map("endpoints"));
+  for (Signal s : kAllSignals) {
+    RETURN_IF_ERROR(endpoints.GetString(SignalName(s), &c->signal_endpoints[SignalIndex(s)]));
+  }
+  RETURN_IF_ERROR(endpoints.Finish());
   RETURN_IF_ERROR(otlp.GetBool("insecure", &c->insecure));
   RETURN_IF_ERROR(otlp.GetStringMap("headers", &c->headers));
   RETURN_IF_ERROR(otlp.GetString("compression", &c->compression));
@@ -179,17 +186,21 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   return root.Finish();
 }
 
-absl::StatusOr<std::string> ResolveGrpcTarget(SenderConfig* c) {
-  std::string_view ep = c->endpoint;
+namespace {
+
+// host:port from an endpoint; *tls is set when the scheme says so.
+absl::StatusOr<std::string> ParseEndpoint(const std::string& endpoint, std::string_view key,
+                                          std::optional<bool>* tls) {
+  std::string_view ep = endpoint;
   if (ep.starts_with("http://")) {
-    c->insecure = true;
+    *tls = false;
     ep.remove_prefix(7);
   } else if (ep.starts_with("https://")) {
-    c->insecure = false;
+    *tls = true;
     ep.remove_prefix(8);
   } else if (ep.find("://") != std::string_view::npos) {
     return absl::InvalidArgumentError(
-        StrCat("otlp.endpoint: unsupported scheme in \"", c->endpoint,
+        StrCat(key, ": unsupported scheme in \"", endpoint,
                "\"; use host:port, http://host:port or https://host:port"));
   }
   while (!ep.empty() && ep.back() == '/') ep.remove_suffix(1);
@@ -198,10 +209,33 @@ absl::StatusOr<std::string> ResolveGrpcTarget(SenderConfig* c) {
   if (ep.empty() || colon == std::string_view::npos || colon == 0 ||
       !ParseInt64(ep.substr(colon + 1), &port) || port < 1 || port > 65535) {
     return absl::InvalidArgumentError(
-        StrCat("otlp.endpoint: expected host:port (for example 127.0.0.1:4317), got \"",
-               c->endpoint, "\""));
+        StrCat(key, ": expected host:port (for example 127.0.0.1:4317), got \"", endpoint, "\""));
   }
   return std::string(ep);
+}
+
+}  // namespace
+
+absl::StatusOr<std::array<std::string, 3>> ResolveGrpcTargets(SenderConfig* c) {
+  std::array<std::string, 3> targets;
+  std::optional<bool> tls;
+  for (Signal s : kAllSignals) {
+    const std::string& own = c->signal_endpoints[SignalIndex(s)];
+    const std::string key =
+        own.empty() ? "otlp.endpoint" : StrCat("otlp.endpoints.", SignalName(s));
+    std::optional<bool> this_tls;
+    ASSIGN_OR_RETURN(targets[SignalIndex(s)],
+                     ParseEndpoint(own.empty() ? c->endpoint : own, key, &this_tls));
+    if (this_tls.has_value()) {
+      if (tls.has_value() && *tls != *this_tls) {
+        return absl::InvalidArgumentError(
+            "otlp.endpoints: mixing http:// and https:// endpoints in one run is not supported");
+      }
+      tls = this_tls;
+    }
+  }
+  if (tls.has_value()) c->insecure = !*tls;
+  return targets;
 }
 
 }  // namespace loadgen

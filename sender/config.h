@@ -3,6 +3,7 @@
 // OTEL_EXPORTER_OTLP_* environment variables, the config file, command-line flags.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -27,17 +28,19 @@ struct SenderConfig {
   std::string logs_file = "./generated/telemetry-logs.pb";
 
   std::string endpoint = "127.0.0.1:4317";  // host:port, or http:// / https:// URL.
-  bool insecure = false;                    // Plaintext instead of TLS.
+  // Per-signal endpoints (by SignalIndex); empty means `endpoint`.
+  std::array<std::string, 3> signal_endpoints;
+  bool insecure = false;  // Plaintext instead of TLS.
   TlsConfig tls;
   // Sent as gRPC metadata. Values are secrets: never printed.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string compression = "none";  // none | gzip
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
 
-  double events_per_second = 0;  // <= 0: unlimited.
-  double burst_events = 0;       // 0: twice the rate (one request may still wait its share).
-  int64_t concurrency = 4;       // Workers across all signals (at least one per signal).
-  int64_t max_in_flight = 8;     // Outstanding requests per worker.
+  double events_per_second = 0;         // <= 0: unlimited.
+  double burst_events = 0;              // 0: twice the rate (one request may still wait its share).
+  int64_t concurrency = 4;              // Workers across all signals (at least one per signal).
+  int64_t max_in_flight = 8;            // Outstanding requests per worker.
   int64_t max_request_bytes = 4 << 20;  // Larger template chunks are split at load.
   // Most events per request (spans, data points, log records); larger chunks are split
   // at load, keeping traces whole where they fit.
@@ -68,8 +71,8 @@ absl::Status ApplyOtelEnvironment(SenderConfig* config);
 // Applies the settings present in a YAML file over `config`.
 absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* config);
 
-// Checks cross-field rules and normalises the endpoint: a scheme of http:// (plaintext)
-// or https:// (TLS) decides `insecure`; the result is the gRPC target host:port.
-absl::StatusOr<std::string> ResolveGrpcTarget(SenderConfig* config);
+// Normalises the endpoints: a scheme of http:// (plaintext) or https:// (TLS) decides
+// `insecure`; the result is the gRPC target host:port of each signal (by SignalIndex).
+absl::StatusOr<std::array<std::string, 3>> ResolveGrpcTargets(SenderConfig* config);
 
 }  // namespace loadgen

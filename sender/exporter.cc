@@ -50,7 +50,7 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
 
 namespace {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const ExporterOptions& o) {
+std::shared_ptr<grpc::Channel> MakeChannel(const ExporterOptions& o, Signal signal) {
   grpc::ChannelArguments args;
   // A private subchannel pool gives every exporter its own connection, so workers do
   // not queue behind each other on one HTTP/2 connection.
@@ -58,7 +58,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ExporterOptions& o) {
   args.SetMaxSendMessageSize(static_cast<int>(o.max_request_bytes) + 4096);
   args.SetUserAgentPrefix("telemetry-sender/0.1");
   if (!o.tls_server_name.empty()) args.SetSslTargetNameOverride(o.tls_server_name);
-  return grpc::CreateCustomChannel(o.target, o.credentials, args);
+  const std::string& own = o.signal_targets[SignalIndex(signal)];
+  return grpc::CreateCustomChannel(own.empty() ? o.target : own, o.credentials, args);
 }
 
 // Reads partial_success.{rejected_*, error_message} from an Export*ServiceResponse
@@ -164,7 +165,7 @@ GrpcExporter::GrpcExporter(const ExporterOptions& options, Signal signal, RunSta
     : options_(options),
       signal_(signal),
       stats_(stats),
-      channel_(MakeChannel(options)),
+      channel_(MakeChannel(options, signal)),
       stub_(channel_),
       method_(ExportMethod(signal)),
       rng_(reinterpret_cast<uintptr_t>(this) ^ static_cast<uint64_t>(SteadyClock().NowNs())) {}

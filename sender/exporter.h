@@ -8,6 +8,7 @@
 // one worker thread; outcomes are added to the shared RunStats.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -46,7 +47,8 @@ bool IsRetryable(int code, bool has_retry_info);
 int64_t RetryDelayNs(std::string_view status_details);
 
 struct ExporterOptions {
-  std::string target;  // host:port
+  std::string target;                         // host:port
+  std::array<std::string, 3> signal_targets;  // Per signal (by SignalIndex); empty = target.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   std::string tls_server_name;
   std::vector<std::pair<std::string, std::string>> headers;

@@ -22,7 +22,8 @@ absl::Status LoadTemplateFile(const std::string& path, Signal signal, const Chun
     const std::string where =
         StrCat(path, ": chunk ", chunk.index, " at offset ", chunk.file_offset);
     auto pieces = SplitChunk(signal, std::move(chunk.payload), chunk.item_count, limits);
-    if (!pieces.ok()) return absl::InvalidArgumentError(StrCat(where, ": ", pieces.status().message()));
+    if (!pieces.ok())
+      return absl::InvalidArgumentError(StrCat(where, ": ", pieces.status().message()));
     uint64_t events = 0;
     for (std::string& piece : *pieces) {
       ASSIGN_OR_RETURN(CompiledFrame frame, CompileFrame(signal, std::move(piece), where));

@@ -33,7 +33,11 @@ int Fail(const Message& message, int code = 1) {
 
 // Applies command-line overrides; returns an error message or "".
 std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
-  if (args.count("endpoint")) c->endpoint = args["endpoint"].as<std::string>();
+  if (args.count("endpoint")) {
+    // The flag is the highest precedence: it sends every signal there.
+    c->endpoint = args["endpoint"].as<std::string>();
+    c->signal_endpoints = {};
+  }
   if (args.count("insecure")) c->insecure = args["insecure"].as<bool>();
   if (args.count("rate")) {
     if (!ParseDouble(args["rate"].as<std::string>(), &c->events_per_second)) {
@@ -119,8 +123,8 @@ int main(int argc, char** argv) {
     return Fail(s.message());
   }
   ApplyFlags(args, &config);
-  auto target = ResolveGrpcTarget(&config);
-  if (!target.ok()) return Fail(target.status().message());
+  auto targets = ResolveGrpcTargets(&config);
+  if (!targets.ok()) return Fail(targets.status().message());
   auto credentials = MakeCredentials(config);
   if (!credentials.ok()) return Fail(credentials.status().message());
 
@@ -161,7 +165,12 @@ int main(int argc, char** argv) {
   fmt::print("loaded{} compiled in {:.0f} ms\n", loaded, (clock.NowNs() - load_start) / 1e6);
 
   ExporterOptions exporter;
-  exporter.target = *target;
+  exporter.signal_targets = *targets;
+  std::string where = (*targets)[0];
+  if ((*targets)[1] != where || (*targets)[2] != where) {
+    where =
+        fmt::format("traces {}, metrics {}, logs {}", (*targets)[0], (*targets)[1], (*targets)[2]);
+  }
   exporter.credentials = *credentials;
   exporter.tls_server_name = config.tls.server_name;
   exporter.headers = config.headers;
@@ -192,7 +201,7 @@ int main(int argc, char** argv) {
     limiter = std::make_unique<TokenBucket>(config.events_per_second, burst, &clock);
   }
   fmt::print(
-      "sending to {} ({}), rate {}, {} workers, duration {}, multiplier {}\n", *target,
+      "sending to {} ({}), rate {}, {} workers, duration {}, multiplier {}\n", where,
       config.insecure ? "plaintext" : "TLS",
       limiter ? fmt::format("{:.0f} events/s", config.events_per_second) : "unlimited",
       config.concurrency,
@@ -209,7 +218,7 @@ int main(int argc, char** argv) {
   info.elapsed_ns = clock.NowNs() - run_start;
   reporter.Stop();
 
-  info.endpoint = *target;
+  info.endpoint = where;
   info.target_rate = std::max(0.0, config.events_per_second);
   info.stop_reason = interrupted ? "interrupted"
                      : (config.duration.count() > 0 && info.elapsed_ns >= config.duration.count())

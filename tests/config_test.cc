@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "catch2/catch.hpp"
+#include "common/signal.h"
 #include "sender/config.h"
 #include "tests/test_util.h"
 
@@ -89,10 +90,14 @@ TEST_CASE("OTEL_EXPORTER_OTLP_* sets defaults that the file overrides") {
   REQUIRE(c.headers.size() == 2);
   CHECK(c.headers[1] == std::pair<std::string, std::string>{"b", "x y"});
   CHECK(c.timeout == std::chrono::milliseconds(2500));
-  auto target = ResolveGrpcTarget(&c);
-  REQUIRE(target.ok());
-  CHECK(*target == "127.0.0.1:5555");
-  CHECK(c.insecure);  // http:// means plaintext.
+  setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://127.0.0.1:6666", 1);
+  REQUIRE(ApplyOtelEnvironment(&c).ok());
+  auto targets = ResolveGrpcTargets(&c);
+  REQUIRE(targets.ok());
+  CHECK((*targets)[SignalIndex(Signal::kTraces)] == "127.0.0.1:5555");
+  CHECK((*targets)[SignalIndex(Signal::kLogs)] == "127.0.0.1:6666");  // The signal's own wins.
+  CHECK(c.insecure);                                                  // http:// means plaintext.
+  unsetenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
 
   TempDir dir;
   WriteText(dir.File("s.yaml"), "otlp:\n  endpoint: 127.0.0.1:4317\n");
@@ -111,8 +116,12 @@ TEST_CASE("endpoints without a port or with a foreign scheme are refused") {
     SenderConfig c;
     c.endpoint = bad;
     INFO(bad);
-    CHECK_FALSE(ResolveGrpcTarget(&c).ok());
+    CHECK_FALSE(ResolveGrpcTargets(&c).ok());
   }
+  SenderConfig mixed;
+  mixed.endpoint = "https://127.0.0.1:4317";
+  mixed.signal_endpoints[SignalIndex(Signal::kLogs)] = "http://127.0.0.1:4318";
+  CHECK_THAT(std::string(ResolveGrpcTargets(&mixed).status().message()), Catch::Contains("mixing"));
 }
 
 TEST_CASE("generator config rules: percentages, ranges, unknown keys") {

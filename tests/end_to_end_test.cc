@@ -120,6 +120,26 @@ TEST_CASE("SIGINT stops the sender cleanly: summary, exit 0, nothing lost in fli
         JsonInt(got, "spans") + JsonInt(got, "data_points") + JsonInt(got, "log_records"));
 }
 
+TEST_CASE("header values and ${VAR} secrets never appear in output or summaries") {
+  TempDir dir;
+  const std::string prefix = Generate(dir);
+  const std::string secret = "sk-live-7f3a9c1e5b2d";
+  SinkProcess sink({"--fail-share", "1", "--fail-code", "UNAUTHENTICATED"});
+  const std::string config =
+      SenderConfig(dir, prefix, "  headers:\n    authorization: \"Bearer ${LOADGEN_E2E_TOKEN}\"\n");
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
+                "--stats-json", dir.File("sender.json")},
+               {"LOADGEN_E2E_TOKEN=" + secret, "OTEL_EXPORTER_OTLP_HEADERS=x-other=" + secret});
+  sink.Stop();
+  CHECK(r.exit_code == 1);  // Every request refused: nothing accepted.
+  CHECK_THAT(r.out, Catch::Contains("UNAUTHENTICATED"));
+  const std::string json = ReadText(dir.File("sender.json"));
+  CHECK_THAT(json, Catch::Contains("UNAUTHENTICATED"));
+  for (const std::string& text : std::vector<std::string>{r.out, r.err, json}) {
+    CHECK(text.find(secret) == std::string::npos);
+  }
+}
+
 TEST_CASE("bad input: clear message naming the place, non-zero exit") {
   TempDir dir;
   const std::string prefix = Generate(dir);

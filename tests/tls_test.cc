@@ -1,0 +1,149 @@
+// TLS and mTLS between the sender's exporter and otlp-sink on 127.0.0.1, with
+// certificates made at test time by openssl.
+#include "bench/otlp_sink.h"
+#include "catch2/catch.hpp"
+#include "common/atomic_file.h"
+#include "sender/exporter.h"
+#include "sender/worker_pool.h"
+#include "tests/small_dataset.h"
+
+namespace loadgen {
+namespace {
+
+using testing::TempDir;
+
+// A CA, a server certificate for 127.0.0.1 / localhost and a client certificate.
+struct Pki {
+  TempDir dir;
+  Pki() {
+    const std::string d = dir.path();
+    auto run = [&](const std::string& cmd) {
+      auto r = testing::Run({"/bin/sh", "-c", cmd + " 2>&1"});
+      INFO(cmd << "\n" << r.out);
+      REQUIRE(r.exit_code == 0);
+    };
+    run("cd " + d +
+        " && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca "
+        "-keyout ca.key -out ca.pem");
+    testing::WriteText(dir.File("server.ext"),
+                       "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    testing::WriteText(dir.File("client.ext"), "extendedKeyUsage=clientAuth\n");
+    for (std::string who : {"server", "client"}) {
+      run("cd " + d + " && openssl req -newkey rsa:2048 -nodes -subj /CN=" + who + " -keyout " +
+          who + ".key -out " + who + ".csr && openssl x509 -req -in " + who +
+          ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile " + who + ".ext -out " +
+          who + ".pem");
+    }
+  }
+  std::string Read(const char* name) const { return *ReadFile(dir.File(name)); }
+};
+
+struct TlsRun {
+  RunStats stats;
+  SinkSnapshot sink;
+};
+
+void RunAgainst(const SinkOptions& sink_options, const SenderConfig& config, TlsRun* out) {
+  TempDir data_dir;
+  const auto summary = testing::GenerateSmall(data_dir);
+  LoadedDataset data;
+  REQUIRE(LoadTemplateFile(summary.logs.path, Signal::kLogs, ChunkLimits{}, &data).ok());
+  OtlpSink sink(sink_options);
+  auto port = sink.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  auto credentials = MakeCredentials(config);
+  REQUIRE(credentials.ok());
+  ExporterOptions exporter;
+  exporter.target = "127.0.0.1:" + std::to_string(*port);
+  exporter.credentials = *credentials;
+  exporter.tls_server_name = config.tls.server_name;
+  exporter.timeout = std::chrono::seconds(5);
+  exporter.retry.initial_interval = std::chrono::milliseconds(10);
+  exporter.retry.max_elapsed_time = std::chrono::milliseconds(100);
+  PoolOptions pool;
+  pool.workers = 1;
+  StopSignal stop;
+  RunWorkerPool(data, pool, exporter, nullptr, &out->stats, &stop);
+  sink.Shutdown();
+  out->sink = sink.Snapshot();
+}
+
+uint64_t Accepted(const TlsRun& r) { return r.stats.Snapshot(Signal::kLogs).events_accepted; }
+uint64_t Failed(const TlsRun& r) { return r.stats.Snapshot(Signal::kLogs).events_failed; }
+
+TEST_CASE("TLS: verified against the CA file, refused without it or for the wrong name") {
+  Pki pki;
+  SinkOptions sink;
+  sink.tls_cert_pem = pki.Read("server.pem");
+  sink.tls_key_pem = pki.Read("server.key");
+  SenderConfig config;
+  config.insecure = false;
+
+  SECTION("with the CA the certificate verifies and everything arrives") {
+    config.tls.ca_file = pki.dir.File("ca.pem");
+    TlsRun run;
+    RunAgainst(sink, config, &run);
+    CHECK(Accepted(run) > 0);
+    CHECK(Failed(run) == 0);
+    CHECK(run.sink.items[SignalIndex(Signal::kLogs)] == Accepted(run));
+  }
+  SECTION("with the system roots a private CA is not trusted: nothing is sent") {
+    TlsRun run;
+    RunAgainst(sink, config, &run);
+    CHECK(Accepted(run) == 0);
+    CHECK(Failed(run) > 0);
+    CHECK(run.sink.requests[SignalIndex(Signal::kLogs)] == 0);
+  }
+  SECTION("the server name is checked") {
+    config.tls.ca_file = pki.dir.File("ca.pem");
+    config.tls.server_name = "not-the-server.example";
+    TlsRun run;
+    RunAgainst(sink, config, &run);
+    CHECK(Accepted(run) == 0);
+    CHECK(run.sink.requests[SignalIndex(Signal::kLogs)] == 0);
+  }
+  SECTION("plaintext to a TLS port fails") {
+    config.insecure = true;
+    TlsRun run;
+    RunAgainst(sink, config, &run);
+    CHECK(Accepted(run) == 0);
+  }
+}
+
+TEST_CASE("mTLS: the sink accepts only a client with a certificate from its CA") {
+  Pki pki;
+  SinkOptions sink;
+  sink.tls_cert_pem = pki.Read("server.pem");
+  sink.tls_key_pem = pki.Read("server.key");
+  sink.client_ca_pem = pki.Read("ca.pem");
+  SenderConfig config;
+  config.tls.ca_file = pki.dir.File("ca.pem");
+
+  TlsRun without;
+  RunAgainst(sink, config, &without);
+  CHECK(Accepted(without) == 0);
+  CHECK(without.sink.requests[SignalIndex(Signal::kLogs)] == 0);
+
+  config.tls.cert_file = pki.dir.File("client.pem");
+  config.tls.key_file = pki.dir.File("client.key");
+  TlsRun with;
+  RunAgainst(sink, config, &with);
+  CHECK(Accepted(with) > 0);
+  CHECK(Failed(with) == 0);
+}
+
+TEST_CASE("TLS settings that cannot work are refused up front, naming the key") {
+  SenderConfig config;
+  config.tls.ca_file = "/nonexistent/ca.pem";
+  auto c = MakeCredentials(config);
+  REQUIRE_FALSE(c.ok());
+  CHECK_THAT(std::string(c.status().message()), Catch::Contains("otlp.tls.ca_file"));
+  config.tls.ca_file = "";
+  config.tls.cert_file = "/etc/hostname";
+  c = MakeCredentials(config);
+  REQUIRE_FALSE(c.ok());
+  CHECK_THAT(std::string(c.status().message()), Catch::Contains("set both or neither"));
+}
+
+}  // namespace
+}  // namespace loadgen
