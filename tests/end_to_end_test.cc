@@ -101,6 +101,25 @@ TEST_CASE("the default configs work together from the project layout") {
   CHECK_THAT(r.out, Catch::Contains("multiplier reached"));
 }
 
+TEST_CASE("a duration ends the run on time, with every sent event accounted for") {
+  TempDir dir;
+  const std::string prefix = Generate(dir);
+  SinkProcess sink;
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix), "--endpoint",
+                sink.endpoint(), "--rate", "20000", "--multiplier", "0", "--duration", "1s",
+                "--stats-json", dir.File("sender.json")});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("(duration reached)"));
+  const std::string sent = ReadText(dir.File("sender.json"));
+  const std::string got = sink.Stop();
+  const int64_t accepted = JsonInt(sent, "events_accepted", "\"total\"");
+  CHECK(accepted == JsonInt(got, "spans") + JsonInt(got, "data_points") + JsonInt(got, "log_records"));
+  CHECK(accepted > 0);
+  // The limiter never lets more than the rate through: 20000/s for one second.
+  CHECK(accepted <= 20000);
+}
+
 TEST_CASE("SIGINT stops the sender cleanly: summary, exit 0, nothing lost in flight") {
   TempDir dir;
   const std::string prefix = Generate(dir);
