@@ -56,29 +56,38 @@ void StatsReporter::Loop() {
   const SteadyClock clock;
   const int64_t start = clock.NowNs();
   int64_t last_ns = start;
-  uint64_t last_total = 0;
+  std::array<uint64_t, 3> last{};
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, interval_, [&] { return stop_; })) {
     const int64_t now = clock.NowNs();
     std::string line = fmt::format("[{:>6.1f}s]", (now - start) / 1e9);
-    uint64_t total = 0, failed = 0;
+    uint64_t total = 0, last_total = 0, failed = 0, retries = 0;
+    int64_t p99 = 0;
     for (Signal s : kAllSignals) {
       const SignalSnapshot snap = stats_.Snapshot(s);
+      const int i = SignalIndex(s);
       if (snap.requests == 0) continue;
       total += snap.events_accepted;
+      last_total += last[i];
       failed += snap.events_failed + snap.events_rejected;
-      StrAppend(&line, fmt::format(" {} {}", SignalName(s), snap.events_accepted));
+      retries += snap.retries;
+      p99 = std::max(p99, snap.p99_ns);
+      // Accepted so far, and the rate over the last interval.
+      StrAppend(&line, fmt::format(" {} {} ({:.0f}/s)", SignalName(s), snap.events_accepted,
+                                   Rate(snap.events_accepted - last[i], now - last_ns)));
+      last[i] = snap.events_accepted;
     }
     StrAppend(&line,
-              fmt::format(" | failed {} | {:.0f} ev/s now, {:.0f} ev/s overall", failed,
-                          Rate(total - last_total, now - last_ns), Rate(total, now - start)));
+              fmt::format(" | failed {} retries {} p99 {:.1f} ms | {:.0f} ev/s now, {:.0f} "
+                          "overall",
+                          failed, retries, p99 / 1e6, Rate(total - last_total, now - last_ns),
+                          Rate(total, now - start)));
     if (tty_) {
       fmt::print(out_, "\r{}\x1b[K", line);
     } else {
       fmt::print(out_, "{}\n", line);
     }
     std::fflush(out_);
-    last_total = total;
     last_ns = now;
   }
   if (tty_) fmt::print(out_, "\n");
