@@ -178,6 +178,69 @@ absl::StatusOr<ConfigMap> ConfigMap::Map(std::string_view key) {
   return ConfigMap(n.IsDefined() ? n : YAML::Node(), file_, KeyPath(key));
 }
 
+absl::StatusOr<std::vector<ConfigMap>> ConfigMap::MapList(std::string_view key) {
+  YAML::Node n = Lookup(key);
+  std::vector<ConfigMap> out;
+  if (!n.IsDefined() || n.IsNull()) return out;
+  if (!n.IsSequence()) return ErrorAt(key, "expected a list");
+  int i = 0;
+  for (const auto& item : n) {
+    const std::string path = StrCat(KeyPath(key), "[", i++, "]");
+    if (!item.IsMap()) {
+      return absl::InvalidArgumentError(StrCat(Where(item), ": ", path, ": expected a map"));
+    }
+    out.emplace_back(item, file_, path);
+  }
+  return out;
+}
+
+absl::Status ConfigMap::GetIntRange(std::string_view key, int64_t* lo, int64_t* hi, int64_t min,
+                                    int64_t max) {
+  YAML::Node n = Lookup(key);
+  if (!n.IsDefined()) return absl::OkStatus();
+  const std::string expected = StrCat("a list [min, max] of whole numbers in ", min, "..", max);
+  if (!n.IsSequence() || n.size() != 2 || !n[0].IsScalar() || !n[1].IsScalar()) {
+    return ErrorAt(key, StrCat("expected ", expected));
+  }
+  int64_t a, b;
+  if (!ParseInt64(n[0].Scalar(), &a) || !ParseInt64(n[1].Scalar(), &b) || a < min || b > max ||
+      a > b) {
+    return ErrorAt(key, StrCat("expected ", expected, " with min <= max, got [", n[0].Scalar(),
+                               ", ", n[1].Scalar(), "]"));
+  }
+  *lo = a;
+  *hi = b;
+  return absl::OkStatus();
+}
+
+absl::Status ConfigMap::GetScalarMap(std::string_view key, std::vector<ScalarEntry>* out) {
+  YAML::Node n = Lookup(key);
+  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
+  if (!n.IsMap()) return ErrorAt(key, "expected a map of key: value");
+  for (const auto& kv : n) {
+    const std::string k = kv.first.Scalar();
+    const std::string path = StrCat(KeyPath(key), ".", k);
+    if (!kv.second.IsScalar()) {
+      return absl::InvalidArgumentError(
+          StrCat(Where(kv.second), ": ", path, ": expected a single value, not a list or map"));
+    }
+    // yaml-cpp tags quoted scalars "!" and plain ones "?".
+    out->push_back(
+        {k, kv.second.Scalar(), kv.second.Tag() == "!", StrCat(Where(kv.second), ": ", path)});
+  }
+  return absl::OkStatus();
+}
+
+std::string ConfigMap::Where(std::string_view key) const {
+  YAML::Node n = node_;
+  if (node_.IsMap()) {
+    for (const auto& kv : node_) {
+      if (kv.first.Scalar() == key) n = kv.second.IsNull() ? kv.first : kv.second;
+    }
+  }
+  return StrCat(Where(n), ": ", KeyPath(key));
+}
+
 absl::Status ConfigMap::Finish() const {
   if (!node_.IsMap()) return absl::OkStatus();
   for (const auto& kv : node_) {

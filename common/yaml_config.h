@@ -38,6 +38,21 @@ class ConfigMap {
                             std::vector<std::pair<std::string, std::string>>* out);
   // The sub-map under `key` (empty when absent).
   absl::StatusOr<ConfigMap> Map(std::string_view key);
+  // The maps in the list under `key` (empty when absent), with paths like key[2].
+  absl::StatusOr<std::vector<ConfigMap>> MapList(std::string_view key);
+  // A two-number list such as `delay_ms: [10, 50]`; requires min <= first <= second.
+  absl::Status GetIntRange(std::string_view key, int64_t* lo, int64_t* hi, int64_t min,
+                           int64_t max);
+  // A map of scalars kept as written: the text, whether it was quoted, and where.
+  struct ScalarEntry {
+    std::string key;
+    std::string text;
+    bool quoted;
+    std::string where;  // file:line:col: full.key.path
+  };
+  absl::Status GetScalarMap(std::string_view key, std::vector<ScalarEntry>* out);
+  // file:line:col of `key` followed by its full path, for errors raised by callers.
+  std::string Where(std::string_view key) const;
   // Fails on the first key in this map that no Get*/Map call asked for.
   absl::Status Finish() const;
 
@@ -48,7 +63,7 @@ class ConfigMap {
  private:
   YAML::Node Lookup(std::string_view key);
   std::string KeyPath(std::string_view key) const;
-  std::string Where(const YAML::Node& n) const;
+  std::string Where(const YAML::Node& n) const;  // file:line:col of a node
   absl::StatusOr<std::string> Scalar(std::string_view key, const YAML::Node& n,
                                      std::string_view expected) const;
 

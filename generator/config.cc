@@ -1,5 +1,7 @@
 #include "generator/config.h"
 
+#include <filesystem>
+
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
@@ -43,6 +45,16 @@ absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
   RETURN_IF_ERROR(services->GetStringList("names", &c.service_names));
   RETURN_IF_ERROR(services->Finish());
   RETURN_IF_ERROR(traces->GetDouble("error_rate", &c.error_rate, 0, 1));
+  auto scenarios = traces->Map("scenarios");
+  if (!scenarios.ok()) return scenarios.status();
+  RETURN_IF_ERROR(scenarios->GetStringList("paths", &c.scenario_paths));
+  RETURN_IF_ERROR(scenarios->GetDouble("random_weight", &c.random_topology_weight, 0, 1e9));
+  RETURN_IF_ERROR(scenarios->Finish());
+  // Scenario paths are relative to the config file, so a config works from any directory.
+  const std::filesystem::path base = std::filesystem::path(file).parent_path();
+  for (std::string& p : c.scenario_paths) {
+    if (!p.empty() && p[0] != '/') p = (base / p).lexically_normal().string();
+  }
   RETURN_IF_ERROR(traces->Finish());
 
   auto metrics = root.Map("metrics");

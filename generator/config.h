@@ -24,6 +24,10 @@ struct GeneratorConfig {
   int64_t service_count = 8;
   std::vector<std::string> service_names;  // Defaults to a built-in list.
   double error_rate = 0.01;                // Share of server spans that fail.
+  // Scenario files or directories (resolved against the config file's directory), and
+  // the weight of random-topology traces in the mix with them.
+  std::vector<std::string> scenario_paths;
+  double random_topology_weight = 0;
 
   int64_t metric_count = 10;
   int64_t timeseries_min = 10;

@@ -10,6 +10,7 @@
 #include "common/template_file.h"
 #include "generator/logs.h"
 #include "generator/metrics.h"
+#include "generator/scenario.h"
 #include "generator/topology.h"
 #include "generator/traces.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
@@ -170,6 +171,18 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
         "({:.1f} MiB); lower the counts or raise the limit",
         config.config_file, estimate / 1048576.0, config.max_dataset_bytes / 1048576.0));
   }
+  // Scenarios are read and checked before anything is written.
+  std::vector<Scenario> scenarios;
+  if (!config.scenario_paths.empty() && config.trace_count > 0) {
+    ASSIGN_OR_RETURN(scenarios, LoadScenarios(config.scenario_paths));
+  }
+  // The mix: random-topology traces (alone when there are no scenarios), then scenarios.
+  std::vector<double> mix = {scenarios.empty() ? 1.0 : config.random_topology_weight};
+  for (const Scenario& sc : scenarios) mix.push_back(mix.back() + sc.weight);
+  if (mix.back() <= 0) {
+    return absl::InvalidArgumentError(StrCat(
+        config.config_file, ": traces.scenarios: every weight is 0, so no trace can be drawn"));
+  }
   std::error_code ec;
   std::filesystem::create_directories(config.output_directory, ec);
   if (ec) {
@@ -185,7 +198,8 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
   Rng trace_rng(config.seed ^ 0x7472616365730000ull);
   Rng metric_rng(config.seed ^ 0x6D65747269637300ull);
   Rng log_rng(config.seed ^ 0x6C6F677300000000ull);
-  const Topology topology = BuildTopology(config, topo_rng);
+  Topology topology = BuildTopology(config, topo_rng);
+  for (const std::string& name : ScenarioServices(scenarios)) AddService(&topology, name, topo_rng);
   for (const auto& s : topology.services) summary.services.push_back(s.name);
 
   std::unique_ptr<TemplateWriter> traces, metrics, logs;
@@ -198,14 +212,22 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
     ResourceChunker<ct::ExportTraceServiceRequest> chunker(traces.get(), config.max_chunk_bytes,
                                                            topology, "telemetry-generator");
     TraceBuilder builder(config, topology, trace_rng);
+    ScenarioRunner runner(summary.services, trace_rng);
+    summary.scenario_traces.assign(scenarios.size(), 0);
     std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>> spans;
     std::vector<int> counts;
     counts.reserve(config.trace_count);
     for (int64_t t = 0; t < config.trace_count; ++t) {
-      const int n = builder.DrawSpanCount();
-      counts.push_back(n);
       spans.clear();
-      builder.Build(n, &spans);
+      const double pick = trace_rng.Unit() * mix.back();
+      const size_t which = std::upper_bound(mix.begin(), mix.end(), pick) - mix.begin();
+      if (which == 0) {
+        builder.Build(builder.DrawSpanCount(), &spans);
+      } else {
+        runner.Build(scenarios[which - 1], &spans);
+        ++summary.scenario_traces[which - 1];
+      }
+      counts.push_back(static_cast<int>(spans.size()));
       size_t trace_bytes = 0;
       for (const auto& [svc, span] : spans) trace_bytes += span.ByteSizeLong() + 8;
       RETURN_IF_ERROR(chunker.Reserve(trace_bytes));
@@ -320,6 +342,13 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
   }
   file_entry("logs", summary.logs, "log_records");
   if (!summary.logs.path.empty()) y << YAML::EndMap;
+  if (!scenarios.empty()) {
+    y << YAML::Key << "scenario_traces" << YAML::Value << YAML::BeginMap;
+    for (size_t i = 0; i < scenarios.size(); ++i) {
+      y << YAML::Key << scenarios[i].name << YAML::Value << summary.scenario_traces[i];
+    }
+    y << YAML::EndMap;
+  }
   y << YAML::Key << "services" << YAML::Value << YAML::Flow << summary.services;
   y << YAML::Key << "estimated_sender_memory_bytes" << YAML::Value
     << summary.estimated_sender_memory_bytes;

@@ -28,6 +28,7 @@ struct DatasetSummary {
   std::vector<int> span_count_quantiles;  // min, p50, p90, p99, max
   double span_count_mean = 0;
   std::vector<std::string> services;
+  std::vector<uint64_t> scenario_traces;  // Traces drawn from each scenario, in load order.
   uint64_t estimated_sender_memory_bytes = 0;
   std::string metadata_path;
 };

@@ -41,6 +41,67 @@ std::string Uuid(Rng& rng) {
                      0x8000 | ((b >> 48) & 0x3FFF), b & 0xFFFFFFFFFFFFull);
 }
 
+Service MakeService(std::string name, bool ingress, Rng& rng) {
+  Service s;
+  s.name = std::move(name);
+  s.version = StrCat("1.", rng.Below(20), ".", rng.Below(10));
+  s.port = 8080 + static_cast<int>(rng.Below(10));
+  s.host = s.name;
+  s.ingress = ingress;
+
+  const char* entity = kEntities[rng.Below(std::size(kEntities))];
+  int routes = 1 + static_cast<int>(rng.Below(3));
+  static constexpr const char* kMethods[] = {"GET", "GET", "GET", "POST", "PUT", "DELETE"};
+  for (int r = 0; r < routes; ++r) {
+    Operation op;
+    op.kind = OperationKind::kHttpServer;
+    op.method = kMethods[rng.Below(std::size(kMethods))];
+    op.route = (op.method == "POST") ? StrCat("/api/", entity) : StrCat("/api/", entity, "/{id}");
+    if (r == 1) op.route = StrCat("/api/", s.name, "/", entity);
+    op.name = StrCat(op.method, " ", op.route);
+    op.self_time_min_us = 200;
+    op.self_time_max_us = 3000;
+    s.server_ops.push_back(op);
+  }
+  Operation db;
+  db.kind = OperationKind::kDbQuery;
+  db.route = entity;
+  db.method = "SELECT";
+  db.statement = StrCat("SELECT * FROM ", entity, " WHERE id = ?");
+  db.name = StrCat("SELECT ", entity);
+  db.self_time_min_us = 300;
+  db.self_time_max_us = 8000;
+  s.local_ops.push_back(db);
+  Operation cache;
+  cache.kind = OperationKind::kCacheGet;
+  cache.method = "GET";
+  cache.name = "GET";
+  cache.self_time_min_us = 50;
+  cache.self_time_max_us = 600;
+  s.local_ops.push_back(cache);
+  Operation internal;
+  internal.kind = OperationKind::kInternal;
+  internal.name = StrCat("process ", entity);
+  internal.self_time_min_us = 20;
+  internal.self_time_max_us = 2000;
+  s.local_ops.push_back(internal);
+
+  auto* attrs = s.resource.mutable_attributes();
+  SetString(attrs->Add(), "service.name", s.name);
+  SetString(attrs->Add(), "service.version", s.version);
+  SetString(attrs->Add(), "service.instance.id", Uuid(rng));
+  std::string pod =
+      fmt::format("{}-{:08x}-{:05x}", s.name, rng.Next() & 0xFFFFFFFF, rng.Next() & 0xFFFFF);
+  SetString(attrs->Add(), "host.name", pod);
+  SetString(attrs->Add(), "deployment.environment.name", "production");
+  SetString(attrs->Add(), "k8s.namespace.name", "shop");
+  SetString(attrs->Add(), "k8s.pod.name", pod);
+  SetString(attrs->Add(), "k8s.node.name", StrCat("node-", rng.Below(6)));
+  SetString(attrs->Add(), "telemetry.sdk.name", "opentelemetry");
+  SetString(attrs->Add(), "telemetry.sdk.language", "go");
+  return s;
+}
+
 }  // namespace
 
 Topology BuildTopology(const GeneratorConfig& config, Rng& rng) {
@@ -48,70 +109,15 @@ Topology BuildTopology(const GeneratorConfig& config, Rng& rng) {
   const int n = static_cast<int>(config.service_count);
   constexpr int kDefaults = sizeof kDefaultServiceNames / sizeof kDefaultServiceNames[0];
   for (int i = 0; i < n; ++i) {
-    Service s;
+    std::string name;
     if (i < static_cast<int>(config.service_names.size())) {
-      s.name = config.service_names[i];
+      name = config.service_names[i];
     } else if (i < kDefaults) {
-      s.name = kDefaultServiceNames[i];
+      name = kDefaultServiceNames[i];
     } else {
-      s.name = StrCat(kDefaultServiceNames[i % kDefaults], "-", i / kDefaults);
+      name = StrCat(kDefaultServiceNames[i % kDefaults], "-", i / kDefaults);
     }
-    s.version = StrCat("1.", rng.Below(20), ".", rng.Below(10));
-    s.port = 8080 + static_cast<int>(rng.Below(10));
-    s.host = s.name;
-    s.ingress = i < std::max(1, n / 4);
-
-    const char* entity = kEntities[rng.Below(std::size(kEntities))];
-    int routes = 1 + static_cast<int>(rng.Below(3));
-    static constexpr const char* kMethods[] = {"GET", "GET", "GET", "POST", "PUT", "DELETE"};
-    for (int r = 0; r < routes; ++r) {
-      Operation op;
-      op.kind = OperationKind::kHttpServer;
-      op.method = kMethods[rng.Below(std::size(kMethods))];
-      op.route = (op.method == "POST") ? StrCat("/api/", entity) : StrCat("/api/", entity, "/{id}");
-      if (r == 1) op.route = StrCat("/api/", s.name, "/", entity);
-      op.name = StrCat(op.method, " ", op.route);
-      op.self_time_min_us = 200;
-      op.self_time_max_us = 3000;
-      s.server_ops.push_back(op);
-    }
-    Operation db;
-    db.kind = OperationKind::kDbQuery;
-    db.route = entity;
-    db.method = "SELECT";
-    db.statement = StrCat("SELECT * FROM ", entity, " WHERE id = ?");
-    db.name = StrCat("SELECT ", entity);
-    db.self_time_min_us = 300;
-    db.self_time_max_us = 8000;
-    s.local_ops.push_back(db);
-    Operation cache;
-    cache.kind = OperationKind::kCacheGet;
-    cache.method = "GET";
-    cache.name = "GET";
-    cache.self_time_min_us = 50;
-    cache.self_time_max_us = 600;
-    s.local_ops.push_back(cache);
-    Operation internal;
-    internal.kind = OperationKind::kInternal;
-    internal.name = StrCat("process ", entity);
-    internal.self_time_min_us = 20;
-    internal.self_time_max_us = 2000;
-    s.local_ops.push_back(internal);
-
-    auto* attrs = s.resource.mutable_attributes();
-    SetString(attrs->Add(), "service.name", s.name);
-    SetString(attrs->Add(), "service.version", s.version);
-    SetString(attrs->Add(), "service.instance.id", Uuid(rng));
-    std::string pod =
-        fmt::format("{}-{:08x}-{:05x}", s.name, rng.Next() & 0xFFFFFFFF, rng.Next() & 0xFFFFF);
-    SetString(attrs->Add(), "host.name", pod);
-    SetString(attrs->Add(), "deployment.environment.name", "production");
-    SetString(attrs->Add(), "k8s.namespace.name", "shop");
-    SetString(attrs->Add(), "k8s.pod.name", pod);
-    SetString(attrs->Add(), "k8s.node.name", StrCat("node-", rng.Below(6)));
-    SetString(attrs->Add(), "telemetry.sdk.name", "opentelemetry");
-    SetString(attrs->Add(), "telemetry.sdk.language", "go");
-    t.services.push_back(std::move(s));
+    t.services.push_back(MakeService(std::move(name), i < std::max(1, n / 4), rng));
     if (t.services.back().ingress) t.ingress.push_back(i);
   }
   for (int i = 0; i < n; ++i) {
@@ -126,6 +132,14 @@ Topology BuildTopology(const GeneratorConfig& config, Rng& rng) {
     t.services[i].downstream = picks;
   }
   return t;
+}
+
+int AddService(Topology* topology, const std::string& name, Rng& rng) {
+  for (size_t i = 0; i < topology->services.size(); ++i) {
+    if (topology->services[i].name == name) return static_cast<int>(i);
+  }
+  topology->services.push_back(MakeService(name, false, rng));
+  return static_cast<int>(topology->services.size()) - 1;
 }
 
 }  // namespace loadgen

@@ -46,4 +46,8 @@ struct Topology {
 // several callers reach the same back-ends, and there are no cycles.
 Topology BuildTopology(const GeneratorConfig& config, Rng& rng);
 
+// Adds a service that only scenarios call (a resource and generic operations, no
+// place in the random call graph) unless one of that name exists. Returns its index.
+int AddService(Topology* topology, const std::string& name, Rng& rng);
+
 }  // namespace loadgen

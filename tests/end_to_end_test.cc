@@ -114,7 +114,8 @@ TEST_CASE("a duration ends the run on time, with every sent event accounted for"
   const std::string sent = ReadText(dir.File("sender.json"));
   const std::string got = sink.Stop();
   const int64_t accepted = JsonInt(sent, "events_accepted", "\"total\"");
-  CHECK(accepted == JsonInt(got, "spans") + JsonInt(got, "data_points") + JsonInt(got, "log_records"));
+  CHECK(accepted ==
+        JsonInt(got, "spans") + JsonInt(got, "data_points") + JsonInt(got, "log_records"));
   CHECK(accepted > 0);
   // The limiter never lets more than the rate through: 20000/s for one second.
   CHECK(accepted <= 20000);
