@@ -1,6 +1,7 @@
 #include "sender/rechunk.h"
 
 #include <map>
+#include <set>
 
 #include "common/strings.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
@@ -122,10 +123,20 @@ absl::StatusOr<std::vector<std::string>> SplitTraces(const std::string& payload,
   };
   for (const std::string& id : order) {
     const auto& spans = traces[id];
-    size_t bytes = 0;
-    for (const Ref& ref : spans) bytes += ref.bytes;
+    // What the whole trace would add to the current piece, envelopes included.
+    auto trace_cost = [&] {
+      size_t bytes = 0;
+      std::set<std::pair<int, int>> containers;
+      for (const Ref& ref : spans) {
+        bytes += ref.bytes;
+        if (containers.insert({ref.r, ref.s}).second) {
+          bytes += EnvelopeCost(packer.piece(), {ref.r, ref.s}, envelope(ref));
+        }
+      }
+      return bytes;
+    };
     // A trace that fits in a fresh request starts one rather than being cut.
-    if (!packer.Fits(spans.size(), bytes)) packer.Flush();
+    if (!packer.Fits(spans.size(), trace_cost())) packer.Flush();
     for (const Ref& ref : spans) {
       if (!packer.Fits(1,
                        ref.bytes + EnvelopeCost(packer.piece(), {ref.r, ref.s}, envelope(ref)))) {
