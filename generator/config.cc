@@ -43,7 +43,28 @@ absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
   if (!services.ok()) return services.status();
   RETURN_IF_ERROR(services->GetInt("count", &c.service_count, 1, 10000));
   RETURN_IF_ERROR(services->GetStringList("names", &c.service_names));
+  RETURN_IF_ERROR(services->GetStringList("ingress", &c.ingress_names));
   RETURN_IF_ERROR(services->Finish());
+  auto high = traces->Map("high_span_traces");
+  if (!high.ok()) return high.status();
+  RETURN_IF_ERROR(high->GetInt("count", &c.high_span_trace_count, 0, 1000000));
+  RETURN_IF_ERROR(high->GetInt("span_count", &c.high_span_trace_spans, 1, 100000000));
+  RETURN_IF_ERROR(high->Finish());
+  auto custom = traces->Map("custom_attributes");
+  if (!custom.ok()) return custom.status();
+  RETURN_IF_ERROR(custom->GetInt("count", &c.custom_attr_count, 0, 100000));
+  RETURN_IF_ERROR(custom->GetInt("per_span_min", &c.custom_attr_per_span_min, 0, 100000));
+  RETURN_IF_ERROR(custom->GetInt("per_span_max", &c.custom_attr_per_span_max, 0, 100000));
+  RETURN_IF_ERROR(custom->GetInt("value_bytes", &c.custom_attr_value_bytes, 1, 1 << 20));
+  RETURN_IF_ERROR(custom->GetInt("cardinality", &c.custom_attr_cardinality, 1, INT64_C(1) << 40));
+  RETURN_IF_ERROR(custom->Finish());
+  if (c.custom_attr_per_span_min > c.custom_attr_per_span_max ||
+      c.custom_attr_per_span_max > c.custom_attr_count) {
+    return custom->ErrorAt(
+        "per_span_max",
+        StrCat("need per_span_min <= per_span_max <= count, got ", c.custom_attr_per_span_min,
+               " <= ", c.custom_attr_per_span_max, " <= ", c.custom_attr_count));
+  }
   RETURN_IF_ERROR(traces->GetDouble("error_rate", &c.error_rate, 0, 1));
   auto scenarios = traces->Map("scenarios");
   if (!scenarios.ok()) return scenarios.status();
@@ -65,7 +86,11 @@ absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
   if (!ts.ok()) return ts.status();
   RETURN_IF_ERROR(ts->GetInt("min", &c.timeseries_min, 1, 10000000));
   RETURN_IF_ERROR(ts->GetInt("max", &c.timeseries_max, 1, 10000000));
+  RETURN_IF_ERROR(ts->GetInt("default", &c.timeseries_default, 1, 10000000));
   RETURN_IF_ERROR(ts->Finish());
+  if (c.timeseries_default > 0 && !ts->Has("min") && !ts->Has("max")) {
+    c.timeseries_min = c.timeseries_max = c.timeseries_default;
+  }
   if (c.timeseries_min > c.timeseries_max) {
     return ts->ErrorAt("min",
                        StrCat("min (", c.timeseries_min, ") exceeds max (", c.timeseries_max, ")"));

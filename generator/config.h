@@ -23,7 +23,20 @@ struct GeneratorConfig {
   double spans_std_dev = 5;
   int64_t service_count = 8;
   std::vector<std::string> service_names;  // Defaults to a built-in list.
-  double error_rate = 0.01;                // Share of server spans that fail.
+  std::vector<std::string> ingress_names;  // Services receiving user traffic; default the
+                                           // first quarter of the services.
+  // Very large traces, built like the others, spread evenly through the dataset.
+  int64_t high_span_trace_count = 0;
+  int64_t high_span_trace_spans = 100000;
+  // Extra attributes for cardinality tests: `count` keys custom.attr.N, each span gets
+  // a uniform [per_span_min, per_span_max] of them, values of value_bytes characters
+  // drawn from `cardinality` distinct values per key.
+  int64_t custom_attr_count = 0;
+  int64_t custom_attr_per_span_min = 0;
+  int64_t custom_attr_per_span_max = 0;
+  int64_t custom_attr_value_bytes = 16;
+  int64_t custom_attr_cardinality = 100;
+  double error_rate = 0.01;  // Share of server spans that fail.
   // Scenario files or directories (resolved against the config file's directory), and
   // the weight of random-topology traces in the mix with them.
   std::vector<std::string> scenario_paths;
@@ -32,6 +45,7 @@ struct GeneratorConfig {
   int64_t metric_count = 10;
   int64_t timeseries_min = 10;
   int64_t timeseries_max = 50;
+  int64_t timeseries_default = 0;  // When set (and min/max are not), every metric's count.
   int64_t host_count = 4;
 
   int64_t log_count = 10000;

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "common/atomic_file.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/template_file.h"
+#include "fmt/ranges.h"
 #include "generator/logs.h"
 #include "generator/metrics.h"
 #include "generator/scenario.h"
@@ -153,13 +155,40 @@ std::string Digest(std::string_view text) {
   return fmt::format("fnv1a64:{:016x}", h);
 }
 
+// Adds a uniform [per_span_min, per_span_max] of the custom.attr.N keys, with values
+// drawn from `cardinality` per key, so a backend's index sees a chosen cardinality.
+void AddCustomAttributes(const GeneratorConfig& c, Rng& rng,
+                         opentelemetry::proto::trace::v1::Span* span) {
+  const int64_t n = rng.Range(c.custom_attr_per_span_min, c.custom_attr_per_span_max);
+  const uint64_t first = rng.Below(static_cast<uint64_t>(c.custom_attr_count));
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t key =
+        (first + static_cast<uint64_t>(i)) % static_cast<uint64_t>(c.custom_attr_count);
+    const uint64_t value = rng.Below(static_cast<uint64_t>(c.custom_attr_cardinality));
+    std::string text;
+    text.reserve(static_cast<size_t>(c.custom_attr_value_bytes) + 16);
+    for (uint64_t h = (key << 40) ^ value;
+         static_cast<int64_t>(text.size()) < c.custom_attr_value_bytes;) {
+      h = Fmix64(h + 0x9E3779B97F4A7C15ull);
+      text += fmt::format("{:016x}", h);
+    }
+    text.resize(static_cast<size_t>(c.custom_attr_value_bytes));
+    auto* kv = span->add_attributes();
+    kv->set_key(StrCat("custom.attr.", key));
+    kv->mutable_value()->set_string_value(std::move(text));
+  }
+}
+
 }  // namespace
 
 uint64_t EstimateDatasetBytes(const GeneratorConfig& c) {
-  const double spans = static_cast<double>(c.trace_count) * c.spans_avg_per_trace;
+  const double spans = static_cast<double>(c.trace_count) * c.spans_avg_per_trace +
+                       static_cast<double>(c.high_span_trace_count) * c.high_span_trace_spans;
+  const double custom_bytes = spans * (c.custom_attr_per_span_min + c.custom_attr_per_span_max) /
+                              2.0 * (static_cast<double>(c.custom_attr_value_bytes) + 20);
   const double points =
       static_cast<double>(c.metric_count) * (c.timeseries_min + c.timeseries_max) / 2.0;
-  return static_cast<uint64_t>(spans * kBytesPerSpan + points * kBytesPerPoint +
+  return static_cast<uint64_t>(spans * kBytesPerSpan + custom_bytes + points * kBytesPerPoint +
                                static_cast<double>(c.log_count) * kBytesPerLog);
 }
 
@@ -183,13 +212,6 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
     return absl::InvalidArgumentError(StrCat(
         config.config_file, ": traces.scenarios: every weight is 0, so no trace can be drawn"));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(config.output_directory, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        StrCat("cannot create output directory '", config.output_directory, "': ", ec.message()));
-  }
-  const std::string base = StrCat(config.output_directory, "/", config.output_prefix);
   DatasetSummary summary;
 
   // Independent streams per stage, so changing one signal's settings leaves the
@@ -201,6 +223,23 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
   Topology topology = BuildTopology(config, topo_rng);
   for (const std::string& name : ScenarioServices(scenarios)) AddService(&topology, name, topo_rng);
   for (const auto& s : topology.services) summary.services.push_back(s.name);
+  for (const std::string& name : config.ingress_names) {
+    if (std::find(summary.services.begin(), summary.services.end(), name) ==
+        summary.services.end()) {
+      return absl::InvalidArgumentError(StrCat(config.config_file, ": traces.services.ingress: '",
+                                               name, "' is not one of the services (",
+                                               fmt::format("{}", fmt::join(summary.services, ", ")),
+                                               ")"));
+    }
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.output_directory, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        StrCat("cannot create output directory '", config.output_directory, "': ", ec.message()));
+  }
+  const std::string base = StrCat(config.output_directory, "/", config.output_prefix);
 
   std::unique_ptr<TemplateWriter> traces, metrics, logs;
   constexpr size_t kRefsPerService = 256;
@@ -215,19 +254,32 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
     ScenarioRunner runner(summary.services, trace_rng);
     summary.scenario_traces.assign(scenarios.size(), 0);
     std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>> spans;
-    std::vector<int> counts;
-    counts.reserve(config.trace_count);
-    for (int64_t t = 0; t < config.trace_count; ++t) {
+    // Span counts per trace as a histogram: memory stays flat however many traces.
+    std::map<int64_t, uint64_t> counts;
+    const int64_t total = config.trace_count + config.high_span_trace_count;
+    int64_t high_done = 0;
+    for (int64_t t = 0; t < total; ++t) {
       spans.clear();
-      const double pick = trace_rng.Unit() * mix.back();
-      const size_t which = std::upper_bound(mix.begin(), mix.end(), pick) - mix.begin();
-      if (which == 0) {
-        builder.Build(builder.DrawSpanCount(), &spans);
+      // High-span traces sit at evenly spaced positions through the dataset.
+      const bool high = high_done < config.high_span_trace_count &&
+                        t >= (2 * high_done + 1) * total / (2 * config.high_span_trace_count);
+      if (high) {
+        builder.Build(static_cast<int>(config.high_span_trace_spans), &spans);
+        ++high_done;
       } else {
-        runner.Build(scenarios[which - 1], &spans);
-        ++summary.scenario_traces[which - 1];
+        const double pick = trace_rng.Unit() * mix.back();
+        const size_t which = std::upper_bound(mix.begin(), mix.end(), pick) - mix.begin();
+        if (which == 0) {
+          builder.Build(builder.DrawSpanCount(), &spans);
+        } else {
+          runner.Build(scenarios[which - 1], &spans);
+          ++summary.scenario_traces[which - 1];
+        }
       }
-      counts.push_back(static_cast<int>(spans.size()));
+      if (config.custom_attr_count > 0) {
+        for (auto& [svc, span] : spans) AddCustomAttributes(config, trace_rng, &span);
+      }
+      ++counts[static_cast<int64_t>(spans.size())];
       size_t trace_bytes = 0;
       for (const auto& [svc, span] : spans) trace_bytes += span.ByteSizeLong() + 8;
       RETURN_IF_ERROR(chunker.Reserve(trace_bytes));
@@ -254,15 +306,19 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
       }
     }
     RETURN_IF_ERROR(chunker.Flush());
-    summary.trace_count = config.trace_count;
-    std::sort(counts.begin(), counts.end());
+    summary.trace_count = total;
     auto q = [&](double p) {
-      return counts[std::min(counts.size() - 1, size_t(p * counts.size()))];
+      const uint64_t rank = std::min<uint64_t>(total - 1, static_cast<uint64_t>(p * total));
+      uint64_t seen = 0;
+      for (const auto& [n, c] : counts) {
+        seen += c;
+        if (seen > rank) return static_cast<int>(n);
+      }
+      return static_cast<int>(counts.rbegin()->first);
     };
-    summary.span_count_quantiles = {counts.front(), q(0.5), q(0.9), q(0.99), counts.back()};
-    double total = 0;
-    for (int c : counts) total += c;
-    summary.span_count_mean = total / counts.size();
+    summary.span_count_quantiles = {static_cast<int>(counts.begin()->first), q(0.5), q(0.9),
+                                    q(0.99), static_cast<int>(counts.rbegin()->first)};
+    summary.span_count_mean = static_cast<double>(traces->item_count()) / total;
   }
 
   if (config.metric_count > 0) {

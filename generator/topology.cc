@@ -117,9 +117,14 @@ Topology BuildTopology(const GeneratorConfig& config, Rng& rng) {
     } else {
       name = StrCat(kDefaultServiceNames[i % kDefaults], "-", i / kDefaults);
     }
-    t.services.push_back(MakeService(std::move(name), i < std::max(1, n / 4), rng));
+    const bool ingress = config.ingress_names.empty()
+                             ? i < std::max(1, n / 4)
+                             : std::find(config.ingress_names.begin(), config.ingress_names.end(),
+                                         name) != config.ingress_names.end();
+    t.services.push_back(MakeService(std::move(name), ingress, rng));
     if (t.services.back().ingress) t.ingress.push_back(i);
   }
+  if (t.ingress.empty()) t.ingress.push_back(0);  // Checked at load; never trace-less.
   for (int i = 0; i < n; ++i) {
     int later = n - 1 - i;
     int calls = std::min(later, 1 + static_cast<int>(rng.Below(3)));

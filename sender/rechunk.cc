@@ -1,5 +1,6 @@
 #include "sender/rechunk.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -122,7 +123,13 @@ absl::StatusOr<std::vector<std::string>> SplitTraces(const std::string& payload,
     return absl::OkStatus();
   };
   for (const std::string& id : order) {
-    const auto& spans = traces[id];
+    auto& spans = traces[id];
+    // Parents start no later than their children: a trace cut into pieces then keeps
+    // each span's parent in the same or an earlier piece.
+    std::stable_sort(spans.begin(), spans.end(), [&](const Ref& a, const Ref& b) {
+      return in.resource_spans(a.r).scope_spans(a.s).spans(a.i).start_time_unix_nano() <
+             in.resource_spans(b.r).scope_spans(b.s).spans(b.i).start_time_unix_nano();
+    });
     // What the whole trace would add to the current piece, envelopes included.
     auto trace_cost = [&] {
       size_t bytes = 0;
