@@ -58,7 +58,7 @@ std::map<std::string, std::vector<SpanInfo>> TracesById(const std::string& path)
   return out;
 }
 
-TEST_CASE("the same config and seed give byte-identical files; another seed does not") {
+TEST_CASE("the same config and seed give byte-identical files, another seed does not") {
   TempDir a, b, c;
   auto config = testing::SmallConfig(a);
   REQUIRE(GenerateDataset(config).ok());
@@ -221,6 +221,52 @@ TEST_CASE("a refused dataset leaves no files, and an earlier dataset stays intac
     ++files;
   }
   CHECK(files == 4);
+}
+
+TEST_CASE("high-span traces, custom attributes and ingress choice") {
+  TempDir dir;
+  auto config = testing::SmallConfig(dir);
+  config.trace_count = 100;
+  config.high_span_trace_count = 2;
+  config.high_span_trace_spans = 20000;
+  config.custom_attr_count = 50;
+  config.custom_attr_per_span_min = 2;
+  config.custom_attr_per_span_max = 4;
+  config.custom_attr_value_bytes = 24;
+  config.custom_attr_cardinality = 3;
+  config.ingress_names = {"cart"};
+  auto summary = GenerateDataset(config);
+  REQUIRE(summary.ok());
+  CHECK(summary->trace_count == 102);
+  const auto traces = TracesById(summary->traces.path);
+  REQUIRE(traces.size() == 102);
+  int big = 0;
+  std::map<std::string, std::set<std::string>> values;
+  for (const auto& [id, spans] : traces) {
+    if (spans.size() == 20000) ++big;
+    for (const auto& s : spans) {
+      if (s.span.parent_span_id().empty()) CHECK(s.service == "cart");  // The only ingress.
+      int custom = 0;
+      for (const auto& kv : s.span.attributes()) {
+        if (kv.key().rfind("custom.attr.", 0) != 0) continue;
+        ++custom;
+        CHECK(kv.value().string_value().size() == 24);
+        values[kv.key()].insert(kv.value().string_value());
+      }
+      CHECK(custom >= 2);
+      CHECK(custom <= 4);
+    }
+  }
+  CHECK(big == 2);
+  CHECK(summary->span_count_quantiles.back() == 20000);
+  CHECK(values.size() == 50);
+  for (const auto& [key, seen] : values) CHECK(seen.size() <= 3);  // The cardinality holds.
+
+  config.ingress_names = {"no-such-service"};
+  auto bad = GenerateDataset(config);
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(std::string(bad.status().message()),
+             Catch::Contains("traces.services.ingress: 'no-such-service'"));
 }
 
 }  // namespace

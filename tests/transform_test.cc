@@ -326,7 +326,7 @@ cm::ExportMetricsServiceRequest MetricKinds() {
   return req;
 }
 
-TEST_CASE("cumulative counters grow across replays; deltas get consecutive windows") {
+TEST_CASE("cumulative counters grow across replays, deltas get consecutive windows") {
   auto frame = CompileFrame(Signal::kMetrics, MetricKinds().SerializeAsString(), "kinds");
   REQUIRE(frame.ok());
   const IdMapper ids(1);
