@@ -326,7 +326,7 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
     ASSIGN_OR_RETURN(metrics, TemplateWriter::Create(summary.metrics.path, Signal::kMetrics));
     absl::Status status;
     MetricsSummary ms =
-        BuildMetrics(config, metric_rng, [&](const cm::ExportMetricsServiceRequest& r, int64_t) {
+        BuildMetrics(config, metric_rng, [&](const cm::ExportMetricsServiceRequest& r) {
           if (status.ok()) status = AppendMetrics(metrics.get(), r, config.max_chunk_bytes);
         });
     RETURN_IF_ERROR(status);

@@ -1,5 +1,6 @@
 #include "generator/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/signal.h"
@@ -14,16 +15,186 @@ using opentelemetry::proto::common::v1::KeyValue;
 const std::vector<double> kHttpBounds = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
                                          0.5,   0.75, 1,     2.5,  5,     7.5, 10};
 const std::vector<double> kDbBounds = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10};
+const std::vector<double> kSdkBounds = {0,   5,   10,   25,   50,   75,   100,  250,
+                                        500, 750, 1000, 2500, 5000, 7500, 10000};
 
 std::string AttributeValue(const AttributeDef& a, int64_t index) {
   if (index < static_cast<int64_t>(a.values.size())) return a.values[index];
   return StrCat(a.values.empty() ? a.key : a.values[0], "-", index);
 }
 
+// Resources per host for each source: hosts 1, pods and containers 3, deployments 1,
+// service instances 2.
+int ResourcesPerHost(MetricSource s) {
+  switch (s) {
+    case MetricSource::kHost: return 1;
+    case MetricSource::kPod:
+    case MetricSource::kContainer: return 3;
+    case MetricSource::kCluster: return 1;
+    case MetricSource::kService: return 2;
+  }
+  return 1;
+}
+
+const char* kApps[] = {"frontend", "cart", "checkout", "product-catalog", "payment", "shipping"};
+
+void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int host_count) {
+  auto add = [&](std::string_view k, std::string v) {
+    KeyValue* kv = rm->mutable_resource()->add_attributes();
+    kv->set_key(std::string(k));
+    kv->mutable_value()->set_string_value(std::move(v));
+  };
+  const int host = index % host_count;
+  const std::string node = StrCat("node-", host);
+  const std::string app = kApps[index % std::size(kApps)];
+  const std::string pod = fmt::format("{}-{:08x}-{:05x}", app, Fmix64(index * 7 + 1) & 0xFFFFFFFF,
+                                      Fmix64(index * 7 + 2) & 0xFFFFF);
+  switch (source) {
+    case MetricSource::kHost:
+      add("host.name", node);
+      add("host.arch", "amd64");
+      add("os.type", "linux");
+      add("cloud.provider", "aws");
+      add("cloud.region", "eu-west-1");
+      break;
+    case MetricSource::kPod:
+    case MetricSource::kContainer:
+      add("k8s.node.name", node);
+      add("k8s.namespace.name", "shop");
+      add("k8s.pod.name", pod);
+      add("k8s.pod.uid", fmt::format("{:016x}", Fmix64(index * 7 + 3)));
+      if (source == MetricSource::kContainer) {
+        add("k8s.container.name", app);
+        add("container.id",
+            fmt::format("{:016x}{:016x}", Fmix64(index * 7 + 4), Fmix64(index * 7 + 5)));
+      }
+      break;
+    case MetricSource::kCluster:
+      add("k8s.cluster.name", "prod-eu-1");
+      add("k8s.namespace.name", "shop");
+      add("k8s.deployment.name", app);
+      add("k8s.deployment.uid", fmt::format("{:016x}", Fmix64(index * 7 + 6)));
+      break;
+    case MetricSource::kService:
+      add("service.name", app);
+      add("service.instance.id", fmt::format("{:016x}", Fmix64(index * 7 + 7)));
+      add("service.version", "1.12.0");
+      add("deployment.environment.name", "production");
+      add("telemetry.sdk.name", "opentelemetry");
+      add("telemetry.sdk.language", "java");
+      add("k8s.pod.name", pod);
+      break;
+  }
+}
+
+const char* ScopeName(MetricSource s) {
+  switch (s) {
+    case MetricSource::kHost:
+      return "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/"
+             "hostmetricsreceiver";
+    case MetricSource::kPod:
+    case MetricSource::kContainer:
+      return "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/"
+             "kubeletstatsreceiver";
+    case MetricSource::kCluster:
+      return "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/"
+             "k8sclusterreceiver";
+    case MetricSource::kService: return "io.opentelemetry.runtime-telemetry-java17";
+  }
+  return "";
+}
+
+void FillPoint(const MetricDef& def, Rng& rng, mp::Metric* metric,
+               const google::protobuf::RepeatedPtrField<KeyValue>& attrs) {
+  const auto temporality =
+      def.delta ? mp::AGGREGATION_TEMPORALITY_DELTA : mp::AGGREGATION_TEMPORALITY_CUMULATIVE;
+  switch (def.type) {
+    case MetricType::kGauge:
+    case MetricType::kSumMonotonic:
+    case MetricType::kSumUpDown: {
+      mp::NumberDataPoint* dp;
+      if (def.type == MetricType::kGauge) {
+        dp = metric->mutable_gauge()->add_data_points();
+      } else {
+        mp::Sum* sum = metric->mutable_sum();
+        sum->set_aggregation_temporality(temporality);
+        sum->set_is_monotonic(def.type == MetricType::kSumMonotonic);
+        dp = sum->add_data_points();
+        dp->set_start_time_unix_nano(kTemplateEpochNs);
+      }
+      *dp->mutable_attributes() = attrs;
+      dp->set_time_unix_nano(kTemplateEpochNs);
+      if (def.is_int) {
+        dp->set_as_int(1 +
+                       static_cast<int64_t>(rng.Below(def.unit == "By" ? 1ull << 34 : 1u << 12)));
+      } else {
+        dp->set_as_double(def.unit == "1" ? rng.Unit() : 1 + rng.Unit() * 1e5);
+      }
+      break;
+    }
+    case MetricType::kHistogram: {
+      mp::Histogram* h = metric->mutable_histogram();
+      h->set_aggregation_temporality(temporality);
+      mp::HistogramDataPoint* dp = h->add_data_points();
+      *dp->mutable_attributes() = attrs;
+      dp->set_start_time_unix_nano(kTemplateEpochNs);
+      dp->set_time_unix_nano(kTemplateEpochNs);
+      uint64_t count = 0;
+      double sum = 0;
+      for (size_t b = 0; b <= def.bounds.size(); ++b) {
+        // Mass concentrated in the low buckets, as latencies and sizes are.
+        const uint64_t c = rng.Below(1000 >> std::min<size_t>(b, 9)) + (b < 4 ? 10 : 0);
+        dp->add_bucket_counts(c);
+        count += c;
+        const double lo = b == 0 ? 0 : def.bounds[b - 1];
+        const double hi = b == def.bounds.size() ? def.bounds.back() * 1.5 : def.bounds[b];
+        sum += static_cast<double>(c) * (lo + hi) / 2;
+      }
+      for (double bound : def.bounds) dp->add_explicit_bounds(bound);
+      dp->set_count(count);
+      dp->set_sum(sum);
+      dp->set_min(def.bounds[0] / 4);
+      dp->set_max(def.bounds.back() * 1.2);
+      break;
+    }
+    case MetricType::kExpHistogram: {
+      mp::ExponentialHistogram* h = metric->mutable_exponential_histogram();
+      h->set_aggregation_temporality(temporality);
+      mp::ExponentialHistogramDataPoint* dp = h->add_data_points();
+      *dp->mutable_attributes() = attrs;
+      dp->set_start_time_unix_nano(kTemplateEpochNs);
+      dp->set_time_unix_nano(kTemplateEpochNs);
+      dp->set_scale(3);
+      // Scale 3: bucket i covers (2^(i/8), 2^((i+1)/8)]; offset -60 starts near 5 ms.
+      dp->mutable_positive()->set_offset(-60);
+      uint64_t count = 0;
+      double sum = 0;
+      int first = -1, last = -1;
+      for (int b = 0; b < 40; ++b) {
+        const uint64_t c = rng.Below(200);
+        dp->mutable_positive()->add_bucket_counts(c);
+        count += c;
+        sum += static_cast<double>(c) * std::exp2((-60 + b + 0.5) / 8.0);
+        if (c > 0 && first < 0) first = b;
+        if (c > 0) last = b;
+      }
+      dp->set_count(count);
+      dp->set_sum(sum);
+      if (count > 0) {
+        dp->set_min(std::exp2((-60 + first) / 8.0));
+        dp->set_max(std::exp2((-60 + last + 1) / 8.0));
+      }
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 const std::vector<MetricDef>& MetricCatalog() {
   static const std::vector<MetricDef> catalog = [] {
+    using T = MetricType;
+    using S = MetricSource;
     const AttributeDef cpu{"cpu", {"cpu0", "cpu1", "cpu2", "cpu3", "cpu4", "cpu5", "cpu6", "cpu7"}};
     const AttributeDef cpu_state{
         "state", {"idle", "interrupt", "nice", "softirq", "steal", "system", "user", "wait"}};
@@ -34,258 +205,274 @@ const std::vector<MetricDef>& MetricCatalog() {
     const AttributeDef rw{"direction", {"read", "write"}};
     const AttributeDef net_device{"device", {"eth0", "eth1", "lo", "docker0"}};
     const AttributeDef rx_tx{"direction", {"receive", "transmit"}};
+    const AttributeDef fs_device{"device", {"/dev/nvme0n1p1", "/dev/nvme1n1", "overlay", "tmpfs"}};
+    const AttributeDef fs_mode{"mode", {"rw", "ro"}};
+    const AttributeDef fs_mount{"mountpoint", {"/", "/var/lib/kubelet", "/data"}};
+    const AttributeDef fs_type{"type", {"ext4", "xfs"}};
+    const AttributeDef fs_state{"state", {"free", "reserved", "used"}};
+    const AttributeDef tcp_state{
+        "state", {"ESTABLISHED", "TIME_WAIT", "CLOSE_WAIT", "LISTEN", "SYN_SENT", "FIN_WAIT_1"}};
+    const AttributeDef protocol{"protocol", {"tcp"}};
+    const AttributeDef page_state{"state", {"cached", "free", "used"}};
+    const AttributeDef page_dir{"direction", {"page_in", "page_out"}};
+    const AttributeDef page_type{"type", {"major", "minor"}};
+    const AttributeDef proc_status{"status",
+                                   {"running", "sleeping", "stopped", "zombies", "blocked"}};
+    const AttributeDef iface{"interface", {"eth0", "eth1"}};
     const AttributeDef method{"http.request.method", {"GET", "POST", "PUT", "DELETE"}};
     const AttributeDef route{"http.route",
                              {"/api/products/{id}", "/api/cart", "/api/checkout",
-                              "/api/recommendations", "/api/ads", "/"}};
+                              "/api/recommendations", "/api/data", "/"}};
     const AttributeDef status{"http.response.status_code", {"200", "201", "404", "500"}};
     const AttributeDef scheme{"url.scheme", {"http"}};
     const AttributeDef server{
         "server.address",
         {"product-catalog", "cart", "checkout", "payment", "shipping", "currency"}};
+    const AttributeDef port{"server.port", {"8080"}};
     const AttributeDef db_system{"db.system.name", {"postgresql", "redis"}};
+    const AttributeDef db_collection{"db.collection.name",
+                                     {"orders", "carts", "products", "users"}};
     const AttributeDef db_op{"db.operation.name", {"SELECT", "INSERT", "UPDATE", "GET"}};
-    using T = MetricType;
-    return std::vector<MetricDef>{
-        {"system.cpu.time",
-         "Seconds each logical CPU spent on each mode.",
-         "s",
-         T::kSumMonotonic,
-         false,
-         {cpu, cpu_state},
-         {}},
-        {"system.cpu.utilization",
-         "Difference in system.cpu.time since the last measurement, "
-         "divided by the elapsed time and number of logical CPUs.",
-         "1",
-         T::kGauge,
-         false,
-         {cpu, cpu_state},
-         {}},
-        {"system.cpu.load_average.1m",
-         "Average CPU Load over 1 minute.",
-         "{thread}",
-         T::kGauge,
-         false,
-         {},
-         {}},
-        {"system.memory.usage",
-         "Bytes of memory in use.",
-         "By",
-         T::kSumUpDown,
-         true,
-         {mem_state},
-         {}},
-        {"system.disk.io",
-         "Disk bytes transferred.",
-         "By",
-         T::kSumMonotonic,
-         true,
-         {device, rw},
-         {}},
-        {"system.disk.operations",
-         "Disk operations count.",
-         "{operations}",
-         T::kSumMonotonic,
-         true,
-         {device, rw},
-         {}},
-        {"system.network.io",
-         "The number of bytes transmitted and received.",
-         "By",
-         T::kSumMonotonic,
-         true,
-         {net_device, rx_tx},
-         {}},
-        {"system.network.errors",
-         "The number of errors encountered.",
-         "{errors}",
-         T::kSumMonotonic,
-         true,
-         {net_device, rx_tx},
-         {}},
-        {"http.server.request.duration",
-         "Duration of HTTP server requests.",
-         "s",
-         T::kHistogram,
-         false,
-         {route, method, status, scheme},
-         kHttpBounds},
-        {"http.client.request.duration",
-         "Duration of HTTP client requests.",
-         "s",
-         T::kExpHistogram,
-         false,
-         {server, method, status},
-         {}},
-        {"http.server.active_requests",
-         "Number of active HTTP server requests.",
-         "{request}",
-         T::kSumUpDown,
-         true,
-         {method, scheme},
-         {}},
-        {"db.client.operation.duration",
-         "Duration of database client operations.",
-         "s",
-         T::kHistogram,
-         false,
-         {db_system, db_op},
-         kDbBounds},
-        {"k8s.pod.memory.usage",
-         "Memory usage of the pod.",
-         "By",
-         T::kGauge,
-         true,
-         {AttributeDef{"k8s.pod.name", {"frontend-7d9c", "cart-5f6b", "checkout-8a1e"}}},
-         {}},
-        {"container.cpu.time",
-         "Total CPU time of the container.",
-         "s",
-         T::kSumMonotonic,
-         false,
-         {AttributeDef{"container.id", {"3f9a1c", "7be2d0", "c41e95"}}},
-         {}},
+    const AttributeDef mem_type{"jvm.memory.type", {"heap", "non_heap"}};
+    const AttributeDef mem_pool{"jvm.memory.pool.name",
+                                {"G1 Eden Space", "G1 Old Gen", "G1 Survivor Space", "Metaspace",
+                                 "CodeCache", "Compressed Class Space"}};
+    const AttributeDef gc_name{"jvm.gc.name", {"G1 Young Generation", "G1 Old Generation"}};
+    const AttributeDef gc_action{"jvm.gc.action", {"end of minor GC", "end of major GC"}};
+    const AttributeDef thread_daemon{"jvm.thread.daemon", {"true", "false"}};
+    const AttributeDef thread_state{
+        "jvm.thread.state",
+        {"runnable", "blocked", "waiting", "timed_waiting", "new", "terminated"}};
+    const AttributeDef condition{"condition",
+                                 {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure"}};
+    std::vector<MetricDef> c;
+    auto add = [&](std::string name, std::string unit, T type, bool is_int, S source,
+                   std::vector<AttributeDef> attrs = {}, std::string desc = "") {
+      c.push_back({std::move(name),
+                   std::move(desc),
+                   std::move(unit),
+                   type,
+                   is_int,
+                   source,
+                   std::move(attrs),
+                   {}});
     };
+    // hostmetrics receiver (legacy attribute keys, as it emits them).
+    add("system.cpu.time", "s", T::kSumMonotonic, false, S::kHost, {cpu, cpu_state},
+        "Total seconds each logical CPU spent on each mode.");
+    add("system.cpu.utilization", "1", T::kGauge, false, S::kHost, {cpu, cpu_state});
+    add("system.cpu.frequency", "Hz", T::kGauge, false, S::kHost, {cpu});
+    add("system.cpu.logical.count", "{cpu}", T::kSumUpDown, true, S::kHost);
+    add("system.cpu.physical.count", "{cpu}", T::kSumUpDown, true, S::kHost);
+    add("system.cpu.load_average.1m", "{thread}", T::kGauge, false, S::kHost);
+    add("system.cpu.load_average.5m", "{thread}", T::kGauge, false, S::kHost);
+    add("system.cpu.load_average.15m", "{thread}", T::kGauge, false, S::kHost);
+    add("system.memory.usage", "By", T::kSumUpDown, true, S::kHost, {mem_state},
+        "Bytes of memory in use.");
+    add("system.memory.utilization", "1", T::kGauge, false, S::kHost, {mem_state});
+    add("system.memory.limit", "By", T::kSumUpDown, true, S::kHost);
+    add("system.disk.io", "By", T::kSumMonotonic, true, S::kHost, {device, rw});
+    add("system.disk.operations", "{operations}", T::kSumMonotonic, true, S::kHost, {device, rw});
+    add("system.disk.merged", "{operations}", T::kSumMonotonic, true, S::kHost, {device, rw});
+    add("system.disk.io_time", "s", T::kSumMonotonic, false, S::kHost, {device});
+    add("system.disk.weighted_io_time", "s", T::kSumMonotonic, false, S::kHost, {device});
+    add("system.disk.operation_time", "s", T::kSumMonotonic, false, S::kHost, {device, rw});
+    add("system.disk.pending_operations", "{operations}", T::kSumUpDown, true, S::kHost, {device});
+    add("system.filesystem.usage", "By", T::kSumUpDown, true, S::kHost,
+        {fs_device, fs_mode, fs_mount, fs_type, fs_state});
+    add("system.filesystem.inodes.usage", "{inodes}", T::kSumUpDown, true, S::kHost,
+        {fs_device, fs_mode, fs_mount, fs_type, fs_state});
+    add("system.filesystem.utilization", "1", T::kGauge, false, S::kHost,
+        {fs_device, fs_mode, fs_mount, fs_type});
+    add("system.network.io", "By", T::kSumMonotonic, true, S::kHost, {net_device, rx_tx},
+        "The number of bytes transmitted and received.");
+    add("system.network.packets", "{packets}", T::kSumMonotonic, true, S::kHost,
+        {net_device, rx_tx});
+    add("system.network.dropped", "{packets}", T::kSumMonotonic, true, S::kHost,
+        {net_device, rx_tx});
+    add("system.network.errors", "{errors}", T::kSumMonotonic, true, S::kHost, {net_device, rx_tx});
+    add("system.network.connections", "{connections}", T::kSumUpDown, true, S::kHost,
+        {tcp_state, protocol});
+    add("system.network.conntrack.count", "{entries}", T::kSumUpDown, true, S::kHost);
+    add("system.network.conntrack.max", "{entries}", T::kSumUpDown, true, S::kHost);
+    add("system.paging.usage", "By", T::kSumUpDown, true, S::kHost, {device, page_state});
+    add("system.paging.operations", "{operations}", T::kSumMonotonic, true, S::kHost,
+        {page_dir, page_type});
+    add("system.paging.faults", "{faults}", T::kSumMonotonic, true, S::kHost, {page_type});
+    add("system.paging.utilization", "1", T::kGauge, false, S::kHost, {device, page_state});
+    add("system.processes.count", "{processes}", T::kSumUpDown, true, S::kHost, {proc_status});
+    add("system.processes.created", "{processes}", T::kSumMonotonic, true, S::kHost);
+    add("system.uptime", "s", T::kGauge, false, S::kHost);
+    // kubeletstats receiver: nodes' pods and containers.
+    add("k8s.pod.cpu.time", "s", T::kSumMonotonic, false, S::kPod);
+    add("k8s.pod.cpu.usage", "{cpu}", T::kGauge, false, S::kPod);
+    for (const char* m : {"usage", "available", "rss", "working_set"}) {
+      add(StrCat("k8s.pod.memory.", m), "By", T::kGauge, true, S::kPod);
+    }
+    add("k8s.pod.memory.page_faults", "1", T::kGauge, true, S::kPod);
+    add("k8s.pod.memory.major_page_faults", "1", T::kGauge, true, S::kPod);
+    for (const char* m : {"usage", "available", "capacity"}) {
+      add(StrCat("k8s.pod.filesystem.", m), "By", T::kGauge, true, S::kPod);
+    }
+    add("k8s.pod.network.io", "By", T::kSumMonotonic, true, S::kPod, {iface, rx_tx});
+    add("k8s.pod.network.errors", "1", T::kSumMonotonic, true, S::kPod, {iface, rx_tx});
+    add("k8s.pod.uptime", "s", T::kSumMonotonic, true, S::kPod);
+    add("container.cpu.time", "s", T::kSumMonotonic, false, S::kContainer);
+    add("container.cpu.usage", "{cpu}", T::kGauge, false, S::kContainer);
+    for (const char* m : {"usage", "working_set", "rss", "available"}) {
+      add(StrCat("container.memory.", m), "By", T::kGauge, true, S::kContainer);
+    }
+    add("container.filesystem.usage", "By", T::kGauge, true, S::kContainer);
+    // k8s_cluster receiver.
+    add("k8s.container.cpu_limit", "{cpu}", T::kGauge, false, S::kContainer);
+    add("k8s.container.cpu_request", "{cpu}", T::kGauge, false, S::kContainer);
+    add("k8s.container.memory_limit", "By", T::kGauge, true, S::kContainer);
+    add("k8s.container.memory_request", "By", T::kGauge, true, S::kContainer);
+    add("k8s.container.restarts", "{restart}", T::kGauge, true, S::kContainer);
+    add("k8s.container.ready", "", T::kGauge, true, S::kContainer);
+    add("k8s.pod.phase", "", T::kGauge, true, S::kPod);
+    add("k8s.node.condition", "{condition}", T::kGauge, true, S::kHost, {condition});
+    add("k8s.deployment.available", "{pod}", T::kGauge, true, S::kCluster);
+    add("k8s.deployment.desired", "{pod}", T::kGauge, true, S::kCluster);
+    add("k8s.hpa.current_replicas", "{pod}", T::kGauge, true, S::kCluster);
+    add("k8s.hpa.desired_replicas", "{pod}", T::kGauge, true, S::kCluster);
+    add("k8s.hpa.min_replicas", "{pod}", T::kGauge, true, S::kCluster);
+    add("k8s.hpa.max_replicas", "{pod}", T::kGauge, true, S::kCluster);
+    // Application SDKs: HTTP, database and JVM runtime semantic conventions.
+    c.push_back({"http.server.request.duration",
+                 "Duration of HTTP server requests.",
+                 "s",
+                 T::kHistogram,
+                 false,
+                 S::kService,
+                 {route, method, status, scheme},
+                 kHttpBounds});
+    c.push_back({"http.client.request.duration",
+                 "Duration of HTTP client requests.",
+                 "s",
+                 T::kExpHistogram,
+                 false,
+                 S::kService,
+                 {server, port, method, status},
+                 {}});
+    add("http.server.active_requests", "{request}", T::kSumUpDown, true, S::kService,
+        {method, scheme});
+    c.push_back({"http.server.request.body.size",
+                 "Size of HTTP server request bodies.",
+                 "By",
+                 T::kHistogram,
+                 false,
+                 S::kService,
+                 {route, method},
+                 kSdkBounds});
+    c.push_back({"http.server.response.body.size",
+                 "Size of HTTP server response bodies.",
+                 "By",
+                 T::kHistogram,
+                 false,
+                 S::kService,
+                 {route, method, status},
+                 kSdkBounds});
+    c.push_back({"db.client.operation.duration",
+                 "Duration of database client operations.",
+                 "s",
+                 T::kHistogram,
+                 false,
+                 S::kService,
+                 {db_system, db_collection, db_op},
+                 kDbBounds});
+    add("jvm.memory.used", "By", T::kSumUpDown, true, S::kService, {mem_type, mem_pool});
+    add("jvm.memory.committed", "By", T::kSumUpDown, true, S::kService, {mem_type, mem_pool});
+    add("jvm.memory.limit", "By", T::kSumUpDown, true, S::kService, {mem_type, mem_pool});
+    c.push_back({"jvm.gc.duration",
+                 "Duration of JVM garbage collection actions.",
+                 "s",
+                 T::kHistogram,
+                 false,
+                 S::kService,
+                 {gc_name, gc_action},
+                 {0.01, 0.1, 1, 10}});
+    add("jvm.thread.count", "{thread}", T::kSumUpDown, true, S::kService,
+        {thread_daemon, thread_state});
+    add("jvm.cpu.recent_utilization", "1", T::kGauge, false, S::kService);
+    add("jvm.cpu.count", "{cpu}", T::kSumUpDown, true, S::kService);
+    // SDKs set to the delta temporality preference export counters as deltas.
+    add("jvm.class.loaded", "{class}", T::kSumMonotonic, true, S::kService);
+    c.back().delta = true;
+    add("jvm.cpu.time", "s", T::kSumMonotonic, false, S::kService);
+    c.back().delta = true;
+    return c;
   }();
   return catalog;
 }
 
-void BuildHostMetrics(
-    const GeneratorConfig& config, Rng& rng, int host,
-    const std::vector<int64_t>& series_per_metric,
-    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest* req,
-    int64_t* points) {
+MetricsSummary BuildMetrics(
+    const GeneratorConfig& config, Rng& rng,
+    const std::function<void(
+        const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit) {
   const auto& catalog = MetricCatalog();
-  mp::ResourceMetrics* rm = req->add_resource_metrics();
-  auto add_res = [&](std::string_view k, std::string v) {
-    KeyValue* kv = rm->mutable_resource()->add_attributes();
-    kv->set_key(std::string(k));
-    kv->mutable_value()->set_string_value(std::move(v));
-  };
-  add_res("host.name", StrCat("node-", host));
-  add_res("host.arch", "amd64");
-  add_res("os.type", "linux");
-  add_res("k8s.node.name", StrCat("node-", host));
-  add_res("k8s.cluster.name", "prod-eu-1");
-  rm->set_schema_url("https://opentelemetry.io/schemas/1.44.0");
-  mp::ScopeMetrics* sm = rm->add_scope_metrics();
-  sm->mutable_scope()->set_name(
-      "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/hostmetricsreceiver");
-  sm->mutable_scope()->set_version("0.140.0");
+  MetricsSummary summary;
+  summary.metrics = config.metric_count;
+  std::vector<int64_t> series(config.metric_count);
+  for (auto& s : series) s = rng.Range(config.timeseries_min, config.timeseries_max);
 
-  for (size_t m = 0; m < series_per_metric.size(); ++m) {
-    const MetricDef& def = catalog[m % catalog.size()];
-    // Series i lives on host i % host_count with attribute combination i / host_count,
-    // so (resource, attributes) is unique for every series.
-    std::vector<int64_t> combos;
-    for (int64_t i = host; i < series_per_metric[m]; i += config.host_count) {
-      int64_t combo = i / config.host_count;
-      if (def.attributes.empty() && combo > 0) break;  // One series per resource only.
-      combos.push_back(combo);
-    }
-    if (combos.empty()) continue;
-    mp::Metric* metric = sm->add_metrics();
-    const size_t round = m / catalog.size();
-    metric->set_name(round == 0 ? def.name : StrCat(def.name, ".v", round));
-    metric->set_description(def.description);
-    metric->set_unit(def.unit);
-    for (int64_t combo : combos) {
-      google::protobuf::RepeatedPtrField<KeyValue> attrs;
-      int64_t rest = combo;
-      for (size_t a = def.attributes.size(); a-- > 0;) {
-        const AttributeDef& ad = def.attributes[a];
-        int64_t idx;
-        if (a == 0) {
-          idx = rest;  // The first key absorbs the remainder, so combinations never repeat.
-        } else {
-          idx = rest % static_cast<int64_t>(ad.values.size());
-          rest /= static_cast<int64_t>(ad.values.size());
+  for (MetricSource source : {MetricSource::kHost, MetricSource::kPod, MetricSource::kContainer,
+                              MetricSource::kCluster, MetricSource::kService}) {
+    const int resources = static_cast<int>(config.host_count) * ResourcesPerHost(source);
+    for (int r = 0; r < resources; ++r) {
+      opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest req;
+      mp::ResourceMetrics* rm = req.add_resource_metrics();
+      AddResource(rm, source, r, static_cast<int>(config.host_count));
+      rm->set_schema_url("https://opentelemetry.io/schemas/1.44.0");
+      mp::ScopeMetrics* sm = rm->add_scope_metrics();
+      sm->mutable_scope()->set_name(ScopeName(source));
+      sm->mutable_scope()->set_version("0.140.0");
+      for (size_t m = 0; m < series.size(); ++m) {
+        const MetricDef& def = catalog[m % catalog.size()];
+        if (def.source != source) continue;
+        // Series i lives on resource i % resources with attribute combination
+        // i / resources, so (resource, attributes) is unique for every series. A metric
+        // without attributes has one series per resource at most.
+        std::vector<int64_t> combos;
+        for (int64_t i = r; i < series[m]; i += resources) {
+          const int64_t combo = i / resources;
+          if (def.attributes.empty() && combo > 0) break;
+          combos.push_back(combo);
         }
-        KeyValue kv;
-        kv.set_key(ad.key);
-        kv.mutable_value()->set_string_value(AttributeValue(ad, idx));
-        *attrs.Add() = std::move(kv);
-      }
-      std::reverse(attrs.begin(), attrs.end());
-      ++*points;
-      switch (def.type) {
-        case MetricType::kGauge:
-        case MetricType::kSumMonotonic:
-        case MetricType::kSumUpDown: {
-          mp::NumberDataPoint* dp;
-          if (def.type == MetricType::kGauge) {
-            dp = metric->mutable_gauge()->add_data_points();
-          } else {
-            mp::Sum* sum = metric->mutable_sum();
-            sum->set_aggregation_temporality(mp::AGGREGATION_TEMPORALITY_CUMULATIVE);
-            sum->set_is_monotonic(def.type == MetricType::kSumMonotonic);
-            dp = sum->add_data_points();
-            dp->set_start_time_unix_nano(kTemplateEpochNs);
+        if (combos.empty()) continue;
+        mp::Metric* metric = sm->add_metrics();
+        const size_t round = m / catalog.size();
+        metric->set_name(round == 0 ? def.name : StrCat(def.name, ".v", round));
+        metric->set_description(def.description);
+        metric->set_unit(def.unit);
+        for (int64_t combo : combos) {
+          google::protobuf::RepeatedPtrField<KeyValue> attrs;
+          int64_t rest = combo;
+          std::vector<std::pair<std::string, std::string>> kvs(def.attributes.size());
+          for (size_t a = def.attributes.size(); a-- > 0;) {
+            const AttributeDef& ad = def.attributes[a];
+            int64_t idx;
+            if (a == 0) {
+              idx = rest;  // The first key absorbs the remainder: combinations never repeat.
+            } else {
+              idx = rest % static_cast<int64_t>(ad.values.size());
+              rest /= static_cast<int64_t>(ad.values.size());
+            }
+            kvs[a] = {ad.key, AttributeValue(ad, idx)};
           }
-          *dp->mutable_attributes() = attrs;
-          dp->set_time_unix_nano(kTemplateEpochNs);
-          if (def.is_int) {
-            dp->set_as_int(1 + static_cast<int64_t>(rng.Below(1u << 30)));
-          } else {
-            dp->set_as_double(def.unit == "1" ? rng.Unit() : 1 + rng.Unit() * 1e5);
+          for (auto& [k, v] : kvs) {
+            KeyValue* kv = attrs.Add();
+            kv->set_key(k);
+            kv->mutable_value()->set_string_value(v);
           }
-          break;
-        }
-        case MetricType::kHistogram: {
-          mp::Histogram* h = metric->mutable_histogram();
-          h->set_aggregation_temporality(mp::AGGREGATION_TEMPORALITY_CUMULATIVE);
-          mp::HistogramDataPoint* dp = h->add_data_points();
-          *dp->mutable_attributes() = attrs;
-          dp->set_start_time_unix_nano(kTemplateEpochNs);
-          dp->set_time_unix_nano(kTemplateEpochNs);
-          uint64_t count = 0;
-          double sum = 0;
-          for (size_t b = 0; b <= def.bounds.size(); ++b) {
-            // Mass concentrated in the low buckets, as latencies are.
-            uint64_t c = rng.Below(1000 >> std::min<size_t>(b, 9)) + (b < 4 ? 10 : 0);
-            dp->add_bucket_counts(c);
-            count += c;
-            double mid = b == 0                   ? def.bounds[0] / 2
-                         : b == def.bounds.size() ? def.bounds.back() * 1.5
-                                                  : (def.bounds[b - 1] + def.bounds[b]) / 2;
-            sum += c * mid;
-          }
-          for (double bound : def.bounds) dp->add_explicit_bounds(bound);
-          dp->set_count(count);
-          dp->set_sum(sum);
-          dp->set_min(def.bounds[0] / 4);
-          dp->set_max(def.bounds.back() * 1.2);
-          break;
-        }
-        case MetricType::kExpHistogram: {
-          mp::ExponentialHistogram* h = metric->mutable_exponential_histogram();
-          h->set_aggregation_temporality(mp::AGGREGATION_TEMPORALITY_CUMULATIVE);
-          mp::ExponentialHistogramDataPoint* dp = h->add_data_points();
-          *dp->mutable_attributes() = attrs;
-          dp->set_start_time_unix_nano(kTemplateEpochNs);
-          dp->set_time_unix_nano(kTemplateEpochNs);
-          dp->set_scale(3);
-          // Scale 3: bucket i covers (2^(i/8), 2^((i+1)/8)]; offset -60 starts near 5 ms.
-          dp->mutable_positive()->set_offset(-60);
-          uint64_t count = 0;
-          double sum = 0;
-          for (int b = 0; b < 40; ++b) {
-            uint64_t c = rng.Below(200);
-            dp->mutable_positive()->add_bucket_counts(c);
-            count += c;
-            sum += c * std::exp2((-60 + b + 0.5) / 8.0);
-          }
-          dp->set_zero_count(0);
-          dp->set_count(count);
-          dp->set_sum(sum);
-          dp->set_min(std::exp2(-60 / 8.0));
-          dp->set_max(std::exp2(-20 / 8.0));
-          break;
+          FillPoint(def, rng, metric, attrs);
+          ++summary.series;
         }
       }
+      if (sm->metrics_size() > 0) emit(req);
     }
   }
+  return summary;
 }
 
 }  // namespace loadgen

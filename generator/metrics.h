@@ -1,11 +1,14 @@
-// Builds metric templates from a catalog of real metric definitions (names, units,
-// instrument types and attribute keys as the collector's receivers and the semantic
-// conventions define them). Series are spread over host resources; within a resource
-// no two series of a metric share an attribute set. Times are placeholders
-// (kTemplateEpochNs) that the sender replaces.
+// Builds metric templates from a catalog of real metric definitions: names, units,
+// instrument types and attribute keys as the collector's hostmetrics, kubeletstats and
+// k8s_cluster receivers and the semantic conventions (HTTP, DB, JVM) define them.
+// Each metric comes from a source, and its series are spread over that source's
+// resources (hosts, pods, containers, deployments, service instances) as a real agent
+// would send them; within a resource no two series of a metric share an attribute set.
+// Times are placeholders (kTemplateEpochNs) that the sender replaces.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,9 @@
 namespace loadgen {
 
 enum class MetricType { kGauge, kSumMonotonic, kSumUpDown, kHistogram, kExpHistogram };
+
+// Where a metric comes from, which decides its resource and scope.
+enum class MetricSource { kHost, kPod, kContainer, kCluster, kService };
 
 struct AttributeDef {
   std::string key;
@@ -28,46 +34,25 @@ struct MetricDef {
   std::string unit;
   MetricType type;
   bool is_int;
+  MetricSource source;
   std::vector<AttributeDef> attributes;
   std::vector<double> bounds;  // Explicit histogram bounds.
+  bool delta = false;          // Delta temporality (sums and histograms).
 };
 
 const std::vector<MetricDef>& MetricCatalog();
 
 struct MetricsSummary {
   int64_t metrics = 0;
-  int64_t series = 0;
+  int64_t series = 0;  // Data points per replay: one per series.
 };
 
-// Builds `config.metric_count` metrics (cycling the catalog with derived names when
-// more are asked for than it holds) as one request per host resource, calling
-// `emit(request, data_points)` for each; returns what was built.
-template <typename Emit>
-MetricsSummary BuildMetrics(const GeneratorConfig& config, Rng& rng, Emit&& emit);
-
-// Non-template worker behind BuildMetrics: fills one host's request.
-void BuildHostMetrics(
-    const GeneratorConfig& config, Rng& rng, int host,
-    const std::vector<int64_t>& series_per_metric,
-    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest* req,
-    int64_t* points);
-
-template <typename Emit>
-MetricsSummary BuildMetrics(const GeneratorConfig& config, Rng& rng, Emit&& emit) {
-  MetricsSummary summary;
-  std::vector<int64_t> series(config.metric_count);
-  for (auto& s : series) {
-    s = rng.Range(config.timeseries_min, config.timeseries_max);
-    summary.series += s;
-  }
-  summary.metrics = config.metric_count;
-  for (int host = 0; host < config.host_count; ++host) {
-    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest req;
-    int64_t points = 0;
-    BuildHostMetrics(config, rng, host, series, &req, &points);
-    if (points > 0) emit(req, points);
-  }
-  return summary;
-}
+// Builds `config.metric_count` metrics (cycling the catalog with derived names,
+// `name.vN`, when more are asked for than it holds), one request per resource, and
+// calls `emit` with each. Memory: one resource's request at a time.
+MetricsSummary BuildMetrics(
+    const GeneratorConfig& config, Rng& rng,
+    const std::function<void(
+        const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit);
 
 }  // namespace loadgen

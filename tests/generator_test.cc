@@ -5,6 +5,7 @@
 
 #include "catch2/catch.hpp"
 #include "common/template_file.h"
+#include "generator/metrics.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -185,6 +186,46 @@ TEST_CASE("metric series are unique per resource and the counts match the metada
   const std::string meta = testing::ReadText(summary.metadata_path);
   CHECK_THAT(meta, Catch::Contains("data_points: " + std::to_string(points)));
   CHECK_THAT(meta, Catch::Contains("spans: " + std::to_string(summary.traces.items)));
+}
+
+TEST_CASE("the metric catalog: real definitions of every kind, resources per source") {
+  const auto& catalog = MetricCatalog();
+  CHECK(catalog.size() >= 60);
+  std::set<MetricType> types;
+  std::set<std::string> names;
+  bool delta = false;
+  for (const MetricDef& m : catalog) {
+    types.insert(m.type);
+    CHECK(names.insert(m.name).second);  // No duplicates.
+    delta |= m.delta;
+    if (m.type == MetricType::kHistogram) CHECK(!m.bounds.empty());
+  }
+  CHECK(types.size() == 5);
+  CHECK(delta);
+
+  TempDir dir;
+  auto config = testing::SmallConfig(dir);
+  config.metric_count = static_cast<int64_t>(catalog.size()) + 10;  // Past the catalog.
+  auto summary = GenerateDataset(config);
+  REQUIRE(summary.ok());
+  std::map<std::string, std::string> resource_key_of;  // metric name -> identifying key
+  for (const auto& req : ReadRequests<cm::ExportMetricsServiceRequest>(summary->metrics.path)) {
+    for (const auto& rm : req.resource_metrics()) {
+      // The most specific identifying attribute of the resource.
+      std::string key;
+      for (const char* k :
+           {"service.name", "container.id", "k8s.pod.name", "k8s.deployment.name", "host.name"}) {
+        if (key.empty() && !Attr(rm.resource().attributes(), k).empty()) key = k;
+      }
+      for (const auto& m : rm.scope_metrics(0).metrics()) resource_key_of[m.name()] = key;
+    }
+  }
+  CHECK(resource_key_of["system.cpu.time"] == "host.name");
+  CHECK(resource_key_of["k8s.pod.memory.usage"] == "k8s.pod.name");
+  CHECK(resource_key_of["container.cpu.time"] == "container.id");
+  CHECK(resource_key_of["k8s.deployment.available"] == "k8s.deployment.name");
+  CHECK(resource_key_of["http.server.request.duration"] == "service.name");
+  CHECK(resource_key_of.count("system.cpu.time.v1") == 1);  // A derived variant, not an error.
 }
 
 TEST_CASE("log types follow the configured percentages") {
