@@ -37,7 +37,8 @@ asan: deps
 tsan: deps
 	cmake -S . -B build-tsan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOADGEN_SANITIZE=thread >/dev/null
 	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R "worker|pool|stop|bucket|SIGINT|multiplier"
+	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j $(JOBS) -R "worker|pool|stop|bucket|SIGINT|multiplier|retr|refusal|partial|TLS"
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -110,8 +110,10 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  StopSignal stop;
-  std::atomic<bool> interrupted{false};
+  // The signal thread is detached and may still be inside Stop() when main returns, so
+  // what it touches lives as long as the process (deliberately never freed).
+  static auto* const stop = new StopSignal;
+  static auto* const interrupted = new std::atomic<bool>(false);
 
   // Flag values are checked before anything else, so a typo is a usage error (2).
   SenderConfig scratch;
@@ -128,11 +130,11 @@ int main(int argc, char** argv) {
   auto credentials = MakeCredentials(config);
   if (!credentials.ok()) return Fail(credentials.status().message());
 
-  std::thread([&sigs, &stop, &interrupted] {
+  std::thread([sigs] {
     int sig;
     sigwait(&sigs, &sig);
-    interrupted = true;
-    stop.Stop();
+    interrupted->store(true);
+    stop->Stop();
     sigwait(&sigs, &sig);
     _exit(130);
   }).detach();
@@ -213,14 +215,14 @@ int main(int argc, char** argv) {
   StatsReporter reporter(stats, config.stats_interval, stdout);
   reporter.Start();
   const int64_t run_start = clock.NowNs();
-  RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, &stop);
+  RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
   RunInfo info;
   info.elapsed_ns = clock.NowNs() - run_start;
   reporter.Stop();
 
   info.endpoint = where;
   info.target_rate = std::max(0.0, config.events_per_second);
-  info.stop_reason = interrupted ? "interrupted"
+  info.stop_reason = interrupted->load() ? "interrupted"
                      : (config.duration.count() > 0 && info.elapsed_ns >= config.duration.count())
                          ? "duration reached"
                          : "multiplier reached";
