@@ -56,6 +56,8 @@ struct GeneratorConfig {
 
   int64_t max_dataset_bytes = 10LL << 30;
 
+  bool write_json = false;  // --json: OTLP/JSON beside each .pb, for inspection.
+
   std::string config_text;  // The YAML as read, for the metadata digest.
   std::string config_file;
 };

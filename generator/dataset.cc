@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <regex>
 
 #include "common/atomic_file.h"
 #include "common/status_macros.h"
@@ -15,6 +16,8 @@
 #include "generator/scenario.h"
 #include "generator/topology.h"
 #include "generator/traces.h"
+#include "google/protobuf/stubs/strutil.h"
+#include "google/protobuf/util/json_util.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "yaml-cpp/yaml.h"
@@ -41,12 +44,62 @@ std::string Serialize(const google::protobuf::Message& m) {
   return out;
 }
 
+// Where finished chunks go: the template file, and with --json also an OTLP/JSON file
+// with one request per line (hex IDs, integer enums: the protocol's JSON mapping).
+class ChunkOutput {
+ public:
+  explicit ChunkOutput(TemplateWriter* writer) : writer_(writer) {}
+  absl::Status EnableJson(const std::string& path) {
+    ASSIGN_OR_RETURN(json_, AtomicFile::Create(path));
+    json_path_ = path;
+    return absl::OkStatus();
+  }
+  absl::Status Append(const google::protobuf::Message& request, uint64_t items) {
+    RETURN_IF_ERROR(writer_->Append(Serialize(request), items));
+    if (json_ == nullptr) return absl::OkStatus();
+    std::string line;
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_enums_as_ints = true;
+    if (!google::protobuf::util::MessageToJsonString(request, &line, options).ok()) {
+      return absl::InternalError(StrCat(json_path_, ": cannot convert a request to JSON"));
+    }
+    RETURN_IF_ERROR(json_->Write(HexIds(line)));
+    return json_->Write("\n");
+  }
+  absl::Status Commit() { return json_ == nullptr ? absl::OkStatus() : json_->Commit(); }
+  TemplateWriter* writer() const { return writer_; }
+
+ private:
+  // proto3 JSON writes bytes as base64; OTLP/JSON wants trace and span IDs in hex.
+  static std::string HexIds(const std::string& json) {
+    static const std::regex ids("\"(traceId|spanId|parentSpanId)\":\"([A-Za-z0-9+/=]*)\"");
+    std::string out;
+    auto it = std::sregex_iterator(json.begin(), json.end(), ids);
+    size_t last = 0;
+    for (; it != std::sregex_iterator(); ++it) {
+      const std::smatch& m = *it;
+      out.append(json, last, m.position(0) - last);
+      std::string raw;
+      google::protobuf::Base64Unescape(m[2].str(), &raw);
+      out += "\"" + m[1].str() + "\":\"";
+      for (unsigned char c : raw) out += fmt::format("{:02x}", c);
+      out += "\"";
+      last = m.position(0) + m.length(0);
+    }
+    out.append(json, last, std::string::npos);
+    return out;
+  }
+  TemplateWriter* writer_;
+  std::unique_ptr<AtomicFile> json_;
+  std::string json_path_;
+};
+
 // Packs items of one signal into requests of at most `max_bytes`, one ResourceX per
 // service, and appends each full request to the template file as one chunk.
 template <typename Request>
 class ResourceChunker {
  public:
-  ResourceChunker(TemplateWriter* writer, int64_t max_bytes, const Topology& topology,
+  ResourceChunker(ChunkOutput* writer, int64_t max_bytes, const Topology& topology,
                   std::string scope_name)
       : writer_(writer),
         max_bytes_(max_bytes),
@@ -94,7 +147,7 @@ class ResourceChunker {
 
   absl::Status Flush() {
     if (items_ == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(writer_->Append(Serialize(request_), items_));
+    RETURN_IF_ERROR(writer_->Append(request_, items_));
     request_.Clear();
     slot_service_.clear();
     bytes_ = 0;
@@ -103,7 +156,7 @@ class ResourceChunker {
   }
 
  private:
-  TemplateWriter* writer_;
+  ChunkOutput* writer_;
   int64_t max_bytes_;
   const Topology& topology_;
   std::string scope_name_;
@@ -114,7 +167,7 @@ class ResourceChunker {
 };
 
 // Splits one host's metrics request into chunks of at most `max_bytes`, by metric.
-absl::Status AppendMetrics(TemplateWriter* writer, const cm::ExportMetricsServiceRequest& full,
+absl::Status AppendMetrics(ChunkOutput* writer, const cm::ExportMetricsServiceRequest& full,
                            int64_t max_bytes) {
   const auto& rm = full.resource_metrics(0);
   const auto& sm = rm.scope_metrics(0);
@@ -131,7 +184,7 @@ absl::Status AppendMetrics(TemplateWriter* writer, const cm::ExportMetricsServic
     bytes = out.ByteSizeLong();
   };
   auto flush = [&]() -> absl::Status {
-    if (points > 0) RETURN_IF_ERROR(writer->Append(Serialize(out), points));
+    if (points > 0) RETURN_IF_ERROR(writer->Append(out, points));
     start();
     return absl::OkStatus();
   };
@@ -242,13 +295,16 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
   const std::string base = StrCat(config.output_directory, "/", config.output_prefix);
 
   std::unique_ptr<TemplateWriter> traces, metrics, logs;
+  ChunkOutput trace_out(nullptr), metric_out(nullptr), log_out(nullptr);
   constexpr size_t kRefsPerService = 256;
   std::vector<std::vector<SpanRef>> refs(topology.services.size());
   std::vector<uint64_t> refs_seen(topology.services.size());
   if (config.trace_count > 0) {
     summary.traces.path = base + "-traces.pb";
     ASSIGN_OR_RETURN(traces, TemplateWriter::Create(summary.traces.path, Signal::kTraces));
-    ResourceChunker<ct::ExportTraceServiceRequest> chunker(traces.get(), config.max_chunk_bytes,
+    trace_out = ChunkOutput(traces.get());
+    if (config.write_json) RETURN_IF_ERROR(trace_out.EnableJson(base + "-traces.json"));
+    ResourceChunker<ct::ExportTraceServiceRequest> chunker(&trace_out, config.max_chunk_bytes,
                                                            topology, "telemetry-generator");
     TraceBuilder builder(config, topology, trace_rng);
     ScenarioRunner runner(summary.services, trace_rng);
@@ -324,10 +380,12 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
   if (config.metric_count > 0) {
     summary.metrics.path = base + "-metrics.pb";
     ASSIGN_OR_RETURN(metrics, TemplateWriter::Create(summary.metrics.path, Signal::kMetrics));
+    metric_out = ChunkOutput(metrics.get());
+    if (config.write_json) RETURN_IF_ERROR(metric_out.EnableJson(base + "-metrics.json"));
     absl::Status status;
     MetricsSummary ms =
         BuildMetrics(config, metric_rng, [&](const cm::ExportMetricsServiceRequest& r) {
-          if (status.ok()) status = AppendMetrics(metrics.get(), r, config.max_chunk_bytes);
+          if (status.ok()) status = AppendMetrics(&metric_out, r, config.max_chunk_bytes);
         });
     RETURN_IF_ERROR(status);
     summary.metric_count = ms.metrics;
@@ -337,7 +395,9 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
   if (config.log_count > 0) {
     summary.logs.path = base + "-logs.pb";
     ASSIGN_OR_RETURN(logs, TemplateWriter::Create(summary.logs.path, Signal::kLogs));
-    ResourceChunker<cl::ExportLogsServiceRequest> chunker(logs.get(), config.max_chunk_bytes,
+    log_out = ChunkOutput(logs.get());
+    if (config.write_json) RETURN_IF_ERROR(log_out.EnableJson(base + "-logs.json"));
+    ResourceChunker<cl::ExportLogsServiceRequest> chunker(&log_out, config.max_chunk_bytes,
                                                           topology, "telemetry-generator");
     LogBuilder builder(config, topology, refs, log_rng);
     for (int64_t i = 0; i < config.log_count; ++i) {
@@ -358,6 +418,9 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
     file->chunks = writer->chunk_count();
     file->items = writer->item_count();
   }
+  RETURN_IF_ERROR(trace_out.Commit());
+  RETURN_IF_ERROR(metric_out.Commit());
+  RETURN_IF_ERROR(log_out.Commit());
   // Templates are held once in memory plus ~16 bytes of patch table per patched field.
   summary.estimated_sender_memory_bytes = summary.traces.bytes + summary.metrics.bytes +
                                           summary.logs.bytes + summary.traces.items * 80 +

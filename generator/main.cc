@@ -17,8 +17,9 @@ int main(int argc, char** argv) {
   options.add_options()("c,config", "Generator config (YAML)",
                         cxxopts::value<std::string>()->default_value("configs/generator.yaml"))(
       "o,output", "Output directory (overrides output.directory)", cxxopts::value<std::string>())(
-      "seed", "Random seed (overrides seed)", cxxopts::value<std::string>())("h,help",
-                                                                             "Show this help");
+      "seed", "Random seed (overrides seed)", cxxopts::value<std::string>())(
+      "json", "Also write OTLP/JSON (one request per line) beside each .pb, for inspection")(
+      "h,help", "Show this help");
   cxxopts::ParseResult args;
   try {
     args = options.parse(argc, argv);
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   }
   if (args.count("output")) config->output_directory = args["output"].as<std::string>();
   if (args.count("seed")) config->seed = seed;
+  config->write_json = args.count("json") > 0;
   auto summary = loadgen::GenerateDataset(*config);
   if (!summary.ok()) {
     fmt::print(stderr, "telemetry-generator: {}\n", summary.status().message());

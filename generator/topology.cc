@@ -1,6 +1,7 @@
 #include "generator/topology.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/strings.h"
 
@@ -41,7 +42,7 @@ std::string Uuid(Rng& rng) {
                      0x8000 | ((b >> 48) & 0x3FFF), b & 0xFFFFFFFFFFFFull);
 }
 
-Service MakeService(std::string name, bool ingress, Rng& rng) {
+Service MakeService(std::string name, bool ingress, double error_rate, Rng& rng) {
   Service s;
   s.name = std::move(name);
   s.version = StrCat("1.", rng.Below(20), ".", rng.Below(10));
@@ -61,7 +62,32 @@ Service MakeService(std::string name, bool ingress, Rng& rng) {
     op.name = StrCat(op.method, " ", op.route);
     op.self_time_min_us = 200;
     op.self_time_max_us = 3000;
+    // Some operations are flaky and most are solid, around the configured rate.
+    static constexpr double kErrorFactor[] = {0, 0.25, 0.5, 1, 1, 2, 4};
+    op.error_rate = std::min(1.0, error_rate * kErrorFactor[rng.Below(std::size(kErrorFactor))]);
     s.server_ops.push_back(op);
+  }
+  if (!ingress && rng.Chance(0.5)) {
+    // A gRPC service: its entry points are RPC methods of one service.
+    std::string svc;
+    bool upper = true;
+    for (char ch : s.name) {
+      if (ch == '-') {
+        upper = true;
+        continue;
+      }
+      svc += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : ch;
+      upper = false;
+    }
+    static constexpr const char* kVerbs[] = {"Get", "List", "Create", "Update"};
+    std::string ent = entity;
+    ent[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(ent[0])));
+    for (Operation& op : s.server_ops) {
+      op.kind = OperationKind::kGrpcServer;
+      op.route = StrCat("shop.", svc, "Service");
+      op.method = StrCat(kVerbs[rng.Below(std::size(kVerbs))], ent);
+      op.name = StrCat(op.route, "/", op.method);
+    }
   }
   Operation db;
   db.kind = OperationKind::kDbQuery;
@@ -121,7 +147,7 @@ Topology BuildTopology(const GeneratorConfig& config, Rng& rng) {
                              ? i < std::max(1, n / 4)
                              : std::find(config.ingress_names.begin(), config.ingress_names.end(),
                                          name) != config.ingress_names.end();
-    t.services.push_back(MakeService(std::move(name), ingress, rng));
+    t.services.push_back(MakeService(std::move(name), ingress, config.error_rate, rng));
     if (t.services.back().ingress) t.ingress.push_back(i);
   }
   if (t.ingress.empty()) t.ingress.push_back(0);  // Checked at load; never trace-less.
@@ -134,7 +160,25 @@ Topology BuildTopology(const GeneratorConfig& config, Rng& rng) {
       if (std::find(picks.begin(), picks.end(), j) == picks.end()) picks.push_back(j);
     }
     std::sort(picks.begin(), picks.end());
-    t.services[i].downstream = picks;
+    for (int j : picks) {
+      if (!t.services[j].ingress && rng.Chance(0.2)) {
+        t.services[i].publishes_to.emplace_back(j, StrCat(t.services[i].name, ".events"));
+      } else {
+        t.services[i].downstream.push_back(j);
+      }
+    }
+  }
+  // Every topology with room for it has at least one messaging edge.
+  bool any = false;
+  for (const Service& s : t.services) any |= !s.publishes_to.empty();
+  for (size_t i = 0; i < t.services.size() && !any; ++i) {
+    auto& down = t.services[i].downstream;
+    for (size_t k = 0; k < down.size() && !any; ++k) {
+      if (t.services[down[k]].ingress || down.size() < 2) continue;
+      t.services[i].publishes_to.emplace_back(down[k], StrCat(t.services[i].name, ".events"));
+      down.erase(down.begin() + static_cast<long>(k));
+      any = true;
+    }
   }
   return t;
 }
@@ -143,7 +187,7 @@ int AddService(Topology* topology, const std::string& name, Rng& rng) {
   for (size_t i = 0; i < topology->services.size(); ++i) {
     if (topology->services[i].name == name) return static_cast<int>(i);
   }
-  topology->services.push_back(MakeService(name, false, rng));
+  topology->services.push_back(MakeService(name, false, 0, rng));
   return static_cast<int>(topology->services.size()) - 1;
 }
 

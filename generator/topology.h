@@ -12,7 +12,7 @@
 
 namespace loadgen {
 
-enum class OperationKind { kHttpServer, kDbQuery, kCacheGet, kInternal };
+enum class OperationKind { kHttpServer, kGrpcServer, kDbQuery, kCacheGet, kInternal };
 
 struct Operation {
   OperationKind kind;
@@ -20,6 +20,7 @@ struct Operation {
   std::string method;     // HTTP method for kHttpServer.
   std::string route;      // http.route for kHttpServer; db.collection.name for kDbQuery.
   std::string statement;  // db.query.text for kDbQuery.
+  double error_rate = 0;  // Share of calls that fail (server operations).
   int64_t self_time_min_us = 0;
   int64_t self_time_max_us = 0;
 };
@@ -33,6 +34,9 @@ struct Service {
   std::vector<Operation> server_ops;  // Entry points others (or users) call.
   std::vector<Operation> local_ops;   // DB, cache and internal work.
   std::vector<int> downstream;        // Indices of services this one calls.
+  // Services this one sends messages to, with the topic: a PRODUCER span here, a
+  // CONSUMER span there that starts after the publish (asynchronous).
+  std::vector<std::pair<int, std::string>> publishes_to;
   opentelemetry::proto::resource::v1::Resource resource;
 };
 
@@ -41,9 +45,12 @@ struct Topology {
   std::vector<int> ingress;  // Indices of services that receive user traffic.
 };
 
-// Builds the topology: the first quarter of the services (at least one) are ingress;
-// every service calls 1-3 services later in the list, so the graph fans out and
-// several callers reach the same back-ends, and there are no cycles.
+// Builds the topology: the first quarter of the services (at least one) are ingress
+// unless traces.services.ingress names them; every service calls 1-3 services later in
+// the list (about a fifth of those edges are messaging), so the graph fans out, several
+// callers reach the same back-ends, and there are no cycles. Half of the non-ingress
+// services speak gRPC, the rest HTTP. Each server operation gets its own error rate,
+// spread around traces.error_rate.
 Topology BuildTopology(const GeneratorConfig& config, Rng& rng);
 
 // Adds a service that only scenarios call (a resource and generic operations, no

@@ -13,14 +13,15 @@ namespace {
 namespace tr = opentelemetry::proto::trace::v1;
 using opentelemetry::proto::common::v1::KeyValue;
 
-enum class NodeRole { kServer, kHttpClient, kDb, kCache, kInternal };
+enum class NodeRole { kServer, kHttpClient, kDb, kCache, kInternal, kProducer, kConsumer };
 
 struct Node {
   int service = 0;
   int parent = -1;
   NodeRole role = NodeRole::kServer;
   const Operation* op = nullptr;
-  int callee = -1;  // For kHttpClient: the service called.
+  int callee = -1;                     // For kHttpClient and kProducer: the service called.
+  const std::string* topic = nullptr;  // For kProducer and kConsumer.
   bool error = false;
   int64_t self_ns = 0;
   int64_t rel_start_ns = 0;  // Relative to the parent's start.
@@ -72,24 +73,42 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
     const Service& svc = services[nodes[p].service];
     const int room = span_count - static_cast<int>(nodes.size());
     // 70% of children go downstream (a CLIENT span here plus the SERVER span in the
-    // callee); the rest stay in the same service.
-    if (room >= 2 && !svc.downstream.empty() && rng_.Chance(0.7)) {
+    // callee, or a PRODUCER span here and a CONSUMER span there); the rest stay in the
+    // same service.
+    const size_t edges = svc.downstream.size() + svc.publishes_to.size();
+    if (room >= 2 && edges > 0 && rng_.Chance(0.7)) {
+      const size_t edge = rng_.Below(edges);
+      const bool messaging = edge >= svc.downstream.size();
       Node client;
       client.service = nodes[p].service;
       client.parent = p;
-      client.role = NodeRole::kHttpClient;
-      client.callee = svc.downstream[rng_.Below(svc.downstream.size())];
-      const Service& callee = services[client.callee];
-      client.op = &callee.server_ops[rng_.Below(callee.server_ops.size())];
+      if (messaging) {
+        const auto& [callee, topic] = svc.publishes_to[edge - svc.downstream.size()];
+        client.role = NodeRole::kProducer;
+        client.callee = callee;
+        client.topic = &topic;
+        client.op = &svc.local_ops.back();  // Internal work: only its timing is used.
+      } else {
+        client.role = NodeRole::kHttpClient;
+        client.callee = svc.downstream[edge];
+        const Service& callee = services[client.callee];
+        client.op = &callee.server_ops[rng_.Below(callee.server_ops.size())];
+      }
       nodes.push_back(client);
       const int ci = static_cast<int>(nodes.size()) - 1;
       nodes[p].children.push_back(ci);
       Node server;
       server.service = client.callee;
       server.parent = ci;
-      server.role = NodeRole::kServer;
-      server.op = client.op;
-      server.error = rng_.Chance(config_.error_rate);
+      if (messaging) {
+        server.role = NodeRole::kConsumer;
+        server.topic = client.topic;
+        server.op = &services[client.callee].local_ops.back();
+      } else {
+        server.role = NodeRole::kServer;
+        server.op = client.op;
+        server.error = rng_.Chance(client.op->error_rate);
+      }
       nodes.push_back(server);
       const int si = ci + 1;
       nodes[ci].children.push_back(si);
@@ -120,6 +139,12 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
       Node& server = nodes[n.children[0]];
       server.rel_start_ns = gap;
       n.dur_ns = server.dur_ns + 2 * gap;
+      continue;
+    }
+    if (n.role == NodeRole::kProducer) {
+      // Publishing is quick; the consumer picks the message up later, outside it.
+      n.dur_ns = rng_.Range(200, 2000) * 1000;
+      nodes[n.children[0]].rel_start_ns = n.dur_ns + rng_.Range(1000, 20000) * 1000;
       continue;
     }
     int64_t cursor = n.self_ns / 2;
@@ -170,6 +195,14 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
         if (n.parent >= 0) flags |= 0x200;
         span.set_kind(tr::Span::SPAN_KIND_SERVER);
         span.set_name(n.op->name);
+        if (n.op->kind == OperationKind::kGrpcServer) {
+          Str(&span, "rpc.system.name", "grpc");
+          Str(&span, "rpc.method", n.op->name);
+          Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
+          Str(&span, "server.address", svc.host);
+          Int(&span, "server.port", svc.port);
+          break;
+        }
         const int code = n.error ? 500 : (n.op->method == "POST" ? 201 : 200);
         Str(&span, "http.request.method", n.op->method);
         Str(&span, "url.path", path);
@@ -187,8 +220,38 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
         }
         break;
       }
+      case NodeRole::kProducer:
+        span.set_kind(tr::Span::SPAN_KIND_PRODUCER);
+        span.set_name(StrCat("publish ", *n.topic));
+        Str(&span, "messaging.system", "kafka");
+        Str(&span, "messaging.operation.name", "publish");
+        Str(&span, "messaging.operation.type", "send");
+        Str(&span, "messaging.destination.name", *n.topic);
+        Str(&span, "server.address", "kafka");
+        Int(&span, "server.port", 9092);
+        break;
+      case NodeRole::kConsumer:
+        if (n.parent >= 0) flags |= 0x200;
+        span.set_kind(tr::Span::SPAN_KIND_CONSUMER);
+        span.set_name(StrCat("process ", *n.topic));
+        Str(&span, "messaging.system", "kafka");
+        Str(&span, "messaging.operation.name", "process");
+        Str(&span, "messaging.operation.type", "process");
+        Str(&span, "messaging.destination.name", *n.topic);
+        Str(&span, "messaging.consumer.group.name", svc.name);
+        break;
       case NodeRole::kHttpClient: {
         const Service& callee = services[n.callee];
+        if (n.op->kind == OperationKind::kGrpcServer) {
+          span.set_kind(tr::Span::SPAN_KIND_CLIENT);
+          span.set_name(n.op->name);
+          Str(&span, "rpc.system.name", "grpc");
+          Str(&span, "rpc.method", n.op->name);
+          Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
+          Str(&span, "server.address", callee.host);
+          Int(&span, "server.port", callee.port);
+          break;
+        }
         span.set_kind(tr::Span::SPAN_KIND_CLIENT);
         span.set_name(n.op->method);  // No url.template: the name is the method alone.
         Str(&span, "http.request.method", n.op->method);
@@ -226,7 +289,7 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
     span.set_flags(flags);
     if (n.error) {
       span.mutable_status()->set_code(tr::Status::STATUS_CODE_ERROR);
-      Str(&span, "error.type", "500");
+      Str(&span, "error.type", n.op->kind == OperationKind::kGrpcServer ? "UNAVAILABLE" : "500");
       if (n.role == NodeRole::kServer) {
         span.mutable_status()->set_message("Internal Server Error");
         tr::Span::Event* ev = span.add_events();

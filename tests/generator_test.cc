@@ -98,13 +98,12 @@ TEST_CASE("span counts per trace follow Normal(avg, std_dev)") {
   CHECK(summary->traces.items == static_cast<uint64_t>(sum));
 }
 
-TEST_CASE("trace structure: client/server pairs, children inside parents, consistent errors") {
+TEST_CASE("trace structure: calls across services, timing, consistent errors") {
   TempDir dir;
   const auto summary = testing::GenerateSmall(dir);
-  size_t pairs = 0, errors = 0, downstream = 0, local = 0;
+  size_t pairs = 0, messages = 0, grpc = 0, errors = 0, downstream = 0, local = 0;
   for (const auto& [id, spans] : TracesById(summary.traces.path)) {
     std::map<std::string, const SpanInfo*> by_id;
-    std::map<std::string, std::vector<const SpanInfo*>> children;
     for (const auto& s : spans) by_id[s.span.span_id()] = &s;
     int roots = 0;
     for (const auto& s : spans) {
@@ -116,10 +115,22 @@ TEST_CASE("trace structure: client/server pairs, children inside parents, consis
       }
       REQUIRE(by_id.count(s.span.parent_span_id()) == 1);
       const SpanInfo& parent = *by_id[s.span.parent_span_id()];
-      children[s.span.parent_span_id()].push_back(&s);
       CHECK(s.span.start_time_unix_nano() >= parent.span.start_time_unix_nano());
-      CHECK(s.span.end_time_unix_nano() <= parent.span.end_time_unix_nano());
-      if (s.span.kind() == tr::Span::SPAN_KIND_SERVER) {
+      const auto kind = s.span.kind();
+      if (kind == tr::Span::SPAN_KIND_CONSUMER) {
+        // Messaging is asynchronous: the consumer starts after the publish has ended.
+        CHECK(parent.span.kind() == tr::Span::SPAN_KIND_PRODUCER);
+        CHECK(parent.service != s.service);
+        CHECK(s.span.start_time_unix_nano() > parent.span.end_time_unix_nano());
+        CHECK(Attr(s.span.attributes(), "messaging.destination.name") ==
+              Attr(parent.span.attributes(), "messaging.destination.name"));
+        CHECK(parent.span.name() ==
+              "publish " + Attr(parent.span.attributes(), "messaging.destination.name"));
+        ++messages;
+      } else {
+        CHECK(s.span.end_time_unix_nano() <= parent.span.end_time_unix_nano());
+      }
+      if (kind == tr::Span::SPAN_KIND_SERVER) {
         // A server span's parent is the client span of the call, in another service,
         // with a network gap on both sides.
         CHECK(parent.span.kind() == tr::Span::SPAN_KIND_CLIENT);
@@ -127,26 +138,44 @@ TEST_CASE("trace structure: client/server pairs, children inside parents, consis
         CHECK(s.span.start_time_unix_nano() > parent.span.start_time_unix_nano());
         CHECK(s.span.end_time_unix_nano() < parent.span.end_time_unix_nano());
         CHECK(Attr(parent.span.attributes(), "server.address") == s.service);
+        if (!Attr(s.span.attributes(), "rpc.method").empty()) {
+          ++grpc;
+          CHECK(parent.span.name() == s.span.name());  // Both named by the RPC method.
+          CHECK(Attr(s.span.attributes(), "rpc.system.name") == "grpc");
+        }
         ++pairs;
-      } else {
+      } else if (kind != tr::Span::SPAN_KIND_CONSUMER) {
         CHECK(parent.service == s.service);
       }
-      if (parent.span.kind() != tr::Span::SPAN_KIND_CLIENT) {
-        (Attr(s.span.attributes(), "url.full").empty() ? local : downstream)++;
+      if (parent.span.kind() == tr::Span::SPAN_KIND_SERVER ||
+          parent.span.kind() == tr::Span::SPAN_KIND_INTERNAL ||
+          parent.span.kind() == tr::Span::SPAN_KIND_CONSUMER) {
+        const bool remote = kind == tr::Span::SPAN_KIND_PRODUCER ||
+                            (kind == tr::Span::SPAN_KIND_CLIENT &&
+                             Attr(s.span.attributes(), "db.system.name").empty());
+        (remote ? downstream : local)++;
       }
       const bool failed = s.span.status().code() == tr::Status::STATUS_CODE_ERROR;
-      if (s.span.kind() == tr::Span::SPAN_KIND_SERVER && failed) {
+      if (kind == tr::Span::SPAN_KIND_SERVER && failed) {
         ++errors;
-        CHECK(Attr(s.span.attributes(), "http.response.status_code") == "500");
         REQUIRE(s.span.events_size() == 1);
         CHECK(s.span.events(0).name() == "exception");
         CHECK(parent.span.status().code() == tr::Status::STATUS_CODE_ERROR);
-        CHECK(Attr(parent.span.attributes(), "http.response.status_code") == "500");
+        if (Attr(s.span.attributes(), "rpc.method").empty()) {
+          // HTTP: the status code agrees on both sides of the call.
+          CHECK(Attr(s.span.attributes(), "http.response.status_code") == "500");
+          CHECK(Attr(parent.span.attributes(), "http.response.status_code") == "500");
+        } else {
+          CHECK(Attr(s.span.attributes(), "rpc.response.status_code") == "UNAVAILABLE");
+          CHECK(Attr(parent.span.attributes(), "rpc.response.status_code") == "UNAVAILABLE");
+        }
       }
     }
     CHECK(roots == 1);
   }
   CHECK(pairs > 100);
+  CHECK(grpc > 0);
+  CHECK(messages > 0);
   CHECK(errors > 0);
   // About 70% of children go downstream where a downstream service exists; leaf
   // services pull the overall share below that.
