@@ -33,12 +33,16 @@ asan: deps
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
-# The worker-pool, limiter and sink tests under ThreadSanitizer.
+# The worker pools, limiter, exporter retries, TLS and signal handling under
+# ThreadSanitizer. Tests whose outcome depends on request timeouts are left out: under
+# TSan everything is ~20x slower, requests time out and are retried, and the sink then
+# counts the duplicates that at-least-once delivery allows.
 tsan: deps
 	cmake -S . -B build-tsan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOADGEN_SANITIZE=thread >/dev/null
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  ctest --output-on-failure -j $(JOBS) -R "worker|pool|stop|bucket|SIGINT|multiplier|retr|refusal|partial|TLS"
+	  ctest --output-on-failure -j $(JOBS) --timeout 1200 \
+	  -R "pool|stop|bucket|SIGINT|retr|refusal|partial|TLS|multiplier replays"
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

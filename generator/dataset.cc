@@ -382,12 +382,41 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
     ASSIGN_OR_RETURN(metrics, TemplateWriter::Create(summary.metrics.path, Signal::kMetrics));
     metric_out = ChunkOutput(metrics.get());
     if (config.write_json) RETURN_IF_ERROR(metric_out.EnableJson(base + "-metrics.json"));
+    // Resources are packed together up to max_chunk_bytes; one that is bigger alone is
+    // split by metric.
     absl::Status status;
+    cm::ExportMetricsServiceRequest pending;
+    uint64_t pending_points = 0;
+    size_t pending_bytes = 0;
+    auto flush = [&]() -> absl::Status {
+      if (pending_points > 0) RETURN_IF_ERROR(metric_out.Append(pending, pending_points));
+      pending.Clear();
+      pending_points = 0;
+      pending_bytes = 0;
+      return absl::OkStatus();
+    };
     MetricsSummary ms =
         BuildMetrics(config, metric_rng, [&](const cm::ExportMetricsServiceRequest& r) {
-          if (status.ok()) status = AppendMetrics(&metric_out, r, config.max_chunk_bytes);
+          if (!status.ok()) return;
+          const size_t bytes = r.ByteSizeLong();
+          if (pending_bytes + bytes > static_cast<size_t>(config.max_chunk_bytes)) status = flush();
+          if (!status.ok()) return;
+          if (bytes > static_cast<size_t>(config.max_chunk_bytes)) {
+            status = AppendMetrics(&metric_out, r, config.max_chunk_bytes);
+            return;
+          }
+          uint64_t points = 0;
+          for (const auto& m : r.resource_metrics(0).scope_metrics(0).metrics()) {
+            points += m.gauge().data_points_size() + m.sum().data_points_size() +
+                      m.histogram().data_points_size() +
+                      m.exponential_histogram().data_points_size() + m.summary().data_points_size();
+          }
+          pending.MergeFrom(r);
+          pending_points += points;
+          pending_bytes += bytes;
         });
     RETURN_IF_ERROR(status);
+    RETURN_IF_ERROR(flush());
     summary.metric_count = ms.metrics;
     summary.series_count = ms.series;
   }
