@@ -42,7 +42,7 @@ tsan: deps
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -j $(JOBS) --timeout 1200 \
-	  -R "pool|stop|bucket|SIGINT|retr|refusal|partial|TLS|multiplier replays"
+	  -R "pool|stop|bucket|SIGINT|retr|refusal|partial|TLS"
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
