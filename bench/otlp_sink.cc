@@ -365,6 +365,7 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request) {
     rejected_items_[i].fetch_add(verdict.rejected, std::memory_order_relaxed);
   }
   items_[i].fetch_add(items - verdict.rejected, std::memory_order_relaxed);
+  if (options_.on_request) options_.on_request(signal, request);
   if (!options_.validate) return verdict;
   std::vector<std::pair<std::string, std::string>> problems;
   ValidateRequest(signal, request, WallNowNs(), options_.max_skew_ns, &problems);

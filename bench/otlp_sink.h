@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,10 @@ struct SinkOptions {
   std::string tls_cert_pem;
   std::string tls_key_pem;
   std::string client_ca_pem;
+
+  // Called with every well-formed request before it is answered (tests use it to look
+  // at what arrived). Must be thread-safe; may be empty.
+  std::function<void(Signal, std::string_view)> on_request;
 };
 
 // What the sink answers to one request.

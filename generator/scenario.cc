@@ -86,6 +86,15 @@ absl::StatusOr<ValueTemplate::Part> CompileExpression(std::string_view e,
 
 }  // namespace
 
+namespace {
+ValueTemplate::Part TextPart(std::string text) {
+  ValueTemplate::Part p;
+  p.kind = ValueTemplate::Part::kText;
+  p.text = std::move(text);
+  return p;
+}
+}  // namespace
+
 absl::StatusOr<ValueTemplate> ValueTemplate::Compile(const std::string& text, bool quoted,
                                                      const std::string& where) {
   ValueTemplate t;
@@ -93,10 +102,10 @@ absl::StatusOr<ValueTemplate> ValueTemplate::Compile(const std::string& text, bo
   while (i < text.size()) {
     const size_t open = text.find("{{", i);
     if (open == std::string::npos) {
-      t.parts_.push_back({Part::kText, text.substr(i)});
+      t.parts_.push_back(TextPart(text.substr(i)));
       break;
     }
-    if (open > i) t.parts_.push_back({Part::kText, text.substr(i, open - i)});
+    if (open > i) t.parts_.push_back(TextPart(text.substr(i, open - i)));
     const size_t close = text.find("}}", open + 2);
     if (close == std::string::npos) {
       return absl::InvalidArgumentError(StrCat(where, ": unterminated {{ in \"", text, "\""));

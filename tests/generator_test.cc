@@ -1,6 +1,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "catch2/catch.hpp"
@@ -73,6 +74,31 @@ TEST_CASE("the same config and seed give byte-identical files, another seed does
     CHECK(testing::ReadText(a.File(f)) == testing::ReadText(b.File(f)));
     CHECK(testing::ReadText(a.File(f)) != testing::ReadText(c.File(f)));
   }
+}
+
+TEST_CASE("the json option writes OTLP/JSON beside each .pb, one request per line, hex IDs") {
+  TempDir dir;
+  auto config = testing::SmallConfig(dir);
+  config.write_json = true;
+  auto summary = GenerateDataset(config);
+  REQUIRE(summary.ok());
+  const std::string json = testing::ReadText(dir.File("small-traces.json"));
+  size_t lines = 0;
+  for (char c : json) lines += c == '\n';
+  CHECK(lines == summary->traces.chunks);
+  CHECK(std::regex_search(json, std::regex("\"traceId\":\"[0-9a-f]{32}\"")));
+  CHECK(std::regex_search(json, std::regex("\"spanId\":\"[0-9a-f]{16}\"")));
+  CHECK(std::regex_search(json, std::regex("\"kind\":[1-5]")));       // Enums as integers.
+  CHECK(json.find("\"startTimeUnixNano\":\"") != std::string::npos);  // 64-bit as strings.
+  for (const char* f : {"small-metrics.json", "small-logs.json"}) {
+    CHECK(!testing::ReadText(dir.File(f)).empty());
+  }
+  // The .pb files are the same with or without --json.
+  TempDir plain;
+  auto without = testing::SmallConfig(plain);
+  REQUIRE(GenerateDataset(without).ok());
+  CHECK(testing::ReadText(plain.File("small-traces.pb")) ==
+        testing::ReadText(dir.File("small-traces.pb")));
 }
 
 TEST_CASE("span counts per trace follow Normal(avg, std_dev)") {

@@ -1,7 +1,11 @@
 #include "sender/worker_pool.h"
 
+#include <mutex>
+#include <set>
+
 #include "bench/otlp_sink.h"
 #include "catch2/catch.hpp"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "tests/small_dataset.h"
 
 namespace loadgen {
@@ -73,6 +77,40 @@ TEST_CASE("a multiplier replays the whole dataset exactly that many times") {
   }
   CHECK(got.validation_errors == 0);
   for (const auto& e : got.examples) WARN(e);
+}
+
+TEST_CASE("trace and span IDs are unique across workers and replays, gzip or not") {
+  std::mutex mu;
+  std::set<std::string> span_ids;  // trace_id + span_id as received
+  std::set<std::string> trace_ids;
+  uint64_t spans = 0, duplicates = 0;
+  SinkOptions o;
+  o.on_request = [&](Signal s, std::string_view bytes) {
+    if (s != Signal::kTraces) return;
+    opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest req;
+    REQUIRE(req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& rs : req.resource_spans())
+      for (const auto& ss : rs.scope_spans())
+        for (const auto& span : ss.spans()) {
+          ++spans;
+          trace_ids.insert(span.trace_id());
+          duplicates += !span_ids.insert(span.trace_id() + span.span_id()).second;
+        }
+  };
+  Harness h(o);
+  h.exporter.gzip = GENERATE(false, true);
+  PoolOptions pool;
+  pool.workers = 4;
+  pool.multiplier = 3;
+  pool.run_key = 99;
+  RunStats stats;
+  StopSignal stop;
+  RunWorkerPool(h.data, pool, h.exporter, nullptr, &stats, &stop);
+  h.sink.Shutdown();
+  CHECK(spans == 3 * h.data.events[SignalIndex(Signal::kTraces)]);
+  CHECK(duplicates == 0);
+  CHECK(trace_ids.size() == 3 * 60);  // A new trace ID per trace per replay.
 }
 
 TEST_CASE("a stopped pool sends nothing more and drains what is in flight") {
