@@ -159,12 +159,12 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   RETURN_IF_ERROR(sending.GetDuration("duration", &c->duration));
   RETURN_IF_ERROR(sending.GetInt("multiplier", &c->multiplier, 0, INT64_MAX));
   ASSIGN_OR_RETURN(ConfigMap retry, sending.Map("retry"));
-  RETURN_IF_ERROR(retry.GetBool("enabled", &c->retry_enabled));
-  RETURN_IF_ERROR(retry.GetDuration("initial_interval", &c->retry_initial_interval));
-  RETURN_IF_ERROR(retry.GetDuration("max_interval", &c->retry_max_interval));
-  RETURN_IF_ERROR(retry.GetDuration("max_elapsed_time", &c->retry_max_elapsed_time));
-  RETURN_IF_ERROR(retry.GetDouble("multiplier", &c->retry_multiplier, 1, 100));
-  RETURN_IF_ERROR(retry.GetDouble("randomization_factor", &c->retry_randomization_factor, 0, 1));
+  RETURN_IF_ERROR(retry.GetBool("enabled", &c->retry.enabled));
+  RETURN_IF_ERROR(retry.GetDuration("initial_interval", &c->retry.initial_interval));
+  RETURN_IF_ERROR(retry.GetDuration("max_interval", &c->retry.max_interval));
+  RETURN_IF_ERROR(retry.GetDuration("max_elapsed_time", &c->retry.max_elapsed_time));
+  RETURN_IF_ERROR(retry.GetDouble("multiplier", &c->retry.multiplier, 1, 100));
+  RETURN_IF_ERROR(retry.GetDouble("randomization_factor", &c->retry.randomization_factor, 0, 1));
   RETURN_IF_ERROR(retry.Finish());
   RETURN_IF_ERROR(sending.Finish());
 

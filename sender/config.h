@@ -21,6 +21,19 @@ struct TlsConfig {
   std::string server_name;  // Overrides the name checked in the server certificate.
 };
 
+// Retries follow the OTLP exporter rules: only retryable codes (UNAVAILABLE,
+// DEADLINE_EXCEEDED, CANCELLED, ABORTED, OUT_OF_RANGE, DATA_LOSS, and RESOURCE_EXHAUSTED
+// when the server sent RetryInfo), exponential backoff with jitter, the server's
+// RetryInfo delay when given, and a bound on the total time per request.
+struct RetryPolicy {
+  bool enabled = true;
+  std::chrono::nanoseconds initial_interval = std::chrono::milliseconds(500);
+  std::chrono::nanoseconds max_interval = std::chrono::seconds(10);
+  std::chrono::nanoseconds max_elapsed_time = std::chrono::seconds(60);
+  double multiplier = 1.5;
+  double randomization_factor = 0.5;
+};
+
 struct SenderConfig {
   // Template files; an empty path skips that signal.
   std::string traces_file = "./generated/telemetry-traces.pb";
@@ -50,13 +63,7 @@ struct SenderConfig {
   std::chrono::nanoseconds duration{0};  // 0: no time limit.
   int64_t multiplier = 1;                // Replays of the whole dataset; 0: unlimited.
 
-  // Retries of retryable failures (see RetryPolicy in exporter.h for the rules).
-  bool retry_enabled = true;
-  std::chrono::nanoseconds retry_initial_interval = std::chrono::milliseconds(500);
-  std::chrono::nanoseconds retry_max_interval = std::chrono::seconds(10);
-  std::chrono::nanoseconds retry_max_elapsed_time = std::chrono::seconds(60);
-  double retry_multiplier = 1.5;
-  double retry_randomization_factor = 0.5;
+  RetryPolicy retry;
 
   std::chrono::nanoseconds jitter{0};
   std::chrono::nanoseconds backdate{0};

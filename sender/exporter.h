@@ -26,19 +26,6 @@
 
 namespace loadgen {
 
-// Retries follow the OTLP exporter rules: only retryable codes (UNAVAILABLE,
-// DEADLINE_EXCEEDED, CANCELLED, ABORTED, OUT_OF_RANGE, DATA_LOSS, and RESOURCE_EXHAUSTED
-// when the server sent RetryInfo), exponential backoff with jitter, the server's
-// RetryInfo delay when given, and a bound on the total time per request.
-struct RetryPolicy {
-  bool enabled = true;
-  std::chrono::nanoseconds initial_interval = std::chrono::milliseconds(500);
-  std::chrono::nanoseconds max_interval = std::chrono::seconds(10);
-  std::chrono::nanoseconds max_elapsed_time = std::chrono::seconds(60);
-  double multiplier = 1.5;
-  double randomization_factor = 0.5;
-};
-
 // Whether an Export failing with `code` may be retried; `has_retry_info` says whether
 // the status carried google.rpc.RetryInfo.
 bool IsRetryable(int code, bool has_retry_info);

@@ -180,12 +180,7 @@ int main(int argc, char** argv) {
   exporter.timeout = config.timeout;
   exporter.max_in_flight = static_cast<int>(config.max_in_flight);
   exporter.max_request_bytes = static_cast<size_t>(config.max_request_bytes);
-  exporter.retry.enabled = config.retry_enabled;
-  exporter.retry.initial_interval = config.retry_initial_interval;
-  exporter.retry.max_interval = config.retry_max_interval;
-  exporter.retry.max_elapsed_time = config.retry_max_elapsed_time;
-  exporter.retry.multiplier = config.retry_multiplier;
-  exporter.retry.randomization_factor = config.retry_randomization_factor;
+  exporter.retry = config.retry;
 
   PoolOptions pool;
   pool.workers = static_cast<int>(config.concurrency);

@@ -11,19 +11,10 @@ namespace {
 
 namespace ct = opentelemetry::proto::collector::trace::v1;
 
-std::vector<TemplateChunk> Chunks(const std::string& path) {
-  auto r = TemplateReader::Open(path);
-  REQUIRE(r.ok());
-  std::vector<TemplateChunk> out;
-  TemplateChunk c;
-  while (*(*r)->Next(&c)) out.push_back(c);
-  return out;
-}
-
 TEST_CASE("a trace chunk compiles to one slot per patchable field") {
   testing::TempDir dir;
   const auto summary = testing::GenerateSmall(dir);
-  for (const TemplateChunk& chunk : Chunks(summary.traces.path)) {
+  for (const TemplateChunk& chunk : testing::ReadChunks(summary.traces.path)) {
     ct::ExportTraceServiceRequest req;
     REQUIRE(req.ParseFromString(chunk.payload));
     size_t spans = 0, parents = 0, events = 0;
@@ -57,7 +48,7 @@ TEST_CASE("metric and log chunks count points and records and find their time fi
   testing::TempDir dir;
   const auto summary = testing::GenerateSmall(dir);
   uint64_t points = 0, records = 0, correlated = 0;
-  for (const TemplateChunk& chunk : Chunks(summary.metrics.path)) {
+  for (const TemplateChunk& chunk : testing::ReadChunks(summary.metrics.path)) {
     auto frame = CompileFrame(Signal::kMetrics, chunk.payload, "test");
     REQUIRE(frame.ok());
     CHECK(frame->events == chunk.item_count);
@@ -68,7 +59,7 @@ TEST_CASE("metric and log chunks count points and records and find their time fi
     CHECK(times == frame->events);  // One time_unix_nano per data point.
   }
   CHECK(points == summary.metrics.items);
-  for (const TemplateChunk& chunk : Chunks(summary.logs.path)) {
+  for (const TemplateChunk& chunk : testing::ReadChunks(summary.logs.path)) {
     auto frame = CompileFrame(Signal::kLogs, chunk.payload, "test");
     REQUIRE(frame.ok());
     CHECK(frame->time_slots.size() == 2 * frame->events);  // time + observed time.

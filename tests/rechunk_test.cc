@@ -19,21 +19,12 @@ namespace ct = opentelemetry::proto::collector::trace::v1;
 namespace cm = opentelemetry::proto::collector::metrics::v1;
 namespace cl = opentelemetry::proto::collector::logs::v1;
 
-std::vector<TemplateChunk> Chunks(const std::string& path) {
-  auto r = TemplateReader::Open(path);
-  REQUIRE(r.ok());
-  std::vector<TemplateChunk> out;
-  TemplateChunk c;
-  while (*(*r)->Next(&c)) out.push_back(c);
-  return out;
-}
-
 TEST_CASE("trace chunks split within the limits, keeping traces whole where they fit") {
   testing::TempDir dir;
   const auto summary = testing::GenerateSmall(dir);
   const ChunkLimits limits{20, 8192};
   size_t spans_in = 0, spans_out = 0, cut_traces = 0;
-  for (const TemplateChunk& chunk : Chunks(summary.traces.path)) {
+  for (const TemplateChunk& chunk : testing::ReadChunks(summary.traces.path)) {
     spans_in += chunk.item_count;
     auto pieces = SplitChunk(Signal::kTraces, chunk.payload, chunk.item_count, limits);
     REQUIRE(pieces.ok());
@@ -114,7 +105,7 @@ TEST_CASE("metric and log chunks split by points and records, envelopes kept") {
   const auto summary = testing::GenerateSmall(dir);
   size_t points = 0;
   std::set<std::string> names;
-  for (const TemplateChunk& chunk : Chunks(summary.metrics.path)) {
+  for (const TemplateChunk& chunk : testing::ReadChunks(summary.metrics.path)) {
     auto pieces = SplitChunk(Signal::kMetrics, chunk.payload, chunk.item_count, {3, 1 << 20});
     REQUIRE(pieces.ok());
     for (const std::string& bytes : *pieces) {
@@ -134,7 +125,7 @@ TEST_CASE("metric and log chunks split by points and records, envelopes kept") {
   CHECK(points == summary.metrics.items);
   CHECK(names.size() == 14);
   size_t records = 0;
-  for (const TemplateChunk& chunk : Chunks(summary.logs.path)) {
+  for (const TemplateChunk& chunk : testing::ReadChunks(summary.logs.path)) {
     auto pieces = SplitChunk(Signal::kLogs, chunk.payload, chunk.item_count, {1000, 2048});
     REQUIRE(pieces.ok());
     for (const std::string& bytes : *pieces) {
@@ -150,7 +141,7 @@ TEST_CASE("metric and log chunks split by points and records, envelopes kept") {
 TEST_CASE("an item larger than max_request_bytes is refused, naming the limit") {
   testing::TempDir dir;
   const auto summary = testing::GenerateSmall(dir);
-  const TemplateChunk chunk = Chunks(summary.logs.path).at(0);
+  const TemplateChunk chunk = testing::ReadChunks(summary.logs.path).at(0);
   auto pieces = SplitChunk(Signal::kLogs, chunk.payload, chunk.item_count, {1000, 64});
   REQUIRE_FALSE(pieces.ok());
   CHECK_THAT(std::string(pieces.status().message()),

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "catch2/catch.hpp"
+#include "common/template_file.h"
 #include "generator/config.h"
 #include "generator/dataset.h"
 #include "tests/test_util.h"
@@ -31,6 +32,16 @@ inline DatasetSummary GenerateSmall(const TempDir& dir) {
   auto summary = GenerateDataset(SmallConfig(dir));
   REQUIRE(summary.ok());
   return *summary;
+}
+
+// Every chunk of a template file, in order.
+inline std::vector<TemplateChunk> ReadChunks(const std::string& path) {
+  auto r = TemplateReader::Open(path);
+  REQUIRE(r.ok());
+  std::vector<TemplateChunk> out;
+  TemplateChunk c;
+  while (*(*r)->Next(&c)) out.push_back(c);
+  return out;
 }
 
 }  // namespace loadgen::testing
