@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <unordered_set>
+#include <vector>
 
 namespace loadgen {
 
@@ -81,6 +83,18 @@ class Rng {
   static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::array<uint64_t, 4> s_;
 };
+
+// `n` non-zero span IDs, distinct from each other: the placeholders of one trace.
+inline std::vector<uint64_t> UniqueSpanIds(Rng& rng, size_t n) {
+  std::vector<uint64_t> ids(n);
+  std::unordered_set<uint64_t> seen;
+  for (auto& id : ids) {
+    do {
+      id = rng.Next();
+    } while (id == 0 || !seen.insert(id).second);
+  }
+  return ids;
+}
 
 struct TraceId {
   uint64_t lo = 0;  // Bytes 0-7 of the 16-byte ID, little-endian.

@@ -502,13 +502,7 @@ void ScenarioRunner::Build(const Scenario& scenario, std::vector<std::pair<int, 
 
   uint8_t trace_id[16];
   rng_.FillId(trace_id, 16);
-  std::vector<uint64_t> ids(nodes.size());
-  std::unordered_set<uint64_t> seen;
-  for (auto& id : ids) {
-    do {
-      id = rng_.Next();
-    } while (id == 0 || !seen.insert(id).second);
-  }
+  const std::vector<uint64_t> ids = UniqueSpanIds(rng_, nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
     Built& n = nodes[i];
     tr::Span span;

@@ -169,13 +169,7 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
 
   uint8_t trace_id[16];
   rng_.FillId(trace_id, 16);
-  std::vector<uint64_t> span_ids(nodes.size());
-  std::unordered_set<uint64_t> seen;
-  for (auto& id : span_ids) {
-    do {
-      id = rng_.Next();
-    } while (id == 0 || !seen.insert(id).second);
-  }
+  const std::vector<uint64_t> span_ids = UniqueSpanIds(rng_, nodes.size());
 
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
