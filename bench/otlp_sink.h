@@ -14,8 +14,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/signal.h"
 
@@ -42,6 +44,20 @@ struct SinkOptions {
   double reject_share = 0;  // Share of each accepted request's items refused via partial_success.
   int64_t delay_ns = 0;     // Added to every response.
   int64_t delay_jitter_ns = 0;  // Plus uniform [0, jitter].
+
+  // A backend that can take only max_rate items per second (0: no cap). Over the cap
+  // the sink either refuses (RESOURCE_EXHAUSTED with a RetryInfo delay of when it
+  // would have room, as overloaded collectors do) or, with over_rate_delay, queues:
+  // it answers only when it would have processed the request, so latency grows.
+  double max_rate = 0;
+  bool over_rate_delay = false;
+
+  // With a path: every accepted request is appended as one line ("<signal letter>
+  // <accepted> <rejected> <hash of the bytes>") before it is answered, so the record
+  // survives SIGKILL. A sink started on an existing ledger continues it, and counts a
+  // request whose bytes it has already accepted (a retry whose answer was lost) as a
+  // duplicate. The summary's "ledger" totals are across every life of the ledger.
+  std::string ledger_path;
 
   // TLS: serve with this certificate chain and key (PEM text, not paths); with
   // client_ca_pem, require and verify client certificates (mTLS).
@@ -70,6 +86,9 @@ struct SinkSnapshot {
   std::array<uint64_t, 3> refused_requests{};  // Answered with an error status.
   std::array<uint64_t, 3> refused_items{};
   std::array<uint64_t, 3> rejected_items{};  // Refused via partial_success.
+  std::array<uint64_t, 3> ledger_items{};    // Unique accepted items across ledger lives.
+  uint64_t duplicate_requests = 0;
+  uint64_t duplicate_items = 0;
   uint64_t malformed_requests = 0;
   uint64_t validation_errors = 0;
   std::map<std::string, uint64_t> errors_by_kind;
@@ -113,6 +132,18 @@ class OtlpSink {
   uint64_t validation_errors_ = 0;
   std::map<std::string, uint64_t> errors_by_kind_;
   std::vector<std::string> examples_;
+
+  absl::Status OpenLedger();
+  // Returns false when the request was already in the ledger.
+  bool Record(Signal signal, std::string_view request, uint64_t accepted, uint64_t rejected);
+  int ledger_fd_ = -1;
+  mutable std::mutex ledger_mu_;
+  std::unordered_set<uint64_t> ledger_seen_;
+  std::array<uint64_t, 3> ledger_items_{};
+  uint64_t duplicate_requests_ = 0, duplicate_items_ = 0;
+
+  std::mutex rate_mu_;
+  int64_t rate_tat_ns_ = 0;  // GCRA theoretical arrival time of the rate cap.
 };
 
 }  // namespace loadgen

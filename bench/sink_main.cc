@@ -40,7 +40,14 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("0"))(
       "delay-jitter", "Plus up to this much more, varying per request",
       cxxopts::value<std::string>()->default_value("0"))(
-      "tls-cert", "Serve TLS with this PEM certificate chain", cxxopts::value<std::string>())(
+      "max-rate", "Accept at most this many items (spans, points, records) per second",
+      cxxopts::value<double>()->default_value("0"))(
+      "over-rate",
+      "Over --max-rate: refuse (RESOURCE_EXHAUSTED with RetryInfo) or delay (answer late)",
+      cxxopts::value<std::string>()->default_value("refuse"))(
+      "ledger", "Append every accepted request to this file (survives SIGKILL; see --help-ledger)",
+      cxxopts::value<std::string>())("tls-cert", "Serve TLS with this PEM certificate chain",
+                                     cxxopts::value<std::string>())(
       "tls-key", "Private key (PEM) for --tls-cert", cxxopts::value<std::string>())(
       "tls-client-ca", "Require client certificates signed by this CA (mTLS)",
       cxxopts::value<std::string>())("h,help", "Show this help");
@@ -71,6 +78,18 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "otlp-sink: --fail-share and --reject-share take a share from 0 to 1\n");
     return 2;
   }
+  sink_options.max_rate = args["max-rate"].as<double>();
+  if (!(sink_options.max_rate >= 0)) {
+    fmt::print(stderr, "otlp-sink: --max-rate takes items per second, 0 or more\n");
+    return 2;
+  }
+  const std::string over_rate = args["over-rate"].as<std::string>();
+  if (over_rate != "refuse" && over_rate != "delay") {
+    fmt::print(stderr, "otlp-sink: --over-rate: expected refuse or delay, got \"{}\"\n", over_rate);
+    return 2;
+  }
+  sink_options.over_rate_delay = over_rate == "delay";
+  if (args.count("ledger")) sink_options.ledger_path = args["ledger"].as<std::string>();
   static const std::pair<const char*, int> kCodes[] = {
       {"CANCELLED", 1},          {"UNKNOWN", 2},    {"INVALID_ARGUMENT", 3},
       {"DEADLINE_EXCEEDED", 4},  {"NOT_FOUND", 5},  {"PERMISSION_DENIED", 7},
