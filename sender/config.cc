@@ -166,6 +166,13 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   RETURN_IF_ERROR(retry.GetDouble("multiplier", &c->retry.multiplier, 1, 100));
   RETURN_IF_ERROR(retry.GetDouble("randomization_factor", &c->retry.randomization_factor, 0, 1));
   RETURN_IF_ERROR(retry.Finish());
+  std::string on_rejected = c->stop_on_rejected ? "stop" : "continue";
+  RETURN_IF_ERROR(sending.GetString("on_rejected", &on_rejected));
+  if (on_rejected != "continue" && on_rejected != "stop") {
+    return sending.ErrorAt("on_rejected",
+                           StrCat("expected continue or stop, got \"", on_rejected, "\""));
+  }
+  c->stop_on_rejected = on_rejected == "stop";
   RETURN_IF_ERROR(sending.Finish());
 
   ASSIGN_OR_RETURN(ConfigMap ts, root.Map("timestamps"));

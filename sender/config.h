@@ -50,8 +50,10 @@ struct SenderConfig {
   std::string compression = "none";  // none | gzip
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
 
-  double events_per_second = 0;         // <= 0: unlimited.
-  double burst_events = 0;              // 0: twice the rate (one request may still wait its share).
+  double events_per_second = 0;  // <= 0: unlimited.
+  // Bucket size in events. 0: a tenth of a second of the rate, enough to absorb
+  // scheduling jitter but never a catch-up burst after the receiver stalled.
+  double burst_events = 0;
   int64_t concurrency = 4;              // Workers across all signals (at least one per signal).
   int64_t max_in_flight = 8;            // Outstanding requests per worker.
   int64_t max_request_bytes = 4 << 20;  // Larger template chunks are split at load.
@@ -64,6 +66,9 @@ struct SenderConfig {
   int64_t multiplier = 1;                // Replays of the whole dataset; 0: unlimited.
 
   RetryPolicy retry;
+  // What a refusal for good (a non-retryable status or partial_success) does: the run
+  // continues (it is counted as rejected and reported once per cause) or stops.
+  bool stop_on_rejected = false;
 
   std::chrono::nanoseconds jitter{0};
   std::chrono::nanoseconds backdate{0};

@@ -57,6 +57,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ExporterOptions& o, Signal sign
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetMaxSendMessageSize(static_cast<int>(o.max_request_bytes) + 4096);
   args.SetUserAgentPrefix("telemetry-sender/0.1");
+  // gRPC's own reconnect backoff grows to 120 s; keep it within the retry policy's, so
+  // a receiver that comes back is used as soon as our retries would reach it.
+  const auto reconnect_max_ms = static_cast<int>(std::clamp<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.retry.max_interval).count(), 100,
+      120000));
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(reconnect_max_ms, 500));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, reconnect_max_ms);
   if (!o.tls_server_name.empty()) args.SetSslTargetNameOverride(o.tls_server_name);
   const std::string& own = o.signal_targets[SignalIndex(signal)];
   return grpc::CreateCustomChannel(own.empty() ? o.target : own, o.credentials, args);
@@ -186,6 +193,7 @@ void GrpcExporter::Start(grpc::Slice payload, uint64_t events) {
   call->request = grpc::ByteBuffer(&payload, 1);
   call->first_started_ns = SteadyClock().NowNs();
   ++in_flight_;
+  stats_->AddInFlight(1);
   StartAttempt(call);
 }
 
@@ -209,6 +217,12 @@ void GrpcExporter::Fail(Call* call, const std::string& kind, const std::string& 
   stats_->NoteError(signal_, kind, message);
 }
 
+void GrpcExporter::Finish(Call* call) {
+  delete call;
+  --in_flight_;
+  stats_->AddInFlight(-1);
+}
+
 void GrpcExporter::Complete(Call* call, bool ok) {
   SignalCounters& c = stats_->of(signal_);
   const int64_t now = SteadyClock().NowNs();
@@ -226,6 +240,9 @@ void GrpcExporter::Complete(Call* call, bool ok) {
       const int64_t delay = server_delay >= 0 ? server_delay : static_cast<int64_t>(interval);
       if (now + delay - call->first_started_ns <= p.max_elapsed_time.count()) {
         c.retries.fetch_add(1, std::memory_order_relaxed);
+        // Retried causes are reported too (once per kind), not only final failures.
+        stats_->NoteError(signal_, StrCat(CodeName(code), " (retried)"),
+                          ok ? call->status.error_message() : "completion queue failure");
         retries_.emplace_back(now + delay, call);
         std::push_heap(retries_.begin(), retries_.end(), std::greater<>());
         return;
@@ -245,12 +262,23 @@ void GrpcExporter::Complete(Call* call, bool ok) {
     if (rejected > 0) {
       c.events_rejected.fetch_add(rejected, std::memory_order_relaxed);
       stats_->NoteError(signal_, "partial_success", message);
+      if (options_.on_rejected) {
+        options_.on_rejected(signal_,
+                             StrCat("partial_success: ", rejected, " rejected: ", message));
+      }
+    }
+  } else if (ok && !IsRetryable(code, RetryDelayNs(call->status.error_details()) >= 0)) {
+    // The receiver refused the request itself; resending it would not help.
+    c.rejected_requests.fetch_add(1, std::memory_order_relaxed);
+    c.events_rejected.fetch_add(call->events, std::memory_order_relaxed);
+    stats_->NoteError(signal_, CodeName(code), call->status.error_message());
+    if (options_.on_rejected) {
+      options_.on_rejected(signal_, StrCat(CodeName(code), ": ", call->status.error_message()));
     }
   } else {
     Fail(call, CodeName(code), ok ? call->status.error_message() : "completion queue failure");
   }
-  delete call;
-  --in_flight_;
+  Finish(call);
 }
 
 void GrpcExporter::Pump(bool block) {
@@ -291,8 +319,7 @@ void GrpcExporter::Drain(bool abandon_retries) {
     if (abandon_retries) {
       for (auto& [due, call] : retries_) {
         Fail(call, "stopped before retry", "the run stopped while the request waited for a retry");
-        delete call;
-        --in_flight_;
+        Finish(call);
       }
       retries_.clear();
       if (in_flight_ == 0) break;

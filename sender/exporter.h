@@ -11,6 +11,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -44,6 +45,10 @@ struct ExporterOptions {
   int max_in_flight = 8;
   size_t max_request_bytes = 4 << 20;
   RetryPolicy retry;
+  // Called (from worker threads) with a description of each request the receiver
+  // refused for good; may be empty. The sender uses it to stop on the first refusal
+  // when asked to.
+  std::function<void(Signal, const std::string& reason)> on_rejected;
 };
 
 // Channel credentials from the config: plaintext when `insecure`, else TLS with the
@@ -76,6 +81,7 @@ class GrpcExporter {
   void Pump(bool block);
   void Complete(Call* call, bool ok);
   void Fail(Call* call, const std::string& kind, const std::string& message);
+  void Finish(Call* call);  // Frees the call and its slot.
 
   ExporterOptions options_;
   Signal signal_;

@@ -1,9 +1,11 @@
 // telemetry-sender: .pb templates -> compiled frames -> rate-limited replay over OTLP.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -63,6 +65,13 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
     }
   }
   if (args.count("stats-json")) c->stats_json_file = args["stats-json"].as<std::string>();
+  if (args.count("on-rejected")) {
+    const std::string v = args["on-rejected"].as<std::string>();
+    if (v != "continue" && v != "stop") {
+      return fmt::format("--on-rejected: expected continue or stop, got \"{}\"", v);
+    }
+    c->stop_on_rejected = v == "stop";
+  }
   return "";
 }
 
@@ -90,7 +99,10 @@ int main(int argc, char** argv) {
       "multiplier", "Replays of the whole dataset; 0 for unlimited", cxxopts::value<std::string>())(
       "concurrency", "Worker threads across all signals", cxxopts::value<std::string>())(
       "stats-json", "Write the final summary as JSON to this file", cxxopts::value<std::string>())(
-      "h,help", "Show this help");
+      "on-rejected",
+      "When the receiver refuses data for good: continue (count it as rejected) or stop "
+      "(exit 3)",
+      cxxopts::value<std::string>())("h,help", "Show this help");
   cxxopts::ParseResult args;
   try {
     args = options.parse(argc, argv);
@@ -181,6 +193,17 @@ int main(int argc, char** argv) {
   exporter.max_in_flight = static_cast<int>(config.max_in_flight);
   exporter.max_request_bytes = static_cast<size_t>(config.max_request_bytes);
   exporter.retry = config.retry;
+  static std::mutex rejected_mu;
+  static std::string* const rejected_reason = new std::string;
+  if (config.stop_on_rejected) {
+    exporter.on_rejected = [](Signal signal, const std::string& reason) {
+      {
+        std::lock_guard<std::mutex> lock(rejected_mu);
+        if (rejected_reason->empty()) *rejected_reason = StrCat(SignalName(signal), " ", reason);
+      }
+      stop->Stop();
+    };
+  }
 
   PoolOptions pool;
   pool.workers = static_cast<int>(config.concurrency);
@@ -194,7 +217,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<TokenBucket> limiter;
   if (config.events_per_second > 0) {
     const double burst =
-        config.burst_events > 0 ? config.burst_events : 2 * config.events_per_second;
+        config.burst_events > 0 ? config.burst_events : 0.1 * config.events_per_second;
     limiter = std::make_unique<TokenBucket>(config.events_per_second, burst, &clock);
   }
   fmt::print(
@@ -210,29 +233,42 @@ int main(int argc, char** argv) {
   StatsReporter reporter(stats, config.stats_interval, stdout);
   reporter.Start();
   const int64_t run_start = clock.NowNs();
-  RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
+  const int workers = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
   RunInfo info;
   info.elapsed_ns = clock.NowNs() - run_start;
   reporter.Stop();
 
   info.endpoint = where;
   info.target_rate = std::max(0.0, config.events_per_second);
-  info.stop_reason = interrupted->load() ? "interrupted"
-                     : (config.duration.count() > 0 && info.elapsed_ns >= config.duration.count())
-                         ? "duration reached"
-                         : "multiplier reached";
+  {
+    std::lock_guard<std::mutex> lock(rejected_mu);
+    if (!rejected_reason->empty()) {
+      info.stop_reason = StrCat("stopped on rejection: ", *rejected_reason);
+    }
+  }
+  info.in_flight_limit = workers * config.max_in_flight;
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0) info.peak_rss_bytes = usage.ru_maxrss * 1024LL;
+  if (info.stop_reason.empty()) {
+    info.stop_reason = interrupted->load() ? "interrupted"
+                       : (config.duration.count() > 0 && info.elapsed_ns >= config.duration.count())
+                           ? "duration reached"
+                           : "multiplier reached";
+  }
   fmt::print("{}", SummaryText(stats, info));
   if (!config.stats_json_file.empty()) {
     if (auto s = WriteFileAtomically(config.stats_json_file, SummaryJson(stats, info)); !s.ok()) {
       return Fail(StrCat("stats.json_file: ", s.message()));
     }
   }
-  uint64_t accepted = 0, failed = 0;
+  uint64_t accepted = 0, failed = 0;  // Failed or rejected.
   for (Signal s : kAllSignals) {
     accepted += stats.Snapshot(s).events_accepted;
-    failed += stats.Snapshot(s).events_failed;
+    failed += stats.Snapshot(s).events_failed + stats.Snapshot(s).events_rejected;
   }
-  // Nothing delivered at all is a failed run; partial failures are in the summary.
+  // Exit codes: 3 stopped on a rejection (sending.on_rejected: stop); 1 nothing
+  // delivered at all; partial failures are in the summary, with exit 0.
+  if (info.stop_reason.starts_with("stopped on rejection")) return 3;
   if (accepted == 0 && failed > 0) return 1;
   return 0;
 }

@@ -61,27 +61,29 @@ void StatsReporter::Loop() {
   while (!cv_.wait_for(lock, interval_, [&] { return stop_; })) {
     const int64_t now = clock.NowNs();
     std::string line = fmt::format("[{:>6.1f}s]", (now - start) / 1e9);
-    uint64_t total = 0, last_total = 0, failed = 0, retries = 0;
+    uint64_t total = 0, last_total = 0, rejected = 0, failed = 0, retries = 0;
     int64_t p99 = 0;
     for (Signal s : kAllSignals) {
       const SignalSnapshot snap = stats_.Snapshot(s);
       const int i = SignalIndex(s);
+      retries += snap.retries;  // Retries happen before a signal's first completion.
       if (snap.requests == 0) continue;
       total += snap.events_accepted;
       last_total += last[i];
-      failed += snap.events_failed + snap.events_rejected;
-      retries += snap.retries;
+      rejected += snap.events_rejected;
+      failed += snap.events_failed;
       p99 = std::max(p99, snap.p99_ns);
       // Accepted so far, and the rate over the last interval.
       StrAppend(&line, fmt::format(" {} {} ({:.0f}/s)", SignalName(s), snap.events_accepted,
                                    Rate(snap.events_accepted - last[i], now - last_ns)));
       last[i] = snap.events_accepted;
     }
+    // Fixed words, so scripts (and the fault tests) can read the line.
     StrAppend(&line,
-              fmt::format(" | failed {} retries {} p99 {:.1f} ms | {:.0f} ev/s now, {:.0f} "
-                          "overall",
-                          failed, retries, p99 / 1e6, Rate(total - last_total, now - last_ns),
-                          Rate(total, now - start)));
+              fmt::format(" | accepted {} rejected {} failed {} retries {} in_flight {} "
+                          "p99 {:.1f} ms | {:.0f} ev/s now, {:.0f} overall",
+                          total, rejected, failed, retries, stats_.in_flight(), p99 / 1e6,
+                          Rate(total - last_total, now - last_ns), Rate(total, now - start)));
     if (tty_) {
       fmt::print(out_, "\r{}\x1b[K", line);
     } else {
@@ -103,7 +105,7 @@ std::string SummaryText(const RunStats& stats, const RunInfo& info) {
   uint64_t sent = 0, accepted = 0;
   for (Signal s : kAllSignals) {
     const SignalSnapshot snap = stats.Snapshot(s);
-    if (snap.requests == 0) continue;
+    if (snap.requests == 0 && snap.retries == 0) continue;
     sent += snap.events_sent;
     accepted += snap.events_accepted;
     StrAppend(&out, fmt::format(kRow, SignalName(s), snap.events_sent, snap.events_accepted,
@@ -119,6 +121,9 @@ std::string SummaryText(const RunStats& stats, const RunInfo& info) {
   }
   StrAppend(&out, fmt::format("{:<8} {:>12} {:>12}   ({:.0f} events/s accepted)\n", "total", sent,
                               accepted, Rate(accepted, info.elapsed_ns)));
+  StrAppend(&out, fmt::format("requests in flight: peak {} of at most {}; peak RSS {:.0f} MiB\n",
+                              stats.in_flight_peak(), info.in_flight_limit,
+                              info.peak_rss_bytes / 1048576.0));
   return out;
 }
 
@@ -139,17 +144,19 @@ std::string SummaryJson(const RunStats& stats, const RunInfo& info) {
     retries += snap.retries;
     StrAppend(&out, first ? "\n" : ",\n");
     first = false;
-    StrAppend(&out, fmt::format(
-                        "    \"{}\": {{\"events_sent\": {}, \"events_accepted\": {}, "
-                        "\"events_rejected\": {}, \"events_failed\": {}, \"requests\": {}, "
-                        "\"failed_requests\": {}, \"retries\": {}, \"bytes\": {}, "
-                        "\"events_per_second\": {:.1f}, "
-                        "\"latency_ms\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, "
-                        "\"errors\": [",
-                        SignalName(s), snap.events_sent, snap.events_accepted, snap.events_rejected,
-                        snap.events_failed, snap.requests, snap.failed_requests, snap.retries,
-                        snap.bytes_sent, Rate(snap.events_accepted, info.elapsed_ns),
-                        snap.p50_ns / 1e6, snap.p99_ns / 1e6, snap.max_ns / 1e6));
+    StrAppend(
+        &out,
+        fmt::format("    \"{}\": {{\"events_sent\": {}, \"events_accepted\": {}, "
+                    "\"events_rejected\": {}, \"events_failed\": {}, \"requests\": {}, "
+                    "\"rejected_requests\": {}, "
+                    "\"failed_requests\": {}, \"retries\": {}, \"bytes\": {}, "
+                    "\"events_per_second\": {:.1f}, "
+                    "\"latency_ms\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, "
+                    "\"errors\": [",
+                    SignalName(s), snap.events_sent, snap.events_accepted, snap.events_rejected,
+                    snap.events_failed, snap.requests, snap.rejected_requests, snap.failed_requests,
+                    snap.retries, snap.bytes_sent, Rate(snap.events_accepted, info.elapsed_ns),
+                    snap.p50_ns / 1e6, snap.p99_ns / 1e6, snap.max_ns / 1e6));
     bool first_error = true;
     for (const auto& e : stats.Errors(s)) {
       StrAppend(&out, fmt::format("{}{{\"kind\": \"{}\", \"count\": {}, \"message\": \"{}\"}}",
@@ -159,11 +166,14 @@ std::string SummaryJson(const RunStats& stats, const RunInfo& info) {
     }
     StrAppend(&out, "]}");
   }
-  StrAppend(&out, fmt::format(
-                      "\n  }},\n  \"total\": {{\"events_sent\": {}, \"events_accepted\": {}, "
-                      "\"events_rejected\": {}, \"events_failed\": {}, \"retries\": {}, "
-                      "\"events_per_second\": {:.1f}}}\n}}\n",
-                      sent, accepted, rejected, failed, retries, Rate(accepted, info.elapsed_ns)));
+  StrAppend(&out,
+            fmt::format("\n  }},\n  \"total\": {{\"events_sent\": {}, \"events_accepted\": {}, "
+                        "\"events_rejected\": {}, \"events_failed\": {}, \"retries\": {}, "
+                        "\"events_per_second\": {:.1f}}},\n"
+                        "  \"in_flight\": {{\"peak\": {}, \"limit\": {}}},\n"
+                        "  \"peak_rss_bytes\": {}\n}}\n",
+                        sent, accepted, rejected, failed, retries, Rate(accepted, info.elapsed_ns),
+                        stats.in_flight_peak(), info.in_flight_limit, info.peak_rss_bytes));
   return out;
 }
 

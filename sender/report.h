@@ -19,6 +19,8 @@ struct RunInfo {
   double target_rate = 0;
   int64_t elapsed_ns = 0;
   std::string stop_reason;
+  int64_t in_flight_limit = 0;  // Workers x max_in_flight.
+  int64_t peak_rss_bytes = 0;
 };
 
 class StatsReporter {

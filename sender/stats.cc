@@ -47,12 +47,12 @@ int64_t LatencyHistogram::Quantile(double q) const {
 SignalSnapshot RunStats::Snapshot(Signal s) const {
   const SignalCounters& c = signals_[SignalIndex(s)];
   auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return {ld(c.requests),          ld(c.events_sent),
-          ld(c.events_accepted),   ld(c.events_rejected),
-          ld(c.events_failed),     ld(c.failed_requests),
-          ld(c.retries),           ld(c.bytes_sent),
-          c.latency.Quantile(0.5), c.latency.Quantile(0.99),
-          c.latency.Max()};
+  return {ld(c.requests),           ld(c.events_sent),
+          ld(c.events_accepted),    ld(c.events_rejected),
+          ld(c.rejected_requests),  ld(c.events_failed),
+          ld(c.failed_requests),    ld(c.retries),
+          ld(c.bytes_sent),         c.latency.Quantile(0.5),
+          c.latency.Quantile(0.99), c.latency.Max()};
 }
 
 void RunStats::NoteError(Signal s, const std::string& kind, const std::string& message) {

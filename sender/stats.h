@@ -36,8 +36,13 @@ struct SignalCounters {
   std::atomic<uint64_t> requests{0};         // Requests completed (any outcome).
   std::atomic<uint64_t> events_sent{0};      // Events in completed requests.
   std::atomic<uint64_t> events_accepted{0};  // Accepted by the receiver.
-  std::atomic<uint64_t> events_rejected{0};  // Refused via partial_success.
-  std::atomic<uint64_t> events_failed{0};    // In requests that failed.
+  // Refused for good by the receiver: a non-retryable status (INVALID_ARGUMENT, ...)
+  // or partial_success. Resending would not help.
+  std::atomic<uint64_t> events_rejected{0};
+  std::atomic<uint64_t> rejected_requests{0};  // Whole requests refused (not partial).
+  // Not delivered for want of trying: transport errors, retryable refusals past the
+  // retry budget, retries abandoned at stop.
+  std::atomic<uint64_t> events_failed{0};
   std::atomic<uint64_t> failed_requests{0};
   std::atomic<uint64_t> retries{0};  // Attempts after the first.
   std::atomic<uint64_t> bytes_sent{0};
@@ -45,8 +50,8 @@ struct SignalCounters {
 };
 
 struct SignalSnapshot {
-  uint64_t requests, events_sent, events_accepted, events_rejected, events_failed, failed_requests,
-      retries, bytes_sent;
+  uint64_t requests, events_sent, events_accepted, events_rejected, rejected_requests,
+      events_failed, failed_requests, retries, bytes_sent;
   int64_t p50_ns, p99_ns, max_ns;
 };
 
@@ -64,10 +69,23 @@ class RunStats {
   };
   std::vector<ErrorKind> Errors(Signal s) const;
 
+  // Requests outstanding across all workers (on the wire or waiting for a retry), and
+  // the most there ever were: the sender's memory is bounded by this times the
+  // request size.
+  void AddInFlight(int64_t delta) {
+    const int64_t now = in_flight_.fetch_add(delta, std::memory_order_relaxed) + delta;
+    int64_t peak = in_flight_peak_.load(std::memory_order_relaxed);
+    while (now > peak && !in_flight_peak_.compare_exchange_weak(peak, now)) {
+    }
+  }
+  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  int64_t in_flight_peak() const { return in_flight_peak_.load(std::memory_order_relaxed); }
+
  private:
   std::array<SignalCounters, 3> signals_;
   mutable std::mutex error_mu_;  // Errors are rare next to events; a lock is fine.
   std::array<std::vector<ErrorKind>, 3> errors_;
+  std::atomic<int64_t> in_flight_{0}, in_flight_peak_{0};
 };
 
 }  // namespace loadgen

@@ -77,9 +77,9 @@ void SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions
 
 }  // namespace
 
-void RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
-                   const ExporterOptions& exporter_options, TokenBucket* limiter, RunStats* stats,
-                   StopSignal* stop) {
+int RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
+                  const ExporterOptions& exporter_options, TokenBucket* limiter, RunStats* stats,
+                  StopSignal* stop) {
   std::array<size_t, 3> frame_counts{};
   for (int i = 0; i < 3; ++i) frame_counts[i] = dataset.frames[i].size();
   const std::array<int, 3> split = SplitWorkers(pool.workers, dataset.events, frame_counts);
@@ -108,6 +108,7 @@ void RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
     }
   }
   for (auto& t : threads) t.join();
+  return static_cast<int>(threads.size());
 }
 
 }  // namespace loadgen

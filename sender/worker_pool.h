@@ -38,8 +38,9 @@ struct PoolOptions {
 
 // Sends `dataset` until the multiplier or duration is reached or `stop` fires, then
 // waits for in-flight calls. `limiter` may be null (unlimited). Blocks the caller.
-void RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
-                   const ExporterOptions& exporter, TokenBucket* limiter, RunStats* stats,
-                   StopSignal* stop);
+// Returns the number of workers it ran (see SplitWorkers).
+int RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
+                  const ExporterOptions& exporter, TokenBucket* limiter, RunStats* stats,
+                  StopSignal* stop);
 
 }  // namespace loadgen

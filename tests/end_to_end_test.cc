@@ -9,55 +9,13 @@
 namespace loadgen::testing {
 namespace {
 
-constexpr const char* kSmallGenerator = R"(output:
-  directory: DIR
-  prefix: e2e
-  max_chunk_bytes: 65536
-seed: 3
-traces:
-  count: 300
-  spans: {avg_per_trace: 10, std_dev: 3}
-metrics:
-  metric_count: 14
-  timeseries_per_metric: {min: 5, max: 20}
-logs:
-  count: 2000
-)";
-
-std::string Generate(const TempDir& dir) {
-  std::string yaml = kSmallGenerator;
-  yaml.replace(yaml.find("DIR"), 3, dir.path());
-  WriteText(dir.File("gen.yaml"), yaml);
-  auto r = Run({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml")});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return dir.File("e2e");
-}
-
-std::string SenderConfig(const TempDir& dir, const std::string& prefix,
-                         const std::string& extra = "") {
-  const std::string path = dir.File("sender.yaml");
-  WriteText(path, "input:\n  traces: " + prefix + "-traces.pb\n  metrics: " + prefix +
-                      "-metrics.pb\n  logs: " + prefix +
-                      "-logs.pb\n"
-                      "otlp:\n  insecure: true\n  timeout: 5s\n" +
-                      extra);
-  return path;
-}
-
-int64_t MetaCount(const std::string& meta, const std::string& key) {
-  auto at = meta.find(key + ": ");
-  REQUIRE(at != std::string::npos);
-  return std::stoll(meta.substr(at + key.size() + 2));
-}
-
 TEST_CASE("generator -> sender -> sink delivers exactly the dataset times the multiplier") {
   TempDir dir;
-  const std::string prefix = Generate(dir);
+  const std::string prefix = GenerateSmallDataset(dir);
   const std::string meta = ReadText(prefix + "-metadata.yaml");
   SinkProcess sink({"--validate"});
-  auto r = Run({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix), "--endpoint",
-                sink.endpoint(), "--rate", "0", "--multiplier", "3", "--stats-json",
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
+                "--endpoint", sink.endpoint(), "--rate", "0", "--multiplier", "3", "--stats-json",
                 dir.File("sender.json")});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
@@ -103,11 +61,11 @@ TEST_CASE("the default configs work together from the project layout") {
 
 TEST_CASE("a duration ends the run on time, with every sent event accounted for") {
   TempDir dir;
-  const std::string prefix = Generate(dir);
+  const std::string prefix = GenerateSmallDataset(dir);
   SinkProcess sink;
-  auto r = Run({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix), "--endpoint",
-                sink.endpoint(), "--rate", "20000", "--multiplier", "0", "--duration", "1s",
-                "--stats-json", dir.File("sender.json")});
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
+                "--endpoint", sink.endpoint(), "--rate", "20000", "--multiplier", "0", "--duration",
+                "1s", "--stats-json", dir.File("sender.json")});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("(duration reached)"));
@@ -123,9 +81,9 @@ TEST_CASE("a duration ends the run on time, with every sent event accounted for"
 
 TEST_CASE("SIGINT stops the sender cleanly: summary, exit 0, nothing lost in flight") {
   TempDir dir;
-  const std::string prefix = Generate(dir);
+  const std::string prefix = GenerateSmallDataset(dir);
   SinkProcess sink;
-  Process sender({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix),
+  Process sender({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
                   "--endpoint", sink.endpoint(), "--rate", "20000", "--multiplier", "0",
                   "--stats-json", dir.File("sender.json")});
   std::string line;
@@ -142,11 +100,11 @@ TEST_CASE("SIGINT stops the sender cleanly: summary, exit 0, nothing lost in fli
 
 TEST_CASE("header values and ${VAR} secrets never appear in output or summaries") {
   TempDir dir;
-  const std::string prefix = Generate(dir);
+  const std::string prefix = GenerateSmallDataset(dir);
   const std::string secret = "sk-live-7f3a9c1e5b2d";
   SinkProcess sink({"--fail-share", "1", "--fail-code", "UNAUTHENTICATED"});
-  const std::string config =
-      SenderConfig(dir, prefix, "  headers:\n    authorization: \"Bearer ${LOADGEN_E2E_TOKEN}\"\n");
+  const std::string config = WriteSenderConfig(
+      dir, prefix, "  headers:\n    authorization: \"Bearer ${LOADGEN_E2E_TOKEN}\"\n");
   auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
                 "--stats-json", dir.File("sender.json")},
                {"LOADGEN_E2E_TOKEN=" + secret, "OTEL_EXPORTER_OTLP_HEADERS=x-other=" + secret});
@@ -162,7 +120,7 @@ TEST_CASE("header values and ${VAR} secrets never appear in output or summaries"
 
 TEST_CASE("bad input: clear message naming the place, non-zero exit") {
   TempDir dir;
-  const std::string prefix = Generate(dir);
+  const std::string prefix = GenerateSmallDataset(dir);
 
   SECTION("a corrupted template file names the file and byte offset") {
     {
@@ -170,14 +128,14 @@ TEST_CASE("bad input: clear message naming the place, non-zero exit") {
       f.seekp(200);
       f.put('\x7f');
     }
-    auto r = Run({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix),
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
                   "--endpoint", "127.0.0.1:9"});
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.err, Catch::Contains(prefix + "-logs.pb: offset 16: chunk 0 checksum mismatch"));
   }
   SECTION("a missing template file is named") {
     std::filesystem::remove(prefix + "-traces.pb");
-    auto r = Run({BinaryPath("telemetry-sender"), "--config", SenderConfig(dir, prefix)});
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix)});
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.err, Catch::Contains("cannot open template file '" + prefix + "-traces.pb'"));
   }

@@ -1,8 +1,11 @@
 #include "tests/test_util.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,10 +157,11 @@ RunResult Run(const std::vector<std::string>& argv, const std::vector<std::strin
   return {code, p.out(), p.err()};
 }
 
-SinkProcess::SinkProcess(std::vector<std::string> extra_args)
+SinkProcess::SinkProcess(std::vector<std::string> extra_args, int port)
     : stats_file_(dir_.File("sink.json")), process_([&] {
-        std::vector<std::string> argv = {BinaryPath("otlp-sink"), "--listen", "127.0.0.1:0",
-                                         "--stats-file", dir_.File("sink.json")};
+        std::vector<std::string> argv = {BinaryPath("otlp-sink"), "--listen",
+                                         "127.0.0.1:" + std::to_string(port), "--stats-file",
+                                         dir_.File("sink.json")};
         argv.insert(argv.end(), extra_args.begin(), extra_args.end());
         return argv;
       }()) {
@@ -178,7 +182,74 @@ std::string SinkProcess::Stop() {
   return ReadText(stats_file_);
 }
 
-int64_t JsonInt(std::string_view json, std::string_view key, std::string_view after) {
+void SinkProcess::Kill() {
+  process_.Signal(SIGKILL);
+  process_.Wait();
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error(std::string("FreePort: ") + std::strerror(errno));
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string GenerateSmallDataset(const TempDir& dir, int seed) {
+  const std::string yaml = "output:\n  directory: " + dir.path() +
+                           "\n  prefix: e2e\n  max_chunk_bytes: 65536\n"
+                           "seed: " +
+                           std::to_string(seed) +
+                           "\ntraces:\n  count: 300\n  spans: {avg_per_trace: 10, std_dev: 3}\n"
+                           "metrics:\n  metric_count: 14\n"
+                           "  timeseries_per_metric: {min: 5, max: 20}\n"
+                           "logs:\n  count: 2000\n";
+  WriteText(dir.File("gen.yaml"), yaml);
+  auto r = Run({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml")});
+  if (r.exit_code != 0) throw std::runtime_error("telemetry-generator failed: " + r.err);
+  return dir.File("e2e");
+}
+
+std::string WriteSenderConfig(const TempDir& dir, const std::string& prefix,
+                              const std::string& extra) {
+  const std::string path = dir.File("sender.yaml");
+  std::string yaml = "input:\n  traces: ";
+  for (const char* part : {"-traces.pb\n  metrics: ", "-metrics.pb\n  logs: ", "-logs.pb\n"}) {
+    yaml.append(prefix);
+    yaml.append(part);
+  }
+  yaml.append("otlp:\n  insecure: true\n  timeout: 5s\n");
+  yaml.append(extra);
+  WriteText(path, yaml);
+  return path;
+}
+
+int64_t MetaCount(const std::string& metadata, const std::string& key) {
+  std::string needle = key;
+  needle.append(": ");
+  const auto at = metadata.find(needle);
+  if (at == std::string::npos) throw std::runtime_error("no '" + key + "' in metadata");
+  return std::stoll(metadata.substr(at + needle.size()));
+}
+
+int64_t WordInt(std::string_view line, std::string_view word) {
+  std::string needle(word);
+  needle.push_back(' ');
+  const auto at = line.find(needle);
+  if (at == std::string_view::npos) return -1;
+  return std::strtoll(line.data() + at + needle.size(), nullptr, 10);
+}
+
+namespace {
+
+// Where the value of "key" starts.
+const char* JsonValue(std::string_view json, std::string_view key, std::string_view after) {
   size_t from = 0;
   if (!after.empty()) {
     from = json.find(after);
@@ -191,7 +262,17 @@ int64_t JsonInt(std::string_view json, std::string_view key, std::string_view af
   size_t at = json.find(quoted, from);
   if (at == std::string_view::npos)
     throw std::runtime_error("no key '" + std::string(key) + "' in JSON");
-  return std::strtoll(json.data() + at + quoted.size(), nullptr, 10);
+  return json.data() + at + quoted.size();
+}
+
+}  // namespace
+
+int64_t JsonInt(std::string_view json, std::string_view key, std::string_view after) {
+  return std::strtoll(JsonValue(json, key, after), nullptr, 10);
+}
+
+double JsonDouble(std::string_view json, std::string_view key, std::string_view after) {
+  return std::strtod(JsonValue(json, key, after), nullptr);
 }
 
 }  // namespace loadgen::testing

@@ -62,14 +62,18 @@ struct RunResult {
 RunResult Run(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {},
               const std::string& cwd = "");
 
-// Starts otlp-sink on 127.0.0.1 with a free port; the port is read from its first line.
+// Starts otlp-sink on 127.0.0.1 with a free port (or `port`); the port is read from its
+// first line.
 class SinkProcess {
  public:
-  explicit SinkProcess(std::vector<std::string> extra_args = {});
+  explicit SinkProcess(std::vector<std::string> extra_args = {}, int port = 0);
   int port() const { return port_; }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
   // SIGTERM, wait, and return the JSON summary it wrote.
   std::string Stop();
+  // SIGKILL: no summary, as when a backend crashes.
+  void Kill();
+  Process& process() { return process_; }
 
  private:
   TempDir dir_;
@@ -78,8 +82,25 @@ class SinkProcess {
   int port_ = 0;
 };
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+int FreePort();
+
+// A small dataset written by the real generator: returns the file prefix
+// (<prefix>-traces.pb, ...). `seed` varies the content.
+std::string GenerateSmallDataset(const TempDir& dir, int seed = 3);
+// A sender config for that dataset, plaintext, 5 s request timeout, then `extra` YAML
+// (indented lines add otlp keys; unindented ones add other sections). Returns its path.
+std::string WriteSenderConfig(const TempDir& dir, const std::string& prefix,
+                              const std::string& extra = "");
+// The number after "key: " in the generator's metadata YAML.
+int64_t MetaCount(const std::string& metadata, const std::string& key);
+
+// The number after "word " in a text line (the sender's progress lines), or -1.
+int64_t WordInt(std::string_view line, std::string_view word);
+
 // The number after "key": in a JSON text, searching from the first occurrence of
 // `after` (so nested keys can be told apart). Fails the test when absent.
 int64_t JsonInt(std::string_view json, std::string_view key, std::string_view after = "");
+double JsonDouble(std::string_view json, std::string_view key, std::string_view after = "");
 
 }  // namespace loadgen::testing

@@ -140,9 +140,13 @@ TEST_CASE("requests to a port nobody listens on are counted as failed, not accep
     const SignalSnapshot snap = stats.Snapshot(s);
     CHECK(snap.events_accepted == 0);
     CHECK(snap.events_failed == h.data.events[SignalIndex(s)]);
+    // Retried until max_elapsed_time, then failed: both are reported, once each.
     const auto errors = stats.Errors(s);
-    REQUIRE(errors.size() == 1);
-    CHECK(errors[0].kind == "UNAVAILABLE");  // Retried until max_elapsed_time, then failed.
+    REQUIRE(errors.size() == 2);
+    CHECK(errors[0].kind == "UNAVAILABLE (retried)");
+    CHECK(errors[0].count == snap.retries);
+    CHECK(errors[1].kind == "UNAVAILABLE");
+    CHECK(errors[1].count == snap.failed_requests);
     CHECK(snap.retries > 0);
   }
 }
@@ -171,7 +175,7 @@ TEST_CASE("retryable refusals are retried until accepted, and counted as retries
   CHECK(retries == refused);  // One retry per refusal.
 }
 
-TEST_CASE("non-retryable refusals fail at once and are reported once per kind") {
+TEST_CASE("non-retryable refusals are rejected at once, reported once per kind") {
   SinkOptions faulty;
   faulty.fail_share = 0.25;
   // INVALID_ARGUMENT, and RESOURCE_EXHAUSTED without RetryInfo ("too large").
@@ -180,24 +184,26 @@ TEST_CASE("non-retryable refusals fail at once and are reported once per kind") 
   RunStats stats;
   h.Run(2, &stats);
   const SinkSnapshot got = h.sink.Snapshot();
-  uint64_t failed_requests = 0;
+  uint64_t rejected_requests = 0;
   for (Signal s : kAllSignals) {
     const int i = SignalIndex(s);
     const SignalSnapshot snap = stats.Snapshot(s);
     CHECK(snap.retries == 0);
-    CHECK(snap.events_failed == got.refused_items[i]);
+    CHECK(snap.events_failed == 0);  // Refused for good is "rejected", not "failed".
+    CHECK(snap.events_rejected == got.refused_items[i]);
+    CHECK(snap.rejected_requests == got.refused_requests[i]);
     CHECK(snap.events_accepted == got.items[i]);
-    CHECK(snap.events_accepted + snap.events_failed == 2 * h.data.events[i]);
-    failed_requests += snap.failed_requests;
+    CHECK(snap.events_accepted + snap.events_rejected == 2 * h.data.events[i]);
+    rejected_requests += snap.rejected_requests;
     const auto errors = stats.Errors(s);
-    if (snap.failed_requests > 0) {
+    if (snap.rejected_requests > 0) {
       REQUIRE(errors.size() == 1);
       CHECK(errors[0].kind == (faulty.fail_code == 3 ? "INVALID_ARGUMENT" : "RESOURCE_EXHAUSTED"));
-      CHECK(errors[0].count == snap.failed_requests);
+      CHECK(errors[0].count == snap.rejected_requests);
       CHECK_THAT(errors[0].first_message, Catch::Contains("refused on purpose"));
     }
   }
-  CHECK(failed_requests > 0);
+  CHECK(rejected_requests > 0);
 }
 
 TEST_CASE("partial success: rejected items are counted as rejected, not accepted") {

@@ -12,9 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string& path = loadgen::fuzz::WriteScratch(data + 1, size - 1, ".yaml");
   switch (data[0] % 3) {
-    case 0:
-      (void)loadgen::LoadGeneratorConfig(path);
-      break;
+    case 0: (void)loadgen::LoadGeneratorConfig(path); break;
     case 1: {
       loadgen::SenderConfig config;
       if (loadgen::ApplySenderConfigFile(path, &config).ok()) {
@@ -22,9 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       break;
     }
-    default:
-      (void)loadgen::LoadScenarios({path});
-      break;
+    default: (void)loadgen::LoadScenarios({path}); break;
   }
   return 0;
 }

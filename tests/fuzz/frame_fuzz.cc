@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t counted = 0;
   const bool well_formed = loadgen::CountItems(signal, payload, &counted);
   std::vector<std::pair<std::string, std::string>> problems;
-  if (well_formed) loadgen::ValidateRequest(signal, payload, 5'000'000'000, 1'000'000'000, &problems);
+  if (well_formed)
+    loadgen::ValidateRequest(signal, payload, 5'000'000'000, 1'000'000'000, &problems);
 
   auto pieces = loadgen::SplitChunk(signal, payload, counted,
                                     loadgen::ChunkLimits{.max_items = 3, .max_bytes = 256});
