@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -76,8 +77,11 @@ absl::StatusOr<std::unique_ptr<TemplateReader>> TemplateReader::Open(const std::
     return absl::InvalidArgumentError(StrCat(path, ": offset 0: ", msg));
   };
   if (got == 0 && std::ferror(f)) return fail(StrCat("read error: ", std::strerror(errno)));
+  if (got == 0) return fail("empty file; expected a template file header");
+  if (got < sizeof h && std::memcmp(h, kTemplateMagic, std::min<size_t>(got, 8)) == 0) {
+    return fail(StrCat("header is truncated: ", got, " of ", sizeof h, " bytes"));
+  }
   if (got < sizeof h || std::memcmp(h, kTemplateMagic, 8) != 0) {
-    if (got == 0) return fail("empty file; expected a template file header");
     return fail(
         "not a template file (expected magic \"OTLPTMPL\"; was it written by "
         "telemetry-generator?)");
@@ -111,8 +115,13 @@ absl::StatusOr<bool> TemplateReader::Next(TemplateChunk* chunk) {
   uint8_t h[kChunkHeaderBytes];
   size_t got;
   if (!ReadExact(h, 8, &got)) {
-    return Error(at,
-                 StrCat("file ends after chunk ", chunks_, " without its trailer (truncated?)"));
+    if (got > 0) {
+      return Error(at,
+                   StrCat("cut short after ", chunks_, chunks_ == 1 ? " chunk: " : " chunks: ", got,
+                          " bytes where a chunk header or the trailer starts (truncated?)"));
+    }
+    return Error(at, StrCat("file ends after ", chunks_, chunks_ == 1 ? " chunk" : " chunks",
+                            " without its trailer (truncated?)"));
   }
   uint32_t len = wire::LoadLE32(h);
   if (len == 0) {

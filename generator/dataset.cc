@@ -250,7 +250,13 @@ uint64_t EstimateDatasetBytes(const GeneratorConfig& c) {
                                static_cast<double>(c.log_count) * kBytesPerLog);
 }
 
-absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
+absl::StatusOr<DatasetSummary> GenerateDataset(
+    const GeneratorConfig& config, const std::function<void(const std::string&)>& progress) {
+  auto report = [&](const char* signal, int64_t done, int64_t total, const char* what) {
+    if (progress && total > 0 && done * 10 / total != (done - 1) * 10 / total) {
+      progress(fmt::format("{}: {} of {} {} ({}%)", signal, done, total, what, done * 100 / total));
+    }
+  };
   const uint64_t estimate = EstimateDatasetBytes(config);
   if (estimate > static_cast<uint64_t>(config.max_dataset_bytes)) {
     return absl::FailedPreconditionError(fmt::format(
@@ -261,7 +267,9 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
   // Scenarios are read and checked before anything is written.
   std::vector<Scenario> scenarios;
   if (!config.scenario_paths.empty() && config.trace_count > 0) {
-    ASSIGN_OR_RETURN(scenarios, LoadScenarios(config.scenario_paths));
+    ASSIGN_OR_RETURN(scenarios,
+                     LoadScenarios(config.scenario_paths,
+                                   StrCat(config.config_file, ": traces.scenarios.paths")));
   }
   // The mix: random-topology traces (alone when there are no scenarios), then scenarios.
   std::vector<double> mix = {scenarios.empty() ? 1.0 : config.random_topology_weight};
@@ -308,6 +316,8 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
     summary.traces.path = base + "-traces.pb";
     ASSIGN_OR_RETURN(traces, TemplateWriter::Create(summary.traces.path, Signal::kTraces));
     trace_out = ChunkOutput(traces.get());
+    if (progress)
+      progress(StrCat("traces: writing ", summary.traces.path, " (under a temporary name)"));
     if (config.write_json) RETURN_IF_ERROR(trace_out.EnableJson(base + "-traces.json"));
     ResourceChunker<ct::ExportTraceServiceRequest> chunker(&trace_out, config.max_chunk_bytes,
                                                            topology, "telemetry-generator");
@@ -365,6 +375,7 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
             StrCat("traces alone exceed limits.max_dataset_bytes (", config.max_dataset_bytes,
                    " bytes) after ", t + 1, " traces; nothing was written"));
       }
+      report("traces", t + 1, total, "traces");
     }
     RETURN_IF_ERROR(chunker.Flush());
     summary.trace_count = total;
@@ -386,6 +397,8 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
     summary.metrics.path = base + "-metrics.pb";
     ASSIGN_OR_RETURN(metrics, TemplateWriter::Create(summary.metrics.path, Signal::kMetrics));
     metric_out = ChunkOutput(metrics.get());
+    if (progress)
+      progress(StrCat("metrics: writing ", summary.metrics.path, " (under a temporary name)"));
     if (config.write_json) RETURN_IF_ERROR(metric_out.EnableJson(base + "-metrics.json"));
     // Resources are packed together up to max_chunk_bytes; one that is bigger alone is
     // split by metric.
@@ -430,6 +443,8 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
     summary.logs.path = base + "-logs.pb";
     ASSIGN_OR_RETURN(logs, TemplateWriter::Create(summary.logs.path, Signal::kLogs));
     log_out = ChunkOutput(logs.get());
+    if (progress)
+      progress(StrCat("logs: writing ", summary.logs.path, " (under a temporary name)"));
     if (config.write_json) RETURN_IF_ERROR(log_out.EnableJson(base + "-logs.json"));
     ResourceChunker<cl::ExportLogsServiceRequest> chunker(&log_out, config.max_chunk_bytes,
                                                           topology, "telemetry-generator");
@@ -438,6 +453,7 @@ absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config) {
       opentelemetry::proto::logs::v1::LogRecord record;
       const int svc = builder.Build(&record);
       RETURN_IF_ERROR(chunker.Add(svc, std::move(record)));
+      report("logs", i + 1, config.log_count, "log records");
     }
     RETURN_IF_ERROR(chunker.Flush());
   }

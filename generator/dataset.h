@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ struct DatasetSummary {
 // A rough size of the dataset a config will produce, computed before generating.
 uint64_t EstimateDatasetBytes(const GeneratorConfig& config);
 
-absl::StatusOr<DatasetSummary> GenerateDataset(const GeneratorConfig& config);
+// Writes the dataset. Files are written under temporary names and renamed into place
+// only when everything has been generated, so an interrupted run leaves no file with a
+// final name half-written. `progress` (may be empty) gets a line as each file starts
+// and at every tenth of its records.
+absl::StatusOr<DatasetSummary> GenerateDataset(
+    const GeneratorConfig& config, const std::function<void(const std::string&)>& progress = {});
 
 }  // namespace loadgen

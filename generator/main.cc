@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
   if (args.count("output")) config->output_directory = args["output"].as<std::string>();
   if (args.count("seed")) config->seed = seed;
   config->write_json = args.count("json") > 0;
-  auto summary = loadgen::GenerateDataset(*config);
+  auto summary = loadgen::GenerateDataset(*config, [](const std::string& line) {
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
+  });
   if (!summary.ok()) {
     fmt::print(stderr, "telemetry-generator: {}\n", summary.status().message());
     return 1;

@@ -265,21 +265,33 @@ absl::StatusOr<Scenario> LoadScenarioFile(const std::string& file) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<Scenario>> LoadScenarios(const std::vector<std::string>& paths) {
+absl::StatusOr<std::vector<Scenario>> LoadScenarios(const std::vector<std::string>& paths,
+                                                    std::string_view where) {
   std::vector<Scenario> out;
   for (const std::string& path : paths) {
     std::error_code ec;
     std::vector<std::string> files;
-    if (std::filesystem::is_directory(path, ec)) {
-      for (const auto& e : std::filesystem::directory_iterator(path, ec)) {
-        const auto ext = e.path().extension();
-        if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml"))
-          files.push_back(e.path().string());
+    const auto status = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(status)) {
+      return absl::NotFoundError(StrCat(where, ": scenario path '", path,
+                                        "': ", ec ? ec.message() : "no such file or directory"));
+    }
+    if (std::filesystem::is_directory(status)) {
+      for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end;
+           it.increment(ec)) {
+        const auto ext = it->path().extension();
+        if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
+          files.push_back(it->path().string());
+        }
       }
-      if (ec) return absl::NotFoundError(StrCat("scenario directory '", path, "': ", ec.message()));
+      if (ec) {
+        return absl::NotFoundError(
+            StrCat(where, ": scenario directory '", path, "': ", ec.message()));
+      }
       std::sort(files.begin(), files.end());
       if (files.empty()) {
-        return absl::NotFoundError(StrCat("scenario directory '", path, "' holds no .yaml files"));
+        return absl::NotFoundError(
+            StrCat(where, ": scenario directory '", path, "' holds no .yaml files"));
       }
     } else {
       files.push_back(path);

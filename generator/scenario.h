@@ -92,7 +92,11 @@ struct Scenario {
 
 // Loads every .yaml file at the given paths (files, or directories read in name
 // order). Errors name the file, line and key.
-absl::StatusOr<std::vector<Scenario>> LoadScenarios(const std::vector<std::string>& paths);
+// Errors about a path itself (missing, unreadable, an empty directory) start with
+// `where` (the config file and key that named it); errors inside a scenario file name
+// that file, line and key.
+absl::StatusOr<std::vector<Scenario>> LoadScenarios(const std::vector<std::string>& paths,
+                                                    std::string_view where = "scenarios");
 
 // The services a scenario list mentions, in first-seen order.
 std::vector<std::string> ScenarioServices(const std::vector<Scenario>& scenarios);

@@ -145,7 +145,7 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
 
   ASSIGN_OR_RETURN(ConfigMap sending, root.Map("sending"));
   ASSIGN_OR_RETURN(ConfigMap rate, sending.Map("rate_limit"));
-  RETURN_IF_ERROR(rate.GetDouble("events_per_second", &c->events_per_second, -1, 1e12));
+  RETURN_IF_ERROR(rate.GetDouble("events_per_second", &c->events_per_second, 0, 1e12));
   RETURN_IF_ERROR(rate.GetDouble("burst", &c->burst_events, 0, 1e12));
   RETURN_IF_ERROR(rate.Finish());
   ASSIGN_OR_RETURN(ConfigMap batch, sending.Map("batch_size"));

@@ -42,8 +42,9 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
   }
   if (args.count("insecure")) c->insecure = args["insecure"].as<bool>();
   if (args.count("rate")) {
-    if (!ParseDouble(args["rate"].as<std::string>(), &c->events_per_second)) {
-      return fmt::format("--rate: expected events per second, got \"{}\"",
+    if (!ParseDouble(args["rate"].as<std::string>(), &c->events_per_second) ||
+        !(c->events_per_second >= 0)) {
+      return fmt::format("--rate: expected events per second (0 = unlimited), got \"{}\"",
                          args["rate"].as<std::string>());
     }
   }
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
       "endpoint", "OTLP/gRPC endpoint host:port (or http:// / https:// URL)",
       cxxopts::value<std::string>())("insecure", "Plaintext gRPC instead of TLS",
                                      cxxopts::value<bool>()->implicit_value("true"))(
-      "rate", "Events per second across all signals; <= 0 for unlimited",
+      "rate", "Events per second across all signals; 0 for unlimited",
       cxxopts::value<std::string>())("duration",
                                      "Stop after this long (e.g. 30s, 5m); 0 for no limit",
                                      cxxopts::value<std::string>())(

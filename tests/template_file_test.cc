@@ -81,7 +81,7 @@ TEST_CASE("a file truncated anywhere is rejected with its name and offset") {
   }
   std::filesystem::resize_file(dir.File("cut.pb"), kTemplateHeaderBytes + kChunkHeaderBytes + 19);
   CHECK_THAT(ReadAllError(dir.File("cut.pb")),
-             Catch::Contains("offset 51: file ends after chunk 1 without its trailer"));
+             Catch::Contains("offset 51: file ends after 1 chunk without its trailer"));
 }
 
 TEST_CASE("a flipped bit in a payload fails the chunk checksum at the chunk's offset") {

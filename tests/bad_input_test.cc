@@ -1,0 +1,293 @@
+// Bad input, end to end: every file in tests/data/ (and missing files, unreadable
+// directories, unwritable outputs) run through the real binaries. Each case asserts the
+// exact error text (which names the file and the place), a non-zero exit, and that no
+// output was left behind.
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "catch2/catch.hpp"
+#include "tests/test_util.h"
+
+namespace loadgen::testing {
+namespace {
+
+std::string Data(const std::string& name) { return SourceDir() + "/tests/data/" + name; }
+
+// Root ignores file permissions; without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+// (dropped by util-linux's setpriv) it is held to them like anyone else.
+std::vector<std::string> AsUnprivileged(std::vector<std::string> argv) {
+  if (geteuid() == 0) {
+    argv.insert(argv.begin(),
+                {"/usr/bin/setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"});
+  }
+  return argv;
+}
+
+// Every entry of a directory (names), to show nothing was left behind.
+std::vector<std::string> Listing(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_CASE("bad template files: the sender names the file, the offset and what is wrong") {
+  TempDir dir;
+  const std::pair<const char*, const char*> cases[] = {
+      {"empty.pb", "offset 0: empty file; expected a template file header"},
+      {"short-header.pb", "offset 0: header is truncated: 10 of 16 bytes"},
+      {"wrong-magic.pb",
+       "offset 0: not a template file (expected magic \"OTLPTMPL\"; was it written by "
+       "telemetry-generator?)"},
+      {"wrong-version.pb",
+       "offset 0: unsupported template format version 2; this build reads version 1"},
+      {"wrong-signal.pb", "offset 0: unknown signal 9 in header; expected 1-3"},
+      {"truncated-payload.pb",
+       "offset 16: chunk 0 is truncated: expected 4510 payload bytes, found 2255"},
+      {"truncated-chunk-header.pb",
+       "offset 4542: cut short after 1 chunk: 6 bytes where a chunk header or the trailer "
+       "starts (truncated?)"},
+      {"no-trailer.pb", "offset 6851: file ends after 2 chunks without its trailer (truncated?)"},
+      {"bitflip-payload.pb",
+       "offset 16: chunk 0 checksum mismatch (stored 9300b1c7, computed 2db8bfc3): the file is "
+       "corrupted"},
+      {"oversized-length.pb",
+       "offset 16: chunk 0 claims 4294967280 bytes; at most 67108864 are allowed (corrupted "
+       "length?)"},
+      {"bad-trailer-count.pb",
+       "offset 6851: trailer counts 3 chunks and 12 items but the file holds 2 and 12"},
+      {"trailing-garbage.pb", "offset 6875: unexpected bytes after the trailer"},
+      {"not-protobuf.pb", "chunk 0 at offset 16: payload offset 5: malformed protobuf"},
+  };
+  for (const auto& [file, message] : cases) {
+    const std::string path = Data("templates/") + file;
+    WriteText(dir.File("sender.yaml"), "input: {traces: \"\", metrics: \"\", logs: " + path +
+                                           "}\notlp: {endpoint: 127.0.0.1:9, insecure: true}\n");
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("sender.yaml")});
+    INFO(file);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "telemetry-sender: " + path + ": " + message + "\n");
+    CHECK(r.out.empty());  // Refused at load, before anything was sent.
+  }
+  // The corpus is made from this file, which loads (and fails only to connect).
+  WriteText(dir.File("sender.yaml"),
+            "input: {traces: \"\", metrics: \"\", logs: " + Data("templates/valid-logs.pb") +
+                "}\notlp: {endpoint: 127.0.0.1:9, insecure: true}\n"
+                "sending: {retry: {enabled: false}}\n");
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("sender.yaml")});
+  CHECK_THAT(r.out, Catch::Contains("loaded logs 12 in 2 frames"));
+}
+
+TEST_CASE("bad config files: the error names the file, line, column and key") {
+  struct Case {
+    const char* binary;
+    const char* file;
+    const char* message;  // After "<path>:".
+  };
+  const Case cases[] = {
+      {"telemetry-sender", "sender-wrong-type.yaml",
+       "2:16: sending.concurrency: expected an integer, got \"four\""},
+      {"telemetry-sender", "sender-unknown-key.yaml",
+       "2:3: unknown key 'sending.concurency'; did you mean 'concurrency'?"},
+      {"telemetry-sender", "sender-negative-rate.yaml",
+       "3:24: sending.rate_limit.events_per_second: must be between 0 and 1000000000000, got "
+       "-5000"},
+      {"telemetry-sender", "sender-bad-duration.yaml",
+       "2:13: sending.duration: expected a duration such as 500ms, 10s, 5m or 1h30m, got \"10 "
+       "parsecs\""},
+      {"telemetry-sender", "sender-bad-syntax.yaml",
+       "3:1: invalid YAML: end of sequence flow not found"},
+      {"telemetry-sender", "sender-bad-enum.yaml",
+       "2:16: otlp.compression: expected none or gzip, got \"brotli\""},
+      {"telemetry-sender", "sender-unset-variable.yaml",
+       "3:16: otlp.headers.x-api-key: environment variable LOADGEN_TEST_UNSET_VARIABLE is not "
+       "set"},
+      {"telemetry-generator", "generator-wrong-type.yaml",
+       "2:10: traces.count: expected an integer, got \"many\""},
+      {"telemetry-generator", "generator-unknown-key.yaml",
+       "4:5: unknown key 'traces.spans.stddev'; did you mean 'std_dev'?"},
+      {"telemetry-generator", "generator-negative-count.yaml",
+       "2:10: traces.count: must be between 0 and 9007199254740992, got -3"},
+      {"telemetry-generator", "generator-percentages.yaml",
+       "3:5: logs.types: percentages must add up to 100, got 110"},
+  };
+  TempDir out;
+  for (const Case& c : cases) {
+    const std::string path = Data("config/") + c.file;
+    auto r = Run({BinaryPath(c.binary), "--config", path, "--output", out.File("gen")});
+    if (std::string(c.binary) == "telemetry-sender") {
+      r = Run({BinaryPath(c.binary), "--config", path});
+    }
+    INFO(c.file);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == std::string(c.binary) + ": " + path + ":" + c.message + "\n");
+  }
+  CHECK(Listing(out.path()).empty());  // The generator wrote nothing, not even a directory.
+}
+
+TEST_CASE("bad scenario files and paths: named by the config that refers to them") {
+  TempDir dir;
+  auto generate = [&](const std::string& scenario_path, bool unprivileged = false) {
+    WriteText(dir.File("gen.yaml"), "output: {directory: " + dir.File("out") +
+                                        "}\ntraces: {scenarios: {paths: [" + scenario_path +
+                                        "]}}\n");
+    std::vector<std::string> argv = {BinaryPath("telemetry-generator"), "--config",
+                                     dir.File("gen.yaml")};
+    return Run(unprivileged ? AsUnprivileged(argv) : argv);
+  };
+  const std::string where =
+      "telemetry-generator: " + dir.File("gen.yaml") + ": traces.scenarios.paths: ";
+  SECTION("an unknown expression names the scenario file, line and attribute") {
+    const std::string path = Data("config/scenario-bad-expression.yaml");
+    auto r = generate(path);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "telemetry-generator: " + path +
+                       ":6:11: root.attributes.user: {{random.nope(3)}}: unknown expression; "
+                       "expected one of random.int(a,b), random.float(a,b), random.uuid, "
+                       "random.ipv4, random.choice(a|b|c), vars.NAME or parent.attributes.KEY\n");
+  }
+  SECTION("a delay range backwards") {
+    const std::string path = Data("config/scenario-bad-delay.yaml");
+    auto r = generate(path);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "telemetry-generator: " + path +
+                       ":5:13: root.delay_ms: expected a list [min, max] of whole numbers in "
+                       "0..3600000 with min <= max, got [5, 1]\n");
+  }
+  SECTION("a missing path") {
+    auto r = generate(dir.File("nope"));
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == where + "scenario path '" + dir.File("nope") + "': No such file or directory\n");
+  }
+  SECTION("an unreadable directory") {
+    std::filesystem::create_directory(dir.File("locked"));
+    WriteText(dir.File("locked/a.yaml"), "name: a\n");
+    std::filesystem::permissions(dir.File("locked"), std::filesystem::perms::none);
+    auto r = generate(dir.File("locked"), /*unprivileged=*/true);
+    std::filesystem::permissions(dir.File("locked"), std::filesystem::perms::owner_all);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == where + "scenario directory '" + dir.File("locked") + "': Permission denied\n");
+  }
+  SECTION("a directory without scenarios") {
+    std::filesystem::create_directory(dir.File("empty"));
+    auto r = generate(dir.File("empty"));
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == where + "scenario directory '" + dir.File("empty") + "' holds no .yaml files\n");
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.File("out")));
+}
+
+TEST_CASE("missing and unusable files are named") {
+  TempDir dir;
+  SECTION("a missing config file") {
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("nope.yaml")});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::StartsWith("telemetry-sender: config file: cannot open '" +
+                                        dir.File("nope.yaml") + "'"));
+    auto g = Run({BinaryPath("telemetry-generator"), "--config", dir.File("nope.yaml")});
+    CHECK(g.exit_code == 1);
+    CHECK_THAT(g.err, Catch::StartsWith("telemetry-generator: config file: cannot open '" +
+                                        dir.File("nope.yaml") + "'"));
+  }
+  SECTION("a config that is a directory") {
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.path()});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("'" + dir.path() + "' is not a regular file"));
+  }
+  SECTION("a non-writable output directory: named, and nothing written") {
+    std::filesystem::create_directory(dir.File("ro"));
+    std::filesystem::permissions(
+        dir.File("ro"), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    auto g =
+        Run(AsUnprivileged({BinaryPath("telemetry-generator"), "--config",
+                            Data("../../configs/generator.yaml"), "--output", dir.File("ro")}));
+    std::filesystem::permissions(dir.File("ro"), std::filesystem::perms::owner_all);
+    CHECK(g.exit_code == 1);
+    CHECK(g.err == "telemetry-generator: cannot create a file in directory '" + dir.File("ro") +
+                       "' for '" + dir.File("ro") + "/telemetry-traces.pb': Permission denied\n");
+    CHECK(Listing(dir.File("ro")).empty());
+  }
+}
+
+TEST_CASE("a generator killed mid-run leaves no file under a final name") {
+  TempDir dir;
+  WriteText(dir.File("gen.yaml"),
+            "output: {directory: " + dir.File("out") + ", prefix: big}\ntraces: {count: 200000}\n");
+  Process generator({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml")});
+  std::string line;
+  // A tenth of the traces are written (to the temporary file) when this line comes.
+  while (generator.ReadLine(&line) && !line.starts_with("traces: 20000 of 200000")) {
+  }
+  REQUIRE(line.starts_with("traces: 20000 of 200000"));
+  generator.Signal(SIGKILL);
+  CHECK(generator.Wait() == 128 + SIGKILL);
+  const std::vector<std::string> left = Listing(dir.File("out"));
+  INFO(left.size() << " files left");
+  for (const std::string& name : left) {
+    // Only the temporary file, never big-traces.pb or the metadata.
+    CHECK_THAT(name, Catch::StartsWith("big-traces.pb.tmp-"));
+  }
+  CHECK(left.size() == 1);
+}
+
+TEST_CASE("bad input: clear message naming the place, non-zero exit") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+
+  SECTION("a corrupted template file names the file and byte offset") {
+    {
+      std::fstream f(prefix + "-logs.pb", std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(200);
+      f.put('\x7f');
+    }
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
+                  "--endpoint", "127.0.0.1:9"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains(prefix + "-logs.pb: offset 16: chunk 0 checksum mismatch"));
+  }
+  SECTION("a missing template file is named") {
+    std::filesystem::remove(prefix + "-traces.pb");
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix)});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("cannot open template file '" + prefix + "-traces.pb'"));
+  }
+  SECTION("a signal's file given as another signal's input is refused") {
+    WriteText(dir.File("swap.yaml"),
+              "input:\n  traces: " + prefix + "-logs.pb\n  metrics: \"\"\n  logs: \"\"\n");
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("swap.yaml")});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("holds logs templates, but is configured as input.traces"));
+  }
+  SECTION("config errors name file and line") {
+    WriteText(dir.File("bad.yaml"), "sending:\n  multiplier: many\n");
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("bad.yaml")});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("bad.yaml:2:15: sending.multiplier: expected an integer"));
+    auto g = Run({BinaryPath("telemetry-generator"), "--config", dir.File("nope.yaml")});
+    CHECK(g.exit_code == 1);
+    CHECK_THAT(g.err, Catch::Contains("nope.yaml"));
+  }
+  SECTION("bad flags are usage errors") {
+    auto r = Run({BinaryPath("telemetry-sender"), "--rate", "lots"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--rate"));
+    auto g = Run({BinaryPath("telemetry-generator"), "--seed", "-4"});
+    CHECK(g.exit_code == 2);
+  }
+  SECTION("an unwritable output directory is named and nothing is written") {
+    WriteText(dir.File("file-not-dir"), "");
+    auto g = Run({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml"), "--output",
+                  dir.File("file-not-dir/sub")});
+    CHECK(g.exit_code == 1);
+    CHECK_THAT(g.err, Catch::Contains("cannot create output directory"));
+  }
+}
+
+}  // namespace
+}  // namespace loadgen::testing
