@@ -7,7 +7,9 @@ WERROR ?= OFF
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOADGEN_WERROR=$(WERROR)
 
-.PHONY: all deps build test demo bench asan tsan format clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build test demo bench asan tsan fuzz format clean
 
 all: build
 
@@ -44,8 +46,12 @@ tsan: deps
 	  ctest --output-on-failure -j $(JOBS) --timeout 1200 \
 	  -R "pool|stop|bucket|SIGINT|retr|refusal|partial|TLS"
 
+# Each libFuzzer target for FUZZ_SECONDS on seeds from real inputs (tests/fuzz/run.sh).
+fuzz: deps
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan generated
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz generated

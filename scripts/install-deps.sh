@@ -9,6 +9,8 @@ packages=(
   libabsl-dev libyaml-cpp-dev libcxxopts-dev libfmt-dev catch2 zlib1g-dev
   openssl   # the TLS tests make their certificates at test time
   time      # bench/throughput.sh measures CPU and RSS with /usr/bin/time
+  util-linux  # setpriv: the bad-input tests drop root's file-permission override
+  clang libclang-rt-14-dev  # libFuzzer and its sanitizers (make fuzz)
 )
 
 missing=()
