@@ -148,6 +148,30 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   RETURN_IF_ERROR(rate.GetDouble("events_per_second", &c->events_per_second, 0, 1e12));
   RETURN_IF_ERROR(rate.GetDouble("burst", &c->burst_events, 0, 1e12));
   RETURN_IF_ERROR(rate.Finish());
+  ASSIGN_OR_RETURN(std::vector<ConfigMap> stages, sending.MapList("schedule"));
+  if (!stages.empty()) {
+    c->schedule.clear();
+    std::chrono::nanoseconds total{0};
+    for (ConfigMap& stage : stages) {
+      ScheduleStage st;
+      RETURN_IF_ERROR(stage.GetDuration("duration", &st.duration));
+      if (!stage.Has("target_rate")) {
+        return stage.ErrorAt("", "a schedule stage needs target_rate (events per second)");
+      }
+      RETURN_IF_ERROR(stage.GetDouble("target_rate", &st.target_rate, 0, 1e12));
+      RETURN_IF_ERROR(stage.Finish());
+      total += st.duration;
+      c->schedule.push_back(st);
+    }
+    if (total.count() == 0) {
+      return sending.ErrorAt("schedule", "the stages add up to no time; give them durations");
+    }
+    if (rate.Has("events_per_second")) {
+      return sending.ErrorAt("schedule",
+                             "set either sending.schedule or rate_limit.events_per_second, not "
+                             "both: a schedule sets the rate");
+    }
+  }
   ASSIGN_OR_RETURN(ConfigMap batch, sending.Map("batch_size"));
   RETURN_IF_ERROR(batch.GetInt("traces", &c->batch_traces, 1, int64_t{1} << 30));
   RETURN_IF_ERROR(batch.GetInt("metrics", &c->batch_metrics, 1, int64_t{1} << 30));

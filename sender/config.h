@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "sender/schedule.h"
 
 namespace loadgen {
 
@@ -66,6 +67,8 @@ struct SenderConfig {
   int64_t multiplier = 1;                // Replays of the whole dataset; 0: unlimited.
 
   RetryPolicy retry;
+  // A load shape instead of a constant rate (see schedule.h); the run ends with it.
+  std::vector<ScheduleStage> schedule;
   // What a refusal for good (a non-retryable status or partial_success) does: the run
   // continues (it is counted as rejected and reported once per cause) or stops.
   bool stop_on_rejected = false;

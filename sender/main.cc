@@ -42,6 +42,7 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
   }
   if (args.count("insecure")) c->insecure = args["insecure"].as<bool>();
   if (args.count("rate")) {
+    c->schedule.clear();  // The flag is the highest precedence: a constant rate.
     if (!ParseDouble(args["rate"].as<std::string>(), &c->events_per_second) ||
         !(c->events_per_second >= 0)) {
       return fmt::format("--rate: expected events per second (0 = unlimited), got \"{}\"",
@@ -209,56 +210,74 @@ int main(int argc, char** argv) {
   PoolOptions pool;
   pool.workers = static_cast<int>(config.concurrency);
   pool.multiplier = static_cast<uint64_t>(config.multiplier);
-  pool.duration = config.duration;
+  // A schedule ends the run when it ends (or at `duration`, if that comes first).
+  std::chrono::nanoseconds run_length = config.duration;
+  if (!config.schedule.empty()) {
+    const std::chrono::nanoseconds end(RateSchedule::FromStages(config.schedule).end_ns());
+    if (run_length.count() == 0 || end < run_length) run_length = end;
+  }
+  pool.duration = run_length;
   pool.timestamps.jitter_ns = config.jitter.count();
   pool.timestamps.backdate_ns = config.backdate.count();
   pool.run_key = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32) ^ WallNowNs();
   pool.series_start_ns = WallNowNs() - static_cast<uint64_t>(config.backdate.count());
 
+  // The limiter may run ahead of the schedule by 0.1 s (or by `burst` events at the
+  // peak rate): enough for scheduling jitter, never a catch-up burst after a stall.
   std::unique_ptr<TokenBucket> limiter;
-  if (config.events_per_second > 0) {
+  std::string rate_text = "unlimited";
+  if (!config.schedule.empty()) {
+    RateSchedule schedule = RateSchedule::FromStages(config.schedule);
+    const int64_t tolerance =
+        config.burst_events > 0 && schedule.peak_rate() > 0
+            ? static_cast<int64_t>(config.burst_events * 1e9 / schedule.peak_rate())
+            : 100'000'000;
+    limiter = std::make_unique<TokenBucket>(std::move(schedule), tolerance, &clock);
+    rate_text = StrCat("schedule (", DescribeSchedule(config.schedule), ")");
+  } else if (config.events_per_second > 0) {
     const double burst =
         config.burst_events > 0 ? config.burst_events : 0.1 * config.events_per_second;
     limiter = std::make_unique<TokenBucket>(config.events_per_second, burst, &clock);
+    rate_text = fmt::format("{:.0f} events/s", config.events_per_second);
   }
-  fmt::print(
-      "sending to {} ({}), rate {}, {} workers, duration {}, multiplier {}\n", where,
-      config.insecure ? "plaintext" : "TLS",
-      limiter ? fmt::format("{:.0f} events/s", config.events_per_second) : "unlimited",
-      config.concurrency,
-      config.duration.count() ? fmt::format("{:.1f}s", config.duration.count() / 1e9) : "none",
-      config.multiplier ? std::to_string(config.multiplier) : "unlimited");
+  fmt::print("sending to {} ({}), rate {}, {} workers, duration {}, multiplier {}\n", where,
+             config.insecure ? "plaintext" : "TLS", rate_text, config.concurrency,
+             run_length.count() ? fmt::format("{:.1f}s", run_length.count() / 1e9) : "none",
+             config.multiplier ? std::to_string(config.multiplier) : "unlimited");
   std::fflush(stdout);
 
   RunStats stats;
-  StatsReporter reporter(stats, config.stats_interval, stdout);
+  StatsReporter reporter(stats, config.stats_interval, stdout, limiter.get());
   reporter.Start();
   const int64_t run_start = clock.NowNs();
-  const int workers = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
+  const PoolResult ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
   RunInfo info;
   info.elapsed_ns = clock.NowNs() - run_start;
   reporter.Stop();
 
   info.endpoint = where;
-  info.target_rate = std::max(0.0, config.events_per_second);
+  info.target_rate = config.schedule.empty() ? config.events_per_second : 0;
+  if (!config.schedule.empty()) info.schedule = DescribeSchedule(config.schedule);
   {
     std::lock_guard<std::mutex> lock(rejected_mu);
     if (!rejected_reason->empty()) {
       info.stop_reason = StrCat("stopped on rejection: ", *rejected_reason);
     }
   }
-  info.in_flight_limit = workers * config.max_in_flight;
+  info.in_flight_limit = ran.workers * config.max_in_flight;
   struct rusage usage;
   if (getrusage(RUSAGE_SELF, &usage) == 0) info.peak_rss_bytes = usage.ru_maxrss * 1024LL;
   if (info.stop_reason.empty()) {
-    info.stop_reason = interrupted->load() ? "interrupted"
-                       : (config.duration.count() > 0 && info.elapsed_ns >= config.duration.count())
-                           ? "duration reached"
-                           : "multiplier reached";
+    info.stop_reason = interrupted->load()       ? "interrupted"
+                       : ran.replays_done        ? "multiplier reached"
+                       : config.schedule.empty() ? "duration reached"
+                                                 : "schedule completed";
   }
   fmt::print("{}", SummaryText(stats, info));
   if (!config.stats_json_file.empty()) {
-    if (auto s = WriteFileAtomically(config.stats_json_file, SummaryJson(stats, info)); !s.ok()) {
+    if (auto s = WriteFileAtomically(config.stats_json_file,
+                                     SummaryJson(stats, info, reporter.intervals()));
+        !s.ok()) {
       return Fail(StrCat("stats.json_file: ", s.message()));
     }
   }

@@ -34,65 +34,106 @@ double Rate(uint64_t n, int64_t ns) { return ns > 0 ? n * 1e9 / static_cast<doub
 }  // namespace
 
 StatsReporter::StatsReporter(const RunStats& stats, std::chrono::nanoseconds interval,
-                             std::FILE* out)
-    : stats_(stats), interval_(interval), out_(out), tty_(isatty(fileno(out)) == 1) {}
+                             std::FILE* out, const TokenBucket* limiter)
+    : stats_(stats),
+      limiter_(limiter),
+      interval_(interval),
+      out_(out),
+      tty_(isatty(fileno(out)) == 1) {}
 
 StatsReporter::~StatsReporter() { Stop(); }
 
 void StatsReporter::Start() {
+  start_ns_ = last_ns_ = SteadyClock().NowNs();
   thread_ = std::thread([this] { Loop(); });
 }
 
 void StatsReporter::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;
     stop_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (start_ns_ != 0) Record(SteadyClock().NowNs(), /*print=*/false);
+  if (tty_) fmt::print(out_, "\n");
+}
+
+std::vector<IntervalRecord> StatsReporter::intervals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return records_;
 }
 
 void StatsReporter::Loop() {
   const SteadyClock clock;
-  const int64_t start = clock.NowNs();
-  int64_t last_ns = start;
-  std::array<uint64_t, 3> last{};
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, interval_, [&] { return stop_; })) {
-    const int64_t now = clock.NowNs();
-    std::string line = fmt::format("[{:>6.1f}s]", (now - start) / 1e9);
-    uint64_t total = 0, last_total = 0, rejected = 0, failed = 0, retries = 0;
-    int64_t p99 = 0;
+    lock.unlock();
+    Record(clock.NowNs(), /*print=*/true);
+    lock.lock();
+  }
+}
+
+void StatsReporter::Record(int64_t now, bool print) {
+  IntervalRecord r;
+  r.end_seconds = (now - start_ns_) / 1e9;
+  r.seconds = (now - last_ns_) / 1e9;
+  if (r.seconds <= 0) return;
+  if (limiter_ != nullptr) {
+    r.target_rate =
+        (limiter_->ScheduledEvents(now) - limiter_->ScheduledEvents(last_ns_)) / r.seconds;
+  }
+  LatencyHistogram::Counts latency{};
+  uint64_t total = 0;
+  std::string signals;
+  for (Signal s : kAllSignals) {
+    const int i = SignalIndex(s);
+    const SignalSnapshot snap = stats_.Snapshot(s);
+    stats_.of(s).latency.AddCountsTo(&latency);
+    r.accepted[i] = snap.events_accepted - last_[i].events_accepted;
+    r.rejected += snap.events_rejected - last_[i].events_rejected;
+    r.failed += snap.events_failed - last_[i].events_failed;
+    r.retries += snap.retries - last_[i].retries;
+    r.requests += snap.requests - last_[i].requests;
+    total += snap.events_accepted;
+    if (snap.requests > 0) {
+      StrAppend(&signals, fmt::format(" {} {} ({:.0f}/s)", SignalName(s), snap.events_accepted,
+                                      r.accepted[i] / r.seconds));
+    }
+    last_[i] = snap;
+  }
+  LatencyHistogram::Counts interval = latency;
+  for (int b = 0; b < LatencyHistogram::kBuckets; ++b) interval[b] -= last_latency_[b];
+  last_latency_ = latency;
+  r.p50_ns = LatencyHistogram::QuantileOf(interval, 0.5);
+  r.p99_ns = LatencyHistogram::QuantileOf(interval, 0.99);
+  r.in_flight = stats_.in_flight();
+  last_ns_ = now;
+  if (print) {
+    uint64_t rejected = 0, failed = 0, retries = 0;
     for (Signal s : kAllSignals) {
-      const SignalSnapshot snap = stats_.Snapshot(s);
-      const int i = SignalIndex(s);
-      retries += snap.retries;  // Retries happen before a signal's first completion.
-      if (snap.requests == 0) continue;
-      total += snap.events_accepted;
-      last_total += last[i];
-      rejected += snap.events_rejected;
-      failed += snap.events_failed;
-      p99 = std::max(p99, snap.p99_ns);
-      // Accepted so far, and the rate over the last interval.
-      StrAppend(&line, fmt::format(" {} {} ({:.0f}/s)", SignalName(s), snap.events_accepted,
-                                   Rate(snap.events_accepted - last[i], now - last_ns)));
-      last[i] = snap.events_accepted;
+      rejected += last_[SignalIndex(s)].events_rejected;
+      failed += last_[SignalIndex(s)].events_failed;
+      retries += last_[SignalIndex(s)].retries;
     }
     // Fixed words, so scripts (and the fault tests) can read the line.
-    StrAppend(&line,
-              fmt::format(" | accepted {} rejected {} failed {} retries {} in_flight {} "
-                          "p99 {:.1f} ms | {:.0f} ev/s now, {:.0f} overall",
-                          total, rejected, failed, retries, stats_.in_flight(), p99 / 1e6,
-                          Rate(total - last_total, now - last_ns), Rate(total, now - start)));
+    std::string line = fmt::format(
+        "[{:>6.1f}s]{} | accepted {} rejected {} failed {} retries {} in_flight {} p99 {:.1f} ms | "
+        "{:.0f} ev/s now",
+        r.end_seconds, signals, total, rejected, failed, retries, r.in_flight, r.p99_ns / 1e6,
+        r.achieved_rate());
+    if (r.target_rate >= 0) StrAppend(&line, fmt::format(", target {:.0f}/s", r.target_rate));
+    StrAppend(&line, fmt::format(", {:.0f} overall", Rate(total, now - start_ns_)));
     if (tty_) {
       fmt::print(out_, "\r{}\x1b[K", line);
     } else {
       fmt::print(out_, "{}\n", line);
     }
     std::fflush(out_);
-    last_ns = now;
   }
-  if (tty_) fmt::print(out_, "\n");
+  std::lock_guard<std::mutex> lock(mu_);
+  records_.push_back(r);
 }
 
 std::string SummaryText(const RunStats& stats, const RunInfo& info) {
@@ -127,7 +168,8 @@ std::string SummaryText(const RunStats& stats, const RunInfo& info) {
   return out;
 }
 
-std::string SummaryJson(const RunStats& stats, const RunInfo& info) {
+std::string SummaryJson(const RunStats& stats, const RunInfo& info,
+                        const std::vector<IntervalRecord>& intervals) {
   std::string out = fmt::format(
       "{{\n  \"endpoint\": \"{}\",\n  \"elapsed_seconds\": {:.3f},\n  \"target_rate\": {},\n"
       "  \"stop_reason\": \"{}\",\n  \"signals\": {{",
@@ -171,9 +213,25 @@ std::string SummaryJson(const RunStats& stats, const RunInfo& info) {
                         "\"events_rejected\": {}, \"events_failed\": {}, \"retries\": {}, "
                         "\"events_per_second\": {:.1f}}},\n"
                         "  \"in_flight\": {{\"peak\": {}, \"limit\": {}}},\n"
-                        "  \"peak_rss_bytes\": {}\n}}\n",
+                        "  \"peak_rss_bytes\": {},\n  \"schedule\": \"{}\",\n  \"intervals\": [",
                         sent, accepted, rejected, failed, retries, Rate(accepted, info.elapsed_ns),
-                        stats.in_flight_peak(), info.in_flight_limit, info.peak_rss_bytes));
+                        stats.in_flight_peak(), info.in_flight_limit, info.peak_rss_bytes,
+                        JsonEscape(info.schedule)));
+  // One line per interval: the time series that reports and --merge-reports read.
+  for (size_t k = 0; k < intervals.size(); ++k) {
+    const IntervalRecord& r = intervals[k];
+    StrAppend(
+        &out,
+        fmt::format("{}\n    {{\"t\": {:.3f}, \"seconds\": {:.3f}, \"target\": {:.1f}, "
+                    "\"achieved\": {:.1f}, \"accepted\": {{\"traces\": {}, \"metrics\": {}, "
+                    "\"logs\": {}}}, \"rejected\": {}, \"failed\": {}, \"retries\": {}, "
+                    "\"requests\": {}, \"p50_ms\": {:.3f}, \"p99_ms\": {:.3f}, "
+                    "\"in_flight\": {}}}",
+                    k == 0 ? "" : ",", r.end_seconds, r.seconds, r.target_rate, r.achieved_rate(),
+                    r.accepted[0], r.accepted[1], r.accepted[2], r.rejected, r.failed, r.retries,
+                    r.requests, r.p50_ns / 1e6, r.p99_ns / 1e6, r.in_flight));
+  }
+  StrAppend(&out, "\n  ]\n}\n");
   return out;
 }
 

@@ -3,46 +3,74 @@
 // as JSON. Reads RunStats only; never sees header values or other secrets.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sender/stats.h"
+#include "sender/token_bucket.h"
 
 namespace loadgen {
 
 struct RunInfo {
-  std::string endpoint;  // The gRPC target (host:port), never credentials.
-  double target_rate = 0;
+  std::string endpoint;    // The gRPC target (host:port), never credentials.
+  double target_rate = 0;  // Constant rate; 0 with a schedule or unlimited.
+  std::string schedule;    // DescribeSchedule(), when there is one.
   int64_t elapsed_ns = 0;
   std::string stop_reason;
   int64_t in_flight_limit = 0;  // Workers x max_in_flight.
   int64_t peak_rss_bytes = 0;
 };
 
+// One stats interval of the run, for the time series in the JSON summary and reports.
+struct IntervalRecord {
+  double end_seconds = 0;              // Since the start of sending.
+  double seconds = 0;                  // Length of the interval.
+  double target_rate = -1;             // Average target over the interval; -1: unlimited.
+  std::array<uint64_t, 3> accepted{};  // Events accepted in the interval, per signal.
+  uint64_t rejected = 0, failed = 0, retries = 0, requests = 0;
+  int64_t p50_ns = 0, p99_ns = 0;  // Latency of the requests completed in the interval.
+  int64_t in_flight = 0;           // At the end of the interval.
+  uint64_t total_accepted() const { return accepted[0] + accepted[1] + accepted[2]; }
+  double achieved_rate() const { return seconds > 0 ? total_accepted() / seconds : 0; }
+};
+
 class StatsReporter {
  public:
-  StatsReporter(const RunStats& stats, std::chrono::nanoseconds interval, std::FILE* out);
+  // `limiter` (may be null: unlimited) gives the target rate.
+  StatsReporter(const RunStats& stats, std::chrono::nanoseconds interval, std::FILE* out,
+                const TokenBucket* limiter = nullptr);
   ~StatsReporter();
   void Start();
+  // Stops the thread and records the last, partial interval.
   void Stop();
+  std::vector<IntervalRecord> intervals() const;
 
  private:
   void Loop();
+  void Record(int64_t now, bool print);
   const RunStats& stats_;
+  const TokenBucket* limiter_;
+  int64_t start_ns_ = 0, last_ns_ = 0;
+  std::array<SignalSnapshot, 3> last_{};
+  LatencyHistogram::Counts last_latency_{};
+  std::vector<IntervalRecord> records_;  // Guarded by mu_.
   std::chrono::nanoseconds interval_;
   std::FILE* out_;
   bool tty_;
   std::thread thread_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
 };
 
 std::string SummaryText(const RunStats& stats, const RunInfo& info);
-std::string SummaryJson(const RunStats& stats, const RunInfo& info);
+std::string SummaryJson(const RunStats& stats, const RunInfo& info,
+                        const std::vector<IntervalRecord>& intervals = {});
 
 }  // namespace loadgen

@@ -44,6 +44,23 @@ int64_t LatencyHistogram::Quantile(double q) const {
   return Max();
 }
 
+void LatencyHistogram::AddCountsTo(Counts* out) const {
+  for (int b = 0; b < kBuckets; ++b) (*out)[b] += counts_[b].load(std::memory_order_relaxed);
+}
+
+int64_t LatencyHistogram::QuantileOf(const Counts& counts, double q) {
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  if (total == 0) return 0;
+  const uint64_t rank = static_cast<uint64_t>(q * static_cast<double>(total - 1)) + 1;
+  uint64_t seen = 0;
+  for (int b = 0; b < kBuckets; ++b) {
+    seen += counts[b];
+    if (seen >= rank) return UpperEdge(b);
+  }
+  return UpperEdge(kBuckets - 1);
+}
+
 SignalSnapshot RunStats::Snapshot(Signal s) const {
   const SignalCounters& c = signals_[SignalIndex(s)];
   auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };

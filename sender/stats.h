@@ -23,9 +23,15 @@ class LatencyHistogram {
   int64_t Max() const { return max_.load(std::memory_order_relaxed); }
   uint64_t Count() const;
 
- private:
   static constexpr int kSub = 8;
   static constexpr int kBuckets = 64 * kSub;
+  using Counts = std::array<uint64_t, kBuckets>;
+  // Bucket counts now; two of them subtracted give an interval's distribution.
+  void AddCountsTo(Counts* out) const;
+  // The q-quantile of bucket counts (upper bucket edge); 0 when empty.
+  static int64_t QuantileOf(const Counts& counts, double q);
+
+ private:
   static int Bucket(uint64_t ns);
   static int64_t UpperEdge(int bucket);
   std::array<std::atomic<uint64_t>, kBuckets> counts_{};
@@ -58,6 +64,7 @@ struct SignalSnapshot {
 class RunStats {
  public:
   SignalCounters& of(Signal s) { return signals_[SignalIndex(s)]; }
+  const SignalCounters& of(Signal s) const { return signals_[SignalIndex(s)]; }
   SignalSnapshot Snapshot(Signal s) const;
   // Counts an error of `kind` (a gRPC code name, "partial_success", ...) and keeps the
   // first message of each kind: the summary reports each kind once, with its count.

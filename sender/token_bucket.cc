@@ -23,25 +23,51 @@ bool StopSignal::SleepUntil(int64_t deadline_ns) {
 }
 
 TokenBucket::TokenBucket(double events_per_second, double burst_events, const Clock* clock)
-    : rate_(events_per_second),
-      interval_ns_(1e9 / events_per_second),
-      tau_ns_(std::max(1.0, burst_events) * 1e9 / events_per_second),
-      clock_(clock),
-      tat_ns_(static_cast<double>(clock->NowNs()) + tau_ns_) {}
+    : TokenBucket(RateSchedule::Constant(events_per_second),
+                  static_cast<int64_t>(std::max(1.0, burst_events) * 1e9 / events_per_second),
+                  clock) {}
+
+TokenBucket::TokenBucket(RateSchedule schedule, int64_t tolerance_ns, const Clock* clock)
+    : clock_(clock),
+      start_ns_(clock->NowNs()),
+      tolerance_ns_(tolerance_ns),
+      schedule_(std::move(schedule)),
+      // Starts empty: what the tolerance would allow at once is already spent.
+      issued_(schedule_.EventsBy(tolerance_ns)) {}
 
 int64_t TokenBucket::Reserve(uint64_t n) {
-  const double now = static_cast<double>(clock_->NowNs());
+  const int64_t now = clock_->NowNs();
   std::lock_guard<std::mutex> lock(mu_);
-  // A bucket idle for longer than tau is full, not fuller: that caps the catch-up.
-  const double tat = std::max(tat_ns_, now);
-  tat_ns_ = tat + static_cast<double>(n) * interval_ns_;
-  return static_cast<int64_t>(std::ceil(std::max(now, tat_ns_ - tau_ns_)));
+  // A bucket idle for longer than the tolerance is full, not fuller: no catch-up.
+  issued_ = std::max(issued_, schedule_.EventsBy(now - start_ns_)) + static_cast<double>(n);
+  const int64_t due = schedule_.TimeOfEvent(issued_);
+  if (due == RateSchedule::kForever) return RateSchedule::kForever;
+  return std::max(now, start_ns_ + due - tolerance_ns_);
 }
 
-bool TokenBucket::Acquire(uint64_t n, StopSignal* stop) {
+bool TokenBucket::Acquire(uint64_t n, StopSignal* stop, int64_t deadline_ns) {
   const int64_t at = Reserve(n);
+  if (at == RateSchedule::kForever || (deadline_ns != 0 && at >= deadline_ns)) return false;
   if (at <= clock_->NowNs()) return !stop->stopped();
   return stop->SleepUntil(at);
+}
+
+double TokenBucket::TargetRate() const {
+  const int64_t now = clock_->NowNs();
+  std::lock_guard<std::mutex> lock(mu_);
+  return schedule_.RateAt(now - start_ns_);
+}
+
+double TokenBucket::ScheduledEvents(int64_t now_ns) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return schedule_.EventsBy(now_ns - start_ns_);
+}
+
+void TokenBucket::SetRate(double rate) {
+  const int64_t now = clock_->NowNs();
+  std::lock_guard<std::mutex> lock(mu_);
+  issued_ = std::max(issued_, schedule_.EventsBy(now - start_ns_));
+  schedule_.HoldFrom(now - start_ns_, rate);
 }
 
 }  // namespace loadgen

@@ -1,6 +1,7 @@
 // The rate limiter shared by every worker of a run: a token bucket of `rate` events/s
-// holding at most `burst` events, kept as a theoretical arrival time (GCRA) so that a
-// reservation is one short critical section and the arithmetic is exact.
+// (or a RateSchedule) holding at most `burst` events, kept as a theoretical arrival
+// time (GCRA) on the schedule's cumulative curve, so that a reservation is one short
+// critical section, the arithmetic is exact, and ramps are followed exactly.
 //
 // A request for n events waits until the bucket holds n tokens, including n larger
 // than the burst (it then waits its full share instead of bypassing the limit). The
@@ -13,6 +14,7 @@
 #include <mutex>
 
 #include "common/clock.h"
+#include "sender/schedule.h"
 
 namespace loadgen {
 
@@ -32,25 +34,37 @@ class StopSignal {
 
 class TokenBucket {
  public:
-  // Requires rate > 0 and burst >= 1. `clock` must outlive the bucket.
+  // A constant rate. Requires rate > 0 and burst >= 1. `clock` must outlive the bucket.
   TokenBucket(double events_per_second, double burst_events, const Clock* clock);
+  // A schedule, whose time 0 is now. The bucket may run up to `tolerance_ns` ahead of
+  // the schedule (at a constant rate that is burst / rate).
+  TokenBucket(RateSchedule schedule, int64_t tolerance_ns, const Clock* clock);
 
   // Takes n tokens and returns the clock time at which the caller may send them
-  // (now or later). Never blocks.
+  // (now or later; RateSchedule::kForever when the schedule ends first). Never blocks.
   int64_t Reserve(uint64_t n);
 
-  // Reserve(n), then sleeps until that time. Returns false when `stop` fired first.
-  bool Acquire(uint64_t n, StopSignal* stop);
+  // Reserve(n), then sleeps until that time. Returns false when `stop` fired first,
+  // or when that time is at or past `deadline_ns` (0: none) or the schedule's end.
+  bool Acquire(uint64_t n, StopSignal* stop, int64_t deadline_ns = 0);
 
-  double rate() const { return rate_; }
+  // The target rate now (what the schedule asks for at this moment).
+  double TargetRate() const;
+  // Events the schedule has asked for from its start until clock time `now_ns`.
+  double ScheduledEvents(int64_t now_ns) const;
+  // From now on, hold `rate` (runtime control); the schedule's end stays.
+  void SetRate(double rate);
+  int64_t start_ns() const { return start_ns_; }
 
  private:
-  const double rate_;
-  const double interval_ns_;  // Nanoseconds per event.
-  const double tau_ns_;       // Burst expressed as time.
   const Clock* clock_;
-  std::mutex mu_;
-  double tat_ns_;  // When the bucket would be full again if nothing more were taken.
+  const int64_t start_ns_;
+  const int64_t tolerance_ns_;
+  mutable std::mutex mu_;
+  RateSchedule schedule_;
+  // Events reserved so far, on the schedule's cumulative curve: a reservation may go
+  // once the schedule has reached it, less the tolerance (GCRA on that curve).
+  double issued_;
 };
 
 }  // namespace loadgen

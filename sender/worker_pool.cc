@@ -1,6 +1,7 @@
 #include "sender/worker_pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "common/clock.h"
@@ -52,7 +53,9 @@ std::array<int, 3> SplitWorkers(int total, const std::array<uint64_t, 3>& events
 
 namespace {
 
-void SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions& pool,
+// Returns true when every replay was sent (not cut short by a stop, the deadline or
+// the end of the schedule).
+bool SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions& pool,
               GrpcExporter& exporter, FramePatcher& patcher, TokenBucket* limiter, StopSignal* stop,
               int64_t deadline_ns) {
   const SteadyClock clock;
@@ -62,9 +65,9 @@ void SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions
     for (size_t i = 0; i < frames.size(); ++i) {
       const CompiledFrame& frame = *frames[i];
       exporter.WaitForSlot();
-      if (stop->stopped()) return;
-      if (limiter != nullptr && !limiter->Acquire(frame.events, stop)) return;
-      if (deadline_ns != 0 && clock.NowNs() >= deadline_ns) return;
+      if (stop->stopped()) return false;
+      if (limiter != nullptr && !limiter->Acquire(frame.events, stop, deadline_ns)) return false;
+      if (deadline_ns != 0 && clock.NowNs() >= deadline_ns) return false;
       grpc::Slice slice(frame.bytes.size());
       const uint64_t now = WallNowNs();
       // The slice is fresh and only ours until Start hands it to gRPC.
@@ -73,13 +76,14 @@ void SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions
       exporter.Start(std::move(slice), frame.events);
     }
   }
+  return true;
 }
 
 }  // namespace
 
-int RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
-                  const ExporterOptions& exporter_options, TokenBucket* limiter, RunStats* stats,
-                  StopSignal* stop) {
+PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
+                         const ExporterOptions& exporter_options, TokenBucket* limiter,
+                         RunStats* stats, StopSignal* stop) {
   std::array<size_t, 3> frame_counts{};
   for (int i = 0; i < 3; ++i) frame_counts[i] = dataset.frames[i].size();
   const std::array<int, 3> split = SplitWorkers(pool.workers, dataset.events, frame_counts);
@@ -88,6 +92,7 @@ int RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
       pool.duration.count() > 0 ? SteadyClock().NowNs() + pool.duration.count() : 0;
 
   std::vector<std::thread> threads;
+  std::atomic<int> unfinished{0};
   uint64_t worker_seed = pool.run_key;
   for (Signal signal : kAllSignals) {
     const auto& frames = dataset.of(signal);
@@ -97,10 +102,10 @@ int RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
       std::vector<const CompiledFrame*> share;
       for (size_t f = w; f < frames.size(); f += n) share.push_back(&frames[f]);
       const uint64_t seed = SplitMix64(&worker_seed);
-      threads.emplace_back([=, &pool, &exporter_options, &ids] {
+      threads.emplace_back([=, &pool, &exporter_options, &ids, &unfinished] {
         GrpcExporter exporter(exporter_options, signal, stats);
         FramePatcher patcher(ids, pool.timestamps, seed, pool.series_start_ns);
-        SendLoop(share, pool, exporter, patcher, limiter, stop, deadline_ns);
+        if (!SendLoop(share, pool, exporter, patcher, limiter, stop, deadline_ns)) ++unfinished;
         // On a stop, requests waiting for a retry are given up (and counted as failed)
         // so that shutdown is bounded by the request timeout, not the retry budget.
         exporter.Drain(/*abandon_retries=*/stop->stopped());
@@ -108,7 +113,7 @@ int RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
     }
   }
   for (auto& t : threads) t.join();
-  return static_cast<int>(threads.size());
+  return {static_cast<int>(threads.size()), unfinished.load() == 0};
 }
 
 }  // namespace loadgen

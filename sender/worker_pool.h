@@ -38,9 +38,12 @@ struct PoolOptions {
 
 // Sends `dataset` until the multiplier or duration is reached or `stop` fires, then
 // waits for in-flight calls. `limiter` may be null (unlimited). Blocks the caller.
-// Returns the number of workers it ran (see SplitWorkers).
-int RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
-                  const ExporterOptions& exporter, TokenBucket* limiter, RunStats* stats,
-                  StopSignal* stop);
+struct PoolResult {
+  int workers = 0;            // Workers it ran (see SplitWorkers).
+  bool replays_done = false;  // Every worker sent its share `multiplier` times.
+};
+PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
+                         const ExporterOptions& exporter, TokenBucket* limiter, RunStats* stats,
+                         StopSignal* stop);
 
 }  // namespace loadgen

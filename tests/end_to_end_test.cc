@@ -78,6 +78,41 @@ TEST_CASE("a duration ends the run on time, with every sent event accounted for"
   CHECK(accepted <= 20000);
 }
 
+TEST_CASE("a schedule shapes the load: ramps and steps followed, target beside achieved") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  SinkProcess sink;
+  // 1 s at 4000/s, a ramp to 12000/s over 1 s, a step down to 2000/s for 1 s: 14000.
+  const std::string config = WriteSenderConfig(
+      dir, prefix,
+      "sending:\n  multiplier: 0\n  batch_size: {traces: 100, metrics: 100, logs: 100}\n"
+      "  schedule:\n    - {duration: 0s, target_rate: 4000}\n"
+      "    - {duration: 1s, target_rate: 4000}\n    - {duration: 1s, target_rate: 12000}\n"
+      "    - {duration: 0s, target_rate: 2000}\n    - {duration: 1s, target_rate: 2000}\n"
+      "stats:\n  interval: 250ms\n");
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
+                "--stats-json", dir.File("sender.json")});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("(schedule completed)"));
+  CHECK_THAT(r.out, Catch::Contains(
+                        "step to 4000/s, 4000/s for 1s, ramp to 12000/s over 1s, step to 2000/s, "
+                        "2000/s for 1s"));
+  CHECK_THAT(r.out, Catch::Contains(", target 4000/s,"));
+  const std::string sent = ReadText(dir.File("sender.json"));
+  const std::string got = sink.Stop();
+  const int64_t accepted = JsonInt(sent, "events_accepted", "\"total\"");
+  CHECK(accepted ==
+        JsonInt(got, "spans") + JsonInt(got, "data_points") + JsonInt(got, "log_records"));
+  // Never above the schedule by more than its 0.1 s tolerance at the peak (1200) and
+  // what the first requests of each worker take at once.
+  CHECK(accepted <= 14000 + 1200 + 4 * 100);
+  CHECK(accepted >= 14000 * 7 / 10);  // And not far below it (slow machines included).
+  // The time series: each interval's target, as the schedule says at that time.
+  CHECK(JsonDouble(sent, "target", "\"intervals\"") == Approx(4000).margin(40));
+  CHECK_THAT(sent, Catch::Contains("\"schedule\": \"step to 4000/s"));
+}
+
 TEST_CASE("SIGINT stops the sender cleanly: summary, exit 0, nothing lost in flight") {
   TempDir dir;
   const std::string prefix = GenerateSmallDataset(dir);
