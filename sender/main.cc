@@ -224,21 +224,20 @@ int main(int argc, char** argv) {
 
   // The limiter may run ahead of the schedule by 0.1 s (or by `burst` events at the
   // peak rate): enough for scheduling jitter, never a catch-up burst after a stall.
-  std::unique_ptr<TokenBucket> limiter;
+  std::unique_ptr<RateLimiter> limiter;
   std::string rate_text = "unlimited";
-  if (!config.schedule.empty()) {
-    RateSchedule schedule = RateSchedule::FromStages(config.schedule);
+  if (!config.schedule.empty() || config.events_per_second > 0) {
+    const RateSchedule schedule = config.schedule.empty()
+                                      ? RateSchedule::Constant(config.events_per_second)
+                                      : RateSchedule::FromStages(config.schedule);
     const int64_t tolerance =
         config.burst_events > 0 && schedule.peak_rate() > 0
             ? static_cast<int64_t>(config.burst_events * 1e9 / schedule.peak_rate())
             : 100'000'000;
-    limiter = std::make_unique<TokenBucket>(std::move(schedule), tolerance, &clock);
-    rate_text = StrCat("schedule (", DescribeSchedule(config.schedule), ")");
-  } else if (config.events_per_second > 0) {
-    const double burst =
-        config.burst_events > 0 ? config.burst_events : 0.1 * config.events_per_second;
-    limiter = std::make_unique<TokenBucket>(config.events_per_second, burst, &clock);
-    rate_text = fmt::format("{:.0f} events/s", config.events_per_second);
+    limiter = std::make_unique<RateLimiter>(schedule, tolerance, dataset.events, &clock);
+    rate_text = config.schedule.empty()
+                    ? fmt::format("{:.0f} events/s", config.events_per_second)
+                    : StrCat("schedule (", DescribeSchedule(config.schedule), ")");
   }
   fmt::print("sending to {} ({}), rate {}, {} workers, duration {}, multiplier {}\n", where,
              config.insecure ? "plaintext" : "TLS", rate_text, config.concurrency,

@@ -34,7 +34,7 @@ double Rate(uint64_t n, int64_t ns) { return ns > 0 ? n * 1e9 / static_cast<doub
 }  // namespace
 
 StatsReporter::StatsReporter(const RunStats& stats, std::chrono::nanoseconds interval,
-                             std::FILE* out, const TokenBucket* limiter)
+                             std::FILE* out, const RateLimiter* limiter)
     : stats_(stats),
       limiter_(limiter),
       interval_(interval),

@@ -44,7 +44,7 @@ class StatsReporter {
  public:
   // `limiter` (may be null: unlimited) gives the target rate.
   StatsReporter(const RunStats& stats, std::chrono::nanoseconds interval, std::FILE* out,
-                const TokenBucket* limiter = nullptr);
+                const RateLimiter* limiter = nullptr);
   ~StatsReporter();
   void Start();
   // Stops the thread and records the last, partial interval.
@@ -55,7 +55,7 @@ class StatsReporter {
   void Loop();
   void Record(int64_t now, bool print);
   const RunStats& stats_;
-  const TokenBucket* limiter_;
+  const RateLimiter* limiter_;
   int64_t start_ns_ = 0, last_ns_ = 0;
   std::array<SignalSnapshot, 3> last_{};
   LatencyHistogram::Counts last_latency_{};

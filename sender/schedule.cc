@@ -108,6 +108,16 @@ void RateSchedule::HoldFrom(int64_t t_ns, double rate) {
   Recompute();
 }
 
+RateSchedule RateSchedule::Scaled(double factor) const {
+  RateSchedule s = *this;
+  for (Segment& seg : s.segments_) {
+    seg.r0 *= factor;
+    seg.r1 *= factor;
+  }
+  s.Recompute();
+  return s;
+}
+
 std::string DescribeSchedule(const std::vector<ScheduleStage>& stages) {
   std::string out;
   double previous = 0;

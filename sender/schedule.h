@@ -35,6 +35,8 @@ class RateSchedule {
   double peak_rate() const { return peak_; }
   // From t on, a constant `rate` until the schedule's end (runtime control).
   void HoldFrom(int64_t t_ns, double rate);
+  // The same shape at `factor` times the rate.
+  RateSchedule Scaled(double factor) const;
 
  private:
   struct Segment {

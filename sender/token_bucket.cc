@@ -70,4 +70,32 @@ void TokenBucket::SetRate(double rate) {
   schedule_.HoldFrom(now - start_ns_, rate);
 }
 
+RateLimiter::RateLimiter(const RateSchedule& total, int64_t tolerance_ns,
+                         const std::array<uint64_t, 3>& events, const Clock* clock) {
+  const double sum = static_cast<double>(events[0] + events[1] + events[2]);
+  for (int i = 0; i < 3; ++i) {
+    if (events[i] == 0) continue;
+    shares_[i] = static_cast<double>(events[i]) / sum;
+    buckets_[i] = std::make_unique<TokenBucket>(total.Scaled(shares_[i]), tolerance_ns, clock);
+  }
+}
+
+double RateLimiter::TargetRate() const {
+  double r = 0;
+  for (const auto& b : buckets_) r += b ? b->TargetRate() : 0;
+  return r;
+}
+
+double RateLimiter::ScheduledEvents(int64_t now_ns) const {
+  double e = 0;
+  for (const auto& b : buckets_) e += b ? b->ScheduledEvents(now_ns) : 0;
+  return e;
+}
+
+void RateLimiter::SetRate(double total) {
+  for (int i = 0; i < 3; ++i) {
+    if (buckets_[i]) buckets_[i]->SetRate(total * shares_[i]);
+  }
+}
+
 }  // namespace loadgen

@@ -9,11 +9,14 @@
 // Thread-safe.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 #include "common/clock.h"
+#include "common/signal.h"
 #include "sender/schedule.h"
 
 namespace loadgen {
@@ -65,6 +68,26 @@ class TokenBucket {
   // Events reserved so far, on the schedule's cumulative curve: a reservation may go
   // once the schedule has reached it, less the tolerance (GCRA on that curve).
   double issued_;
+};
+
+// The run's rate limit, split by signal: one bucket per signal at its share of the
+// dataset's events, so the mix on the wire is the dataset's at any rate (one shared
+// bucket would give each worker an equal share of requests instead), and together
+// they follow the schedule exactly. Thread-safe.
+class RateLimiter {
+ public:
+  // `events` per signal (by SignalIndex); a signal with none gets no bucket.
+  RateLimiter(const RateSchedule& total, int64_t tolerance_ns,
+              const std::array<uint64_t, 3>& events, const Clock* clock);
+  TokenBucket* of(Signal s) const { return buckets_[SignalIndex(s)].get(); }
+  double TargetRate() const;
+  double ScheduledEvents(int64_t now_ns) const;
+  // From now on, hold `total` events/s, split by the same shares.
+  void SetRate(double total);
+
+ private:
+  std::array<double, 3> shares_{};
+  std::array<std::unique_ptr<TokenBucket>, 3> buckets_;
 };
 
 }  // namespace loadgen

@@ -82,7 +82,7 @@ bool SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions
 }  // namespace
 
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
-                         const ExporterOptions& exporter_options, TokenBucket* limiter,
+                         const ExporterOptions& exporter_options, const RateLimiter* limiter,
                          RunStats* stats, StopSignal* stop) {
   std::array<size_t, 3> frame_counts{};
   for (int i = 0; i < 3; ++i) frame_counts[i] = dataset.frames[i].size();
@@ -105,7 +105,8 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
       threads.emplace_back([=, &pool, &exporter_options, &ids, &unfinished] {
         GrpcExporter exporter(exporter_options, signal, stats);
         FramePatcher patcher(ids, pool.timestamps, seed, pool.series_start_ns);
-        if (!SendLoop(share, pool, exporter, patcher, limiter, stop, deadline_ns)) ++unfinished;
+        TokenBucket* bucket = limiter != nullptr ? limiter->of(signal) : nullptr;
+        if (!SendLoop(share, pool, exporter, patcher, bucket, stop, deadline_ns)) ++unfinished;
         // On a stop, requests waiting for a retry are given up (and counted as failed)
         // so that shutdown is bounded by the request timeout, not the retry budget.
         exporter.Drain(/*abandon_retries=*/stop->stopped());

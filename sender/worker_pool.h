@@ -43,7 +43,7 @@ struct PoolResult {
   bool replays_done = false;  // Every worker sent its share `multiplier` times.
 };
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
-                         const ExporterOptions& exporter, TokenBucket* limiter, RunStats* stats,
-                         StopSignal* stop);
+                         const ExporterOptions& exporter, const RateLimiter* limiter,
+                         RunStats* stats, StopSignal* stop);
 
 }  // namespace loadgen

@@ -1,4 +1,5 @@
 // The real binaries against each other on 127.0.0.1: generator -> files -> sender -> sink.
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 
@@ -76,6 +77,34 @@ TEST_CASE("a duration ends the run on time, with every sent event accounted for"
   CHECK(accepted > 0);
   // The limiter never lets more than the rate through: 20000/s for one second.
   CHECK(accepted <= 20000);
+}
+
+TEST_CASE("at a set rate each signal gets its share of the dataset's events") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  const std::string meta = ReadText(prefix + "-metadata.yaml");
+  SinkProcess sink;
+  auto r = Run({BinaryPath("telemetry-sender"), "--config",
+                WriteSenderConfig(dir, prefix,
+                                  "sending:\n  batch_size: {traces: 50, metrics: 50, logs: 50}\n"),
+                "--endpoint", sink.endpoint(), "--rate", "30000", "--multiplier", "0", "--duration",
+                "2s", "--stats-json", dir.File("sender.json")});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  sink.Stop();
+  const std::string sent = ReadText(dir.File("sender.json"));
+  const double dataset = static_cast<double>(
+      MetaCount(meta, "spans") + MetaCount(meta, "data_points") + MetaCount(meta, "log_records"));
+  const double total = static_cast<double>(JsonInt(sent, "events_sent", "\"total\""));
+  REQUIRE(total > 0);
+  for (auto [signal, key] :
+       {std::pair{"\"traces\"", "spans"}, std::pair{"\"metrics\"", "data_points"},
+        std::pair{"\"logs\"", "log_records"}}) {
+    INFO(signal);
+    const double share = MetaCount(meta, key) / dataset;
+    // Within two requests (of at most 50 events) of the exact share.
+    CHECK(std::abs(JsonInt(sent, "events_sent", signal) - share * total) <= 100);
+  }
 }
 
 TEST_CASE("a schedule shapes the load: ramps and steps followed, target beside achieved") {
