@@ -18,6 +18,7 @@
 #include "sender/config.h"
 #include "sender/exporter.h"
 #include "sender/loader.h"
+#include "sender/plan.h"
 #include "sender/report.h"
 #include "sender/token_bucket.h"
 #include "sender/worker_pool.h"
@@ -104,7 +105,11 @@ int main(int argc, char** argv) {
       "on-rejected",
       "When the receiver refuses data for good: continue (count it as rejected) or stop "
       "(exit 3)",
-      cxxopts::value<std::string>())("h,help", "Show this help");
+      cxxopts::value<std::string>())(
+      "plan",
+      "Send nothing: print what the run would put on the wire (events, requests, bytes with "
+      "and without gzip, MB/s, per day) from the real templates; --stats-json gets it as JSON")(
+      "h,help", "Show this help");
   cxxopts::ParseResult args;
   try {
     args = options.parse(argc, argv);
@@ -179,6 +184,17 @@ int main(int argc, char** argv) {
   }
   if (total_events == 0) return Fail("no events to send: every input is empty or unset");
   fmt::print("loaded{} compiled in {:.0f} ms\n", loaded, (clock.NowNs() - load_start) / 1e6);
+  if (args.count("plan")) {
+    auto plan = MakePlan(dataset, config);
+    if (!plan.ok()) return Fail(plan.status().message());
+    fmt::print("{}", PlanText(*plan));
+    if (!config.stats_json_file.empty()) {
+      if (auto s = WriteFileAtomically(config.stats_json_file, PlanJson(*plan)); !s.ok()) {
+        return Fail(StrCat("stats.json_file: ", s.message()));
+      }
+    }
+    return 0;
+  }
 
   ExporterOptions exporter;
   exporter.signal_targets = *targets;
