@@ -119,17 +119,23 @@ struct TraceId {
 // For a fixed run key and replay both maps are bijections (two Feistel-like rounds of
 // Fmix64), so distinct template IDs never collide within a replay; across replays and
 // runs the outputs are as unlikely to collide as random IDs. Thread-safe (immutable).
+//
+// With an instance tag (scale-out: instance i of N), bytes 0-1 of every trace ID are
+// the instance number, so the instances' trace IDs are disjoint by construction; the
+// W3C "random" bytes (the rightmost seven) stay random.
 class IdMapper {
  public:
-  explicit IdMapper(uint64_t run_key)
+  explicit IdMapper(uint64_t run_key, int instance_tag = -1)
       : k0_(Fmix64(run_key ^ 0x6A09E667F3BCC908ull)),
-        k1_(Fmix64(run_key ^ 0xBB67AE8584CAA73Bull)) {}
+        k1_(Fmix64(run_key ^ 0xBB67AE8584CAA73Bull)),
+        tag_(instance_tag) {}
 
   TraceId MapTrace(TraceId tmpl, uint64_t replay) const {
     const uint64_t r = Fmix64(replay * 0x9E3779B97F4A7C15ull + k0_);
     TraceId out;
     out.lo = Fmix64(tmpl.lo ^ r);
     out.hi = Fmix64(tmpl.hi ^ k1_ ^ out.lo);
+    if (tag_ >= 0) out.lo = (out.lo & ~uint64_t{0xFFFF}) | static_cast<uint64_t>(tag_);
     if ((out.lo | out.hi) == 0) out.lo = 1;
     return out;
   }
@@ -143,6 +149,7 @@ class IdMapper {
 
  private:
   uint64_t k0_, k1_;
+  int tag_;
 };
 
 }  // namespace loadgen

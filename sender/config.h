@@ -76,6 +76,12 @@ struct SenderConfig {
   std::chrono::nanoseconds jitter{0};
   std::chrono::nanoseconds backdate{0};
 
+  // Scale-out: this process is instance `instance` of `instances` (see worker_pool.h):
+  // it sends 1/instances of the rate or schedule, its share of the replays, and trace
+  // IDs disjoint from every other instance's.
+  int64_t instance = 0;
+  int64_t instances = 1;
+
   std::chrono::nanoseconds stats_interval = std::chrono::seconds(5);
   std::string stats_json_file;
 };

@@ -68,6 +68,26 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
     }
   }
   if (args.count("stats-json")) c->stats_json_file = args["stats-json"].as<std::string>();
+  if (args.count("instances")) {
+    if (!ParseInt64(args["instances"].as<std::string>(), &c->instances) || c->instances < 1 ||
+        c->instances > 65536) {
+      return fmt::format("--instances: expected a whole number from 1 to 65536, got \"{}\"",
+                         args["instances"].as<std::string>());
+    }
+  }
+  // The index comes from --instance, or from a Kubernetes Indexed Job.
+  std::string index;
+  if (args.count("instance")) {
+    index = args["instance"].as<std::string>();
+  } else if (const char* job = std::getenv("JOB_COMPLETION_INDEX"); job && c->instances > 1) {
+    index = job;
+  }
+  if (!index.empty() &&
+      (!ParseInt64(index, &c->instance) || c->instance < 0 || c->instance >= c->instances)) {
+    return fmt::format(
+        "--instance (or JOB_COMPLETION_INDEX): expected a whole number from 0 to {}, got \"{}\"",
+        c->instances - 1, index);
+  }
   if (args.count("on-rejected")) {
     const std::string v = args["on-rejected"].as<std::string>();
     if (v != "continue" && v != "stop") {
@@ -105,6 +125,12 @@ int main(int argc, char** argv) {
       "on-rejected",
       "When the receiver refuses data for good: continue (count it as rejected) or stop "
       "(exit 3)",
+      cxxopts::value<std::string>())("instances",
+                                     "Scale-out: the number of sender instances sharing this load",
+                                     cxxopts::value<std::string>())(
+      "instance",
+      "Scale-out: this instance's number, 0 to instances-1 (default: "
+      "JOB_COMPLETION_INDEX when set)",
       cxxopts::value<std::string>())(
       "plan",
       "Send nothing: print what the run would put on the wire (events, requests, bytes with "
@@ -158,6 +184,17 @@ int main(int argc, char** argv) {
     _exit(130);
   }).detach();
 
+  // Scale-out: this instance's share of the load.
+  if (config.instances > 1) {
+    config.events_per_second /= static_cast<double>(config.instances);
+    for (ScheduleStage& st : config.schedule)
+      st.target_rate /= static_cast<double>(config.instances);
+  }
+  const std::pair<std::string, std::string> instance_attribute =
+      config.instances > 1
+          ? std::pair<std::string, std::string>{"loadgen.instance", std::to_string(config.instance)}
+          : std::pair<std::string, std::string>{};
+
   const SteadyClock clock;
   const int64_t load_start = clock.NowNs();
   LoadedDataset dataset;
@@ -168,7 +205,7 @@ int main(int argc, char** argv) {
     if (path->empty()) continue;
     const ChunkLimits limits{static_cast<size_t>(batch),
                              static_cast<size_t>(config.max_request_bytes)};
-    if (auto s = LoadTemplateFile(*path, signal, limits, &dataset); !s.ok()) {
+    if (auto s = LoadTemplateFile(*path, signal, limits, &dataset, instance_attribute); !s.ok()) {
       return Fail(s.message());
     }
   }
@@ -235,6 +272,8 @@ int main(int argc, char** argv) {
   pool.duration = run_length;
   pool.timestamps.jitter_ns = config.jitter.count();
   pool.timestamps.backdate_ns = config.backdate.count();
+  pool.instance = static_cast<int>(config.instance);
+  pool.instances = static_cast<int>(config.instances);
   pool.run_key = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32) ^ WallNowNs();
   pool.series_start_ns = WallNowNs() - static_cast<uint64_t>(config.backdate.count());
 
@@ -255,6 +294,10 @@ int main(int argc, char** argv) {
                     ? fmt::format("{:.0f} events/s", config.events_per_second)
                     : StrCat("schedule (", DescribeSchedule(config.schedule), ")");
   }
+  if (config.instances > 1) {
+    StrAppend(&rate_text,
+              fmt::format(" (instance {} of {}: its share)", config.instance, config.instances));
+  }
   fmt::print("sending to {} ({}), rate {}, {} workers, duration {}, multiplier {}\n", where,
              config.insecure ? "plaintext" : "TLS", rate_text, config.concurrency,
              run_length.count() ? fmt::format("{:.1f}s", run_length.count() / 1e9) : "none",
@@ -271,6 +314,8 @@ int main(int argc, char** argv) {
   reporter.Stop();
 
   info.endpoint = where;
+  info.instance = static_cast<int>(config.instance);
+  info.instances = static_cast<int>(config.instances);
   info.target_rate = config.schedule.empty() ? config.events_per_second : 0;
   if (!config.schedule.empty()) info.schedule = DescribeSchedule(config.schedule);
   {

@@ -18,9 +18,10 @@
 namespace loadgen {
 
 struct RunInfo {
-  std::string endpoint;    // The gRPC target (host:port), never credentials.
-  double target_rate = 0;  // Constant rate; 0 with a schedule or unlimited.
-  std::string schedule;    // DescribeSchedule(), when there is one.
+  std::string endpoint;             // The gRPC target (host:port), never credentials.
+  double target_rate = 0;           // Constant rate; 0 with a schedule or unlimited.
+  std::string schedule;             // DescribeSchedule(), when there is one.
+  int instance = 0, instances = 1;  // Scale-out.
   int64_t elapsed_ns = 0;
   std::string stop_reason;
   int64_t in_flight_limit = 0;  // Workers x max_in_flight.

@@ -61,7 +61,9 @@ bool SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions
   const SteadyClock clock;
   // When each frame was last sent: the start of its next delta window.
   std::vector<uint64_t> last_sent(frames.size(), pool.series_start_ns);
-  for (uint64_t replay = 0; pool.multiplier == 0 || replay < pool.multiplier; ++replay) {
+  const auto step = static_cast<uint64_t>(pool.instances);
+  for (uint64_t replay = static_cast<uint64_t>(pool.instance);
+       pool.multiplier == 0 || replay < pool.multiplier; replay += step) {
     for (size_t i = 0; i < frames.size(); ++i) {
       const CompiledFrame& frame = *frames[i];
       exporter.WaitForSlot();
@@ -87,7 +89,7 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
   std::array<size_t, 3> frame_counts{};
   for (int i = 0; i < 3; ++i) frame_counts[i] = dataset.frames[i].size();
   const std::array<int, 3> split = SplitWorkers(pool.workers, dataset.events, frame_counts);
-  const IdMapper ids(pool.run_key);
+  const IdMapper ids(pool.run_key, pool.instances > 1 ? pool.instance : -1);
   const int64_t deadline_ns =
       pool.duration.count() > 0 ? SteadyClock().NowNs() + pool.duration.count() : 0;
 

@@ -32,12 +32,18 @@ struct PoolOptions {
   uint64_t multiplier = 1;               // 0: until stopped or the duration ends.
   std::chrono::nanoseconds duration{0};  // 0: no limit.
   TimestampOptions timestamps;
-  uint64_t run_key = 0;          // Seeds the ID mapping; random per run.
+  uint64_t run_key = 0;  // Seeds the ID mapping; random per run.
+  // Scale-out: this is instance `instance` of `instances`. It sends replays instance,
+  // instance + instances, ... (so N instances together send `multiplier` replays) and
+  // tags its trace IDs with its number (see IdMapper).
+  int instance = 0;
+  int instances = 1;
   uint64_t series_start_ns = 0;  // Start time of cumulative metric series.
 };
 
-// Sends `dataset` until the multiplier or duration is reached or `stop` fires, then
-// waits for in-flight calls. `limiter` may be null (unlimited). Blocks the caller.
+// Sends `dataset` until the multiplier (this instance's replays of it) or duration is reached or
+// `stop` fires, then waits for in-flight calls. `limiter` may be null (unlimited). Blocks the
+// caller.
 struct PoolResult {
   int workers = 0;            // Workers it ran (see SplitWorkers).
   bool replays_done = false;  // Every worker sent its share `multiplier` times.
