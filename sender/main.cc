@@ -18,6 +18,7 @@
 #include "sender/config.h"
 #include "sender/exporter.h"
 #include "sender/loader.h"
+#include "sender/merge.h"
 #include "sender/plan.h"
 #include "sender/report.h"
 #include "sender/token_bucket.h"
@@ -135,7 +136,12 @@ int main(int argc, char** argv) {
       "plan",
       "Send nothing: print what the run would put on the wire (events, requests, bytes with "
       "and without gzip, MB/s, per day) from the real templates; --stats-json gets it as JSON")(
-      "h,help", "Show this help");
+      "merge-reports",
+      "Combine the JSON summaries of a scaled-out run's instances (given after the flags) "
+      "into one: printed, and written to --stats-json")(
+      "files", "", cxxopts::value<std::vector<std::string>>())("h,help", "Show this help");
+  options.parse_positional({"files"});
+  options.positional_help("[summary.json ...]");
   cxxopts::ParseResult args;
   try {
     args = options.parse(argc, argv);
@@ -145,6 +151,26 @@ int main(int argc, char** argv) {
   if (args.count("help")) {
     fmt::print("{}\n", options.help());
     return 0;
+  }
+
+  if (args.count("merge-reports")) {
+    const auto files = args.count("files") ? args["files"].as<std::vector<std::string>>()
+                                           : std::vector<std::string>{};
+    auto merged = MergeReports(files);
+    if (!merged.ok()) return Fail(merged.status().message());
+    fmt::print("{}", merged->text);
+    if (args.count("stats-json")) {
+      if (auto s = WriteFileAtomically(args["stats-json"].as<std::string>(), merged->json);
+          !s.ok()) {
+        return Fail(StrCat("--stats-json: ", s.message()));
+      }
+    }
+    return 0;
+  }
+  if (args.count("files")) {
+    return Fail(StrCat("unexpected argument '", args["files"].as<std::vector<std::string>>()[0],
+                       "' (summaries to merge go with --merge-reports)"),
+                2);
   }
 
   // Signals go to one thread that asks the run to stop; a second one exits at once.
@@ -308,12 +334,15 @@ int main(int argc, char** argv) {
   StatsReporter reporter(stats, config.stats_interval, stdout, limiter.get());
   reporter.Start();
   const int64_t run_start = clock.NowNs();
+  const int64_t run_start_unix = static_cast<int64_t>(WallNowNs());
   const PoolResult ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
   RunInfo info;
   info.elapsed_ns = clock.NowNs() - run_start;
   reporter.Stop();
 
   info.endpoint = where;
+  info.start_unix_ns = run_start_unix;
+  info.stats_interval_seconds = config.stats_interval.count() / 1e9;
   info.instance = static_cast<int>(config.instance);
   info.instances = static_cast<int>(config.instances);
   info.target_rate = config.schedule.empty() ? config.events_per_second : 0;

@@ -22,6 +22,8 @@ struct RunInfo {
   double target_rate = 0;           // Constant rate; 0 with a schedule or unlimited.
   std::string schedule;             // DescribeSchedule(), when there is one.
   int instance = 0, instances = 1;  // Scale-out.
+  int64_t start_unix_ns = 0;        // Wall-clock start, to align merged time series.
+  double stats_interval_seconds = 0;
   int64_t elapsed_ns = 0;
   std::string stop_reason;
   int64_t in_flight_limit = 0;  // Workers x max_in_flight.

@@ -130,6 +130,28 @@ TEST_CASE("scale-out: N instances at a rate add up to the rate") {
   // a request per worker), and not far below.
   CHECK(total <= 40000 + 2 * (1000 + 4 * 50));
   CHECK(total >= 40000 * 7 / 10);
+
+  // The instances' summaries merge into one that adds up to what the sink received.
+  auto merged = Run({BinaryPath("telemetry-sender"), "--merge-reports", json(0), json(1),
+                     "--stats-json", dir.File("merged.json")});
+  INFO(merged.out << merged.err);
+  REQUIRE(merged.exit_code == 0);
+  CHECK_THAT(merged.out, Catch::Contains("merged 2 instance summaries"));
+  const std::string m = ReadText(dir.File("merged.json"));
+  CHECK(JsonInt(m, "events_accepted", "\"total\"") == total);
+  CHECK(JsonInt(m, "events_accepted", "\"traces\"") == JsonInt(got, "spans"));
+  CHECK(JsonInt(m, "events_accepted", "\"logs\"") == JsonInt(got, "log_records"));
+  CHECK(JsonDouble(m, "target_rate") == Approx(20000));
+  CHECK(JsonDouble(m, "target", "\"intervals\"") == Approx(20000).margin(200));
+  CHECK(JsonInt(m, "instances", "\"intervals\"") == 2);  // Both in the first interval.
+
+  // Anything but a summary is refused, naming the file.
+  WriteText(dir.File("not-a-summary.json"), "{\"hello\": 1}\n");
+  auto bad = Run(
+      {BinaryPath("telemetry-sender"), "--merge-reports", json(0), dir.File("not-a-summary.json")});
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.err, Catch::Contains(dir.File("not-a-summary.json") +
+                                      ": not a sender JSON summary (no \"signals\""));
 }
 
 }  // namespace
