@@ -199,6 +199,28 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   c->stop_on_rejected = on_rejected == "stop";
   RETURN_IF_ERROR(sending.Finish());
 
+  ASSIGN_OR_RETURN(ConfigMap cap, root.Map("capacity"));
+  CapacityOptions& co = c->capacity;
+  RETURN_IF_ERROR(cap.GetDouble("start_rate", &co.start_rate, 1, 1e12));
+  RETURN_IF_ERROR(cap.GetDouble("factor", &co.factor, 1.01, 100));
+  RETURN_IF_ERROR(cap.GetDouble("step", &co.step, 0, 1e12));
+  RETURN_IF_ERROR(cap.GetDouble("max_rate", &co.max_rate, 0, 1e12));
+  RETURN_IF_ERROR(cap.GetDuration("hold", &co.hold));
+  RETURN_IF_ERROR(cap.GetDuration("warmup", &co.warmup));
+  int64_t refine = co.refine_steps;
+  RETURN_IF_ERROR(cap.GetInt("refine_steps", &refine, 0, 20));
+  co.refine_steps = static_cast<int>(refine);
+  ASSIGN_OR_RETURN(ConfigMap thresholds, cap.Map("thresholds"));
+  RETURN_IF_ERROR(thresholds.GetDouble("max_error_share", &co.max_error_share, 0, 1));
+  RETURN_IF_ERROR(thresholds.GetDouble("max_p99_ms", &co.max_p99_ms, 0, 1e9));
+  RETURN_IF_ERROR(thresholds.GetDouble("min_achieved_ratio", &co.min_achieved_ratio, 0, 1));
+  RETURN_IF_ERROR(thresholds.Finish());
+  RETURN_IF_ERROR(cap.Finish());
+  if (co.warmup >= co.hold) {
+    return cap.ErrorAt("warmup",
+                       "must be shorter than capacity.hold (the step is measured after it)");
+  }
+
   ASSIGN_OR_RETURN(ConfigMap ts, root.Map("timestamps"));
   int64_t jitter_ms = c->jitter.count() / 1000000, backdate_ms = c->backdate.count() / 1000000;
   RETURN_IF_ERROR(ts.GetInt("jitter_ms", &jitter_ms, 0, int64_t{1} << 40));

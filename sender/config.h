@@ -35,6 +35,21 @@ struct RetryPolicy {
   double randomization_factor = 0.5;
 };
 
+// --find-capacity (see capacity.h): the steps and the thresholds a step must hold.
+struct CapacityOptions {
+  double start_rate = 10000;
+  double factor = 2;    // Multiply the rate while it holds...
+  double step = 0;      // ...or, when > 0, add this instead.
+  double max_rate = 0;  // Stop raising here (0: no bound).
+  std::chrono::nanoseconds hold = std::chrono::seconds(10);
+  std::chrono::nanoseconds warmup = std::chrono::seconds(2);
+  int refine_steps = 4;  // Bisections between the last good and the first bad rate.
+  // Thresholds: a step holds while every one does.
+  double max_error_share = 0.01;  // (retries + failed + rejected requests) / attempts
+  double max_p99_ms = 1000;
+  double min_achieved_ratio = 0.95;  // Accepted events/s over target.
+};
+
 struct SenderConfig {
   // Template files; an empty path skips that signal.
   std::string traces_file = "./generated/telemetry-traces.pb";
@@ -79,6 +94,8 @@ struct SenderConfig {
   // Scale-out: this process is instance `instance` of `instances` (see worker_pool.h):
   // it sends 1/instances of the rate or schedule, its share of the replays, and trace
   // IDs disjoint from every other instance's.
+  CapacityOptions capacity;
+
   int64_t instance = 0;
   int64_t instances = 1;
 

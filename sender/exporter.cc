@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "common/atomic_file.h"
 #include "common/clock.h"
@@ -11,6 +12,8 @@
 #include "grpcpp/generic/generic_stub.h"
 
 namespace loadgen {
+
+constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
 struct GrpcExporter::Call {
   std::unique_ptr<grpc::ClientContext> context;  // A context serves one attempt only.
@@ -281,7 +284,7 @@ void GrpcExporter::Complete(Call* call, bool ok) {
   Finish(call);
 }
 
-void GrpcExporter::Pump(bool block) {
+void GrpcExporter::Pump(int64_t wait_until_ns) {
   const int64_t now = SteadyClock().NowNs();
   while (!retries_.empty() && retries_.front().first <= now) {
     std::pop_heap(retries_.begin(), retries_.end(), std::greater<>());
@@ -291,14 +294,15 @@ void GrpcExporter::Pump(bool block) {
   }
   void* tag;
   bool ok;
-  if (block) {
-    // Wake for a completion, or when the soonest retry is due.
+  if (wait_until_ns > now) {
+    // Wake for a completion, or when the soonest retry is due, or at wait_until_ns.
+    const int64_t until =
+        retries_.empty() ? wait_until_ns : std::min(wait_until_ns, retries_.front().first);
     const auto deadline =
-        retries_.empty()
+        until == kForever
             ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
             : gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                           gpr_time_from_nanos(std::max<int64_t>(0, retries_.front().first - now),
-                                               GPR_TIMESPAN));
+                           gpr_time_from_nanos(std::max<int64_t>(0, until - now), GPR_TIMESPAN));
     if (cq_.AsyncNext(&tag, &ok, deadline) == grpc::CompletionQueue::GOT_EVENT) {
       Complete(static_cast<Call*>(tag), ok);
     }
@@ -309,9 +313,13 @@ void GrpcExporter::Pump(bool block) {
   }
 }
 
+void GrpcExporter::WaitUntil(int64_t until_ns) {
+  while (SteadyClock().NowNs() < until_ns) Pump(until_ns);
+}
+
 void GrpcExporter::WaitForSlot() {
-  Pump(false);
-  while (in_flight_ >= options_.max_in_flight) Pump(true);
+  Pump(0);
+  while (in_flight_ >= options_.max_in_flight) Pump(kForever);
 }
 
 void GrpcExporter::Drain(bool abandon_retries) {
@@ -324,7 +332,7 @@ void GrpcExporter::Drain(bool abandon_retries) {
       retries_.clear();
       if (in_flight_ == 0) break;
     }
-    Pump(true);
+    Pump(kForever);
   }
 }
 

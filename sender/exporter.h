@@ -64,6 +64,10 @@ class GrpcExporter {
 
   // Blocks until a call slot is free, handling completed calls meanwhile.
   void WaitForSlot();
+  // Handles completions (and starts due retries) until the steady-clock time
+  // `until_ns`: a worker waiting for rate-limit tokens calls this, so a request's
+  // latency is measured when it completes, not when the worker next looks.
+  void WaitUntil(int64_t until_ns);
   // Starts an Export call carrying `payload` (a whole serialized request). Requires a
   // free slot (WaitForSlot).
   void Start(grpc::Slice payload, uint64_t events);
@@ -76,9 +80,10 @@ class GrpcExporter {
  private:
   struct Call;
   void StartAttempt(Call* call);
-  // Starts due retries, then handles completions until none is ready; when `block`,
-  // first waits for one completion or the next retry time.
-  void Pump(bool block);
+  // Starts due retries, then handles completions until none is ready; first waits
+  // up to `wait_until_ns` (steady clock; 0: no wait, kForever: as long as it takes)
+  // for one completion or the next retry time.
+  void Pump(int64_t wait_until_ns);
   void Complete(Call* call, bool ok);
   void Fail(Call* call, const std::string& kind, const std::string& message);
   void Finish(Call* call);  // Frees the call and its slot.

@@ -15,6 +15,7 @@
 #include "common/yaml_config.h"
 #include "cxxopts.hpp"
 #include "fmt/core.h"
+#include "sender/capacity.h"
 #include "sender/config.h"
 #include "sender/exporter.h"
 #include "sender/loader.h"
@@ -133,6 +134,9 @@ int main(int argc, char** argv) {
       "Scale-out: this instance's number, 0 to instances-1 (default: "
       "JOB_COMPLETION_INDEX when set)",
       cxxopts::value<std::string>())(
+      "find-capacity",
+      "Raise the rate step by step until a threshold breaks, then report the highest "
+      "sustained rate (settings: the capacity section of the config)")(
       "plan",
       "Send nothing: print what the run would put on the wire (events, requests, bytes with "
       "and without gzip, MB/s, per day) from the real templates; --stats-json gets it as JSON")(
@@ -288,14 +292,22 @@ int main(int argc, char** argv) {
 
   PoolOptions pool;
   pool.workers = static_cast<int>(config.concurrency);
-  pool.multiplier = static_cast<uint64_t>(config.multiplier);
   // A schedule ends the run when it ends (or at `duration`, if that comes first).
   std::chrono::nanoseconds run_length = config.duration;
   if (!config.schedule.empty()) {
     const std::chrono::nanoseconds end(RateSchedule::FromStages(config.schedule).end_ns());
     if (run_length.count() == 0 || end < run_length) run_length = end;
   }
+  const bool find_capacity = args.count("find-capacity") > 0;
+  if (find_capacity) {
+    // The search decides the rates and when to stop; the pool just keeps sending.
+    config.schedule.clear();
+    config.events_per_second = config.capacity.start_rate;
+    config.multiplier = 0;
+    run_length = std::chrono::nanoseconds(0);
+  }
   pool.duration = run_length;
+  pool.multiplier = static_cast<uint64_t>(config.multiplier);
   pool.timestamps.jitter_ns = config.jitter.count();
   pool.timestamps.backdate_ns = config.backdate.count();
   pool.instance = static_cast<int>(config.instance);
@@ -335,8 +347,21 @@ int main(int argc, char** argv) {
   reporter.Start();
   const int64_t run_start = clock.NowNs();
   const int64_t run_start_unix = static_cast<int64_t>(WallNowNs());
-  const PoolResult ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
+  PoolResult ran;
   RunInfo info;
+  if (find_capacity) {
+    std::thread senders(
+        [&] { ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop); });
+    const CapacityResult result = FindCapacity(config.capacity, limiter.get(), stats, stop, stdout);
+    stop->Stop();
+    senders.join();
+    info.capacity_text = CapacityText(config.capacity, result);
+    info.capacity_json = CapacityJson(config.capacity, result);
+    info.stop_reason = result.stopped ? "interrupted" : "capacity search done";
+    info.capacity_found = result.capacity > 0;
+  } else {
+    ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
+  }
   info.elapsed_ns = clock.NowNs() - run_start;
   reporter.Stop();
 
@@ -363,6 +388,7 @@ int main(int argc, char** argv) {
                                                  : "schedule completed";
   }
   fmt::print("{}", SummaryText(stats, info));
+  fmt::print("{}", info.capacity_text);
   if (!config.stats_json_file.empty()) {
     if (auto s = WriteFileAtomically(config.stats_json_file,
                                      SummaryJson(stats, info, reporter.intervals()));
@@ -378,6 +404,7 @@ int main(int argc, char** argv) {
   // Exit codes: 3 stopped on a rejection (sending.on_rejected: stop); 1 nothing
   // delivered at all; partial failures are in the summary, with exit 0.
   if (info.stop_reason.starts_with("stopped on rejection")) return 3;
+  if (find_capacity && !info.capacity_found) return 1;
   if (accepted == 0 && failed > 0) return 1;
   return 0;
 }

@@ -173,10 +173,11 @@ std::string SummaryJson(const RunStats& stats, const RunInfo& info,
   std::string out = fmt::format(
       "{{\n  \"endpoint\": \"{}\",\n  \"elapsed_seconds\": {:.3f},\n  \"target_rate\": {},\n"
       "  \"stop_reason\": \"{}\",\n  \"instance\": {},\n  \"instances\": {},\n"
-      "  \"start_unix_ns\": {},\n  \"stats_interval_seconds\": {:.3f},\n  \"signals\": {{",
+      "  \"start_unix_ns\": {},\n  \"stats_interval_seconds\": {:.3f},\n{}  \"signals\": {{",
       JsonEscape(info.endpoint), info.elapsed_ns / 1e9, info.target_rate,
       JsonEscape(info.stop_reason), info.instance, info.instances, info.start_unix_ns,
-      info.stats_interval_seconds);
+      info.stats_interval_seconds,
+      info.capacity_json.empty() ? "" : StrCat("  \"capacity\": ", info.capacity_json, ",\n"));
   uint64_t sent = 0, accepted = 0, rejected = 0, failed = 0, retries = 0;
   bool first = true;
   for (Signal s : kAllSignals) {

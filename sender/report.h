@@ -24,6 +24,8 @@ struct RunInfo {
   int instance = 0, instances = 1;  // Scale-out.
   int64_t start_unix_ns = 0;        // Wall-clock start, to align merged time series.
   double stats_interval_seconds = 0;
+  std::string capacity_text, capacity_json;  // --find-capacity's result.
+  bool capacity_found = false;
   int64_t elapsed_ns = 0;
   std::string stop_reason;
   int64_t in_flight_limit = 0;  // Workers x max_in_flight.

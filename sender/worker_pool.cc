@@ -68,7 +68,17 @@ bool SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions
       const CompiledFrame& frame = *frames[i];
       exporter.WaitForSlot();
       if (stop->stopped()) return false;
-      if (limiter != nullptr && !limiter->Acquire(frame.events, stop, deadline_ns)) return false;
+      if (limiter != nullptr) {
+        // Wait for the tokens while handling completions, in slices so a stop is
+        // noticed within 50 ms.
+        const int64_t at = limiter->Reserve(frame.events);
+        if (at == RateSchedule::kForever || (deadline_ns != 0 && at >= deadline_ns)) return false;
+        for (int64_t now = clock.NowNs(); now < at; now = clock.NowNs()) {
+          if (stop->stopped()) return false;
+          exporter.WaitUntil(std::min(at, now + 50'000'000));
+        }
+        if (stop->stopped()) return false;
+      }
       if (deadline_ns != 0 && clock.NowNs() >= deadline_ns) return false;
       grpc::Slice slice(frame.bytes.size());
       const uint64_t now = WallNowNs();

@@ -181,6 +181,29 @@ TEST_CASE("a plan (--plan) sends nothing and predicts what a real run then sends
   }
 }
 
+TEST_CASE("latency is measured when a request completes, also at a low rate") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  // The sink answers after 30 ms; requests go out every ~100-300 ms per signal, so a
+  // worker mostly waits for tokens, and must notice completions while it waits.
+  SinkProcess sink({"--delay", "30ms"});
+  auto r =
+      Run({BinaryPath("telemetry-sender"), "--config",
+           WriteSenderConfig(dir, prefix,
+                             "sending:\n  batch_size: {traces: 100, metrics: 100, logs: 100}\n"),
+           "--endpoint", sink.endpoint(), "--rate", "1000", "--duration", "2s", "--multiplier", "0",
+           "--stats-json", dir.File("sender.json")});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  sink.Stop();
+  const std::string sent = ReadText(dir.File("sender.json"));
+  for (const char* signal : {"\"traces\"", "\"logs\""}) {
+    INFO(signal);
+    CHECK(JsonDouble(sent, "p50", signal) >= 30);
+    CHECK(JsonDouble(sent, "p50", signal) < 80);  // Was the wait for the next tokens too.
+  }
+}
+
 TEST_CASE("SIGINT stops the sender cleanly: summary, exit 0, nothing lost in flight") {
   TempDir dir;
   const std::string prefix = GenerateSmallDataset(dir);

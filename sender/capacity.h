@@ -1,0 +1,44 @@
+// --find-capacity: raises the rate step by step (start, then times `factor` or plus
+// `step`, each held for `hold`) until a threshold breaks (error share, p99 request
+// latency, achieved/target below a bound), then bisects between the last rate that
+// held and the first that broke, and reports the highest sustained rate with its
+// figures. Like k6's thresholds, the bounds are config (the `capacity` section).
+//
+// It drives a running worker pool through the RateLimiter and reads RunStats. Each
+// step is measured after `warmup`; after a step that broke, the search first holds the
+// last good rate for `hold` so the broken step's retries drain instead of counting
+// against the next one.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "sender/config.h"
+#include "sender/stats.h"
+#include "sender/token_bucket.h"
+
+namespace loadgen {
+
+struct CapacityStep {
+  double target = 0, achieved = 0, error_share = 0, p99_ms = 0;
+  bool held = false;
+  std::string broke;  // Which threshold broke, and by how much.
+};
+
+struct CapacityResult {
+  std::vector<CapacityStep> steps;
+  double capacity = 0;   // The highest target that held (0: not even the start rate).
+  CapacityStep best;     // Its figures.
+  bool stopped = false;  // Interrupted before the search ended.
+};
+
+// Runs the search; returns when it is done or `stop` fires (it does not fire `stop`).
+CapacityResult FindCapacity(const CapacityOptions& options, RateLimiter* limiter,
+                            const RunStats& stats, StopSignal* stop, std::FILE* out);
+
+std::string CapacityText(const CapacityOptions& options, const CapacityResult& result);
+std::string CapacityJson(const CapacityOptions& options, const CapacityResult& result);
+
+}  // namespace loadgen
