@@ -204,6 +204,32 @@ TEST_CASE("latency is measured when a request completes, also at a low rate") {
   }
 }
 
+TEST_CASE("capacity search finds a receiver's cap within 10%") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  // A backend that takes 15,000 items/s and refuses the rest (RESOURCE_EXHAUSTED).
+  SinkProcess sink({"--max-rate", "15000"});
+  auto r = Run({BinaryPath("telemetry-sender"), "--config",
+                WriteSenderConfig(dir, prefix,
+                                  "sending:\n  batch_size: {traces: 100, metrics: 100, logs: 100}\n"
+                                  "capacity:\n  start_rate: 5000\n  hold: 2s\n  warmup: 500ms\n"
+                                  "  refine_steps: 4\n"),
+                "--endpoint", sink.endpoint(), "--find-capacity", "--stats-json",
+                dir.File("sender.json")});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("(capacity search done)"));
+  CHECK_THAT(r.out, Catch::Contains("capacity: 20000/s broke"));
+  const std::string got = sink.Stop();
+  const std::string sent = ReadText(dir.File("sender.json"));
+  const double found = JsonDouble(sent, "sustained_rate", "\"capacity\"");
+  CHECK(found >= 15000 * 0.9);
+  CHECK(found <= 15000 * 1.1);
+  // Every accepted event is accounted for, refusals and all.
+  CHECK(JsonInt(sent, "events_accepted", "\"total\"") ==
+        JsonInt(got, "spans") + JsonInt(got, "data_points") + JsonInt(got, "log_records"));
+}
+
 TEST_CASE("SIGINT stops the sender cleanly: summary, exit 0, nothing lost in flight") {
   TempDir dir;
   const std::string prefix = GenerateSmallDataset(dir);
