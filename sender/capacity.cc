@@ -140,7 +140,8 @@ std::string CapacityText(const CapacityOptions& o, const CapacityResult& r) {
 
 std::string CapacityJson(const CapacityOptions& o, const CapacityResult& r) {
   std::string out = fmt::format(
-      "{{\"sustained_rate\": {:.1f}, \"achieved\": {:.1f}, \"error_share\": {:.6f}, \"p99_ms\": {:.3f}, "
+      "{{\"sustained_rate\": {:.1f}, \"achieved\": {:.1f}, \"error_share\": {:.6f}, \"p99_ms\": "
+      "{:.3f}, "
       "\"interrupted\": {}, \"thresholds\": {{\"max_error_share\": {}, \"max_p99_ms\": {}, "
       "\"min_achieved_ratio\": {}}}, \"steps\": [",
       r.capacity, r.best.achieved, r.best.error_share, r.best.p99_ms, r.stopped, o.max_error_share,

@@ -199,6 +199,11 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   c->stop_on_rejected = on_rejected == "stop";
   RETURN_IF_ERROR(sending.Finish());
 
+  ASSIGN_OR_RETURN(ConfigMap admin, root.Map("admin"));
+  RETURN_IF_ERROR(admin.GetString("listen", &c->admin_listen));
+  RETURN_IF_ERROR(admin.GetBool("allow_rate_change", &c->allow_rate_change));
+  RETURN_IF_ERROR(admin.Finish());
+
   ASSIGN_OR_RETURN(ConfigMap cap, root.Map("capacity"));
   CapacityOptions& co = c->capacity;
   RETURN_IF_ERROR(cap.GetDouble("start_rate", &co.start_rate, 1, 1e12));

@@ -95,6 +95,9 @@ struct SenderConfig {
   // it sends 1/instances of the rate or schedule, its share of the replays, and trace
   // IDs disjoint from every other instance's.
   CapacityOptions capacity;
+  // The sender's own HTTP endpoint: /metrics (Prometheus) and /rate. Off by default.
+  std::string admin_listen;
+  bool allow_rate_change = false;
 
   int64_t instance = 0;
   int64_t instances = 1;

@@ -11,10 +11,12 @@
 
 #include "common/atomic_file.h"
 #include "common/clock.h"
+#include "common/http_server.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
 #include "cxxopts.hpp"
 #include "fmt/core.h"
+#include "sender/admin.h"
 #include "sender/capacity.h"
 #include "sender/config.h"
 #include "sender/exporter.h"
@@ -90,6 +92,8 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
         "--instance (or JOB_COMPLETION_INDEX): expected a whole number from 0 to {}, got \"{}\"",
         c->instances - 1, index);
   }
+  if (args.count("admin")) c->admin_listen = args["admin"].as<std::string>();
+  if (args.count("allow-rate-change")) c->allow_rate_change = true;
   if (args.count("on-rejected")) {
     const std::string v = args["on-rejected"].as<std::string>();
     if (v != "continue" && v != "stop") {
@@ -134,6 +138,10 @@ int main(int argc, char** argv) {
       "Scale-out: this instance's number, 0 to instances-1 (default: "
       "JOB_COMPLETION_INDEX when set)",
       cxxopts::value<std::string>())(
+      "admin",
+      "Serve GET /metrics (Prometheus) and GET /rate on this host:port (e.g. 127.0.0.1:9464)",
+      cxxopts::value<std::string>())(
+      "allow-rate-change", "With --admin: PUT /rate changes the target rate while running")(
       "find-capacity",
       "Raise the rate step by step until a threshold breaks, then report the highest "
       "sustained rate (settings: the capacity section of the config)")(
@@ -343,6 +351,17 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   RunStats stats;
+  std::unique_ptr<HttpServer> admin;
+  if (!config.admin_listen.empty()) {
+    admin = std::make_unique<HttpServer>(AdminHandler(
+        {config.admin_listen, config.allow_rate_change}, &stats, limiter.get(), stdout));
+    auto port = admin->Start(config.admin_listen);
+    if (!port.ok()) return Fail(StrCat("admin.listen: ", port.status().message()));
+    const std::string host = config.admin_listen.substr(0, config.admin_listen.rfind(':'));
+    fmt::print("admin endpoint on http://{}:{} (/metrics, /rate{})\n", host, *port,
+               config.allow_rate_change ? ", PUT /rate allowed" : "");
+    std::fflush(stdout);
+  }
   StatsReporter reporter(stats, config.stats_interval, stdout, limiter.get());
   reporter.Start();
   const int64_t run_start = clock.NowNs();
@@ -364,6 +383,7 @@ int main(int argc, char** argv) {
   }
   info.elapsed_ns = clock.NowNs() - run_start;
   reporter.Stop();
+  if (admin) admin->Stop();
 
   info.endpoint = where;
   info.start_unix_ns = run_start_unix;

@@ -230,6 +230,68 @@ TEST_CASE("capacity search finds a receiver's cap within 10%") {
         JsonInt(got, "spans") + JsonInt(got, "data_points") + JsonInt(got, "log_records"));
 }
 
+TEST_CASE("the admin endpoint serves Prometheus metrics and changes the rate when allowed") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  SinkProcess sink;
+  const std::string config = WriteSenderConfig(dir, prefix,
+                                               "sending:\n  batch_size: {traces: 100, metrics: "
+                                               "100, logs: 100}\nstats:\n  interval: 100ms\n");
+  Process sender({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
+                  "--rate", "2000", "--duration", "4s", "--multiplier", "0", "--admin",
+                  "127.0.0.1:0", "--allow-rate-change"});
+  std::string line;
+  int port = 0;
+  while (port == 0 && sender.ReadLine(&line)) {
+    if (line.starts_with("admin endpoint on http://127.0.0.1:"))
+      port = std::atoi(line.c_str() + 35);
+  }
+  REQUIRE(port > 0);
+  while (sender.ReadLine(&line) && !(line.starts_with("[") && WordInt(line, "accepted") > 0)) {
+  }
+  const HttpResult metrics = HttpCall(port, "GET", "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK_THAT(metrics.body,
+             Catch::Contains("# TYPE loadgen_events_accepted_total counter") &&
+                 Catch::Contains("loadgen_events_accepted_total{signal=\"traces\"} ") &&
+                 Catch::Contains("loadgen_target_rate 2000") &&
+                 Catch::Contains("loadgen_request_duration_seconds{signal=\"logs\","
+                                 "quantile=\"0.99\"}"));
+  CHECK(HttpCall(port, "GET", "/rate").body == "{\"target_rate\": 2000.0}\n");
+  CHECK(HttpCall(port, "PUT", "/rate", "lots").status == 400);
+  const HttpResult put = HttpCall(port, "PUT", "/rate", "{\"target_rate\": 8000}");
+  CHECK(put.status == 200);
+  // The limiter follows: the next intervals' target is the new rate.
+  bool seen = false;
+  while (!seen && sender.ReadLine(&line)) seen = line.find(", target 8000/s,") != std::string::npos;
+  CHECK(seen);
+  REQUIRE(sender.Wait() == 0);
+  CHECK_THAT(sender.out(), Catch::Contains("rate changed from 2000 to 8000 events/s by PUT /rate"));
+  CHECK(HttpCall(port, "GET", "/metrics").status == 0);  // Gone with the sender.
+  sink.Stop();
+}
+
+TEST_CASE("without --allow-rate-change the rate cannot be changed") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  SinkProcess sink;
+  Process sender({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
+                  "--endpoint", sink.endpoint(), "--rate", "1000", "--duration", "1s",
+                  "--multiplier", "0", "--admin", "127.0.0.1:0"});
+  std::string line;
+  int port = 0;
+  while (port == 0 && sender.ReadLine(&line)) {
+    if (line.starts_with("admin endpoint on http://127.0.0.1:"))
+      port = std::atoi(line.c_str() + 35);
+  }
+  REQUIRE(port > 0);
+  const HttpResult put = HttpCall(port, "PUT", "/rate", "5000");
+  CHECK(put.status == 405);
+  CHECK_THAT(put.body, Catch::Contains("--allow-rate-change"));
+  CHECK(sender.Wait() == 0);
+  sink.Stop();
+}
+
 TEST_CASE("SIGINT stops the sender cleanly: summary, exit 0, nothing lost in flight") {
   TempDir dir;
   const std::string prefix = GenerateSmallDataset(dir);

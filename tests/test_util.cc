@@ -187,6 +187,42 @@ void SinkProcess::Kill() {
   process_.Wait();
 }
 
+HttpResult HttpCall(int port, const std::string& method, const std::string& path,
+                    const std::string& body) {
+  HttpResult result;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) close(fd);
+    return result;
+  }
+  std::string request = method;
+  request += " ";
+  request += path;
+  request += " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ";
+  request += std::to_string(body.size());
+  request += "\r\nConnection: close\r\n\r\n";
+  request += body;
+  for (size_t sent = 0; sent < request.size();) {
+    const ssize_t n = write(fd, request.data() + sent, request.size() - sent);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string response;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+    response.append(buf, static_cast<size_t>(n));
+  close(fd);
+  if (response.starts_with("HTTP/1.1 ")) result.status = std::atoi(response.c_str() + 9);
+  if (auto at = response.find("\r\n\r\n"); at != std::string::npos) {
+    result.body = response.substr(at + 4);
+  }
+  return result;
+}
+
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

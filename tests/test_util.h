@@ -82,6 +82,14 @@ class SinkProcess {
   int port_ = 0;
 };
 
+// One HTTP/1.1 request to 127.0.0.1:port; the status code (0 if no answer) and body.
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+HttpResult HttpCall(int port, const std::string& method, const std::string& path,
+                    const std::string& body = "");
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
 int FreePort();
 

@@ -1,0 +1,172 @@
+#include "common/http_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/strings.h"
+
+namespace loadgen {
+namespace {
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    default: return "Error";
+  }
+}
+
+void WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Handler handler, size_t max_body_bytes)
+    : handler_(std::move(handler)), max_body_bytes_(max_body_bytes) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+absl::StatusOr<int> HttpServer::Start(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(StrCat("'", listen, "': expected host:port"));
+  }
+  const std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
+    return absl::InvalidArgumentError(StrCat("'", listen, "': ", gai_strerror(rc)));
+  }
+  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 16) != 0) {
+    const std::string why = std::strerror(errno);
+    freeaddrinfo(found);
+    if (fd >= 0) close(fd);
+    return absl::UnavailableError(StrCat("cannot listen on '", listen, "': ", why));
+  }
+  freeaddrinfo(found);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  const int bound_port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  if (pipe2(wake_, O_CLOEXEC) != 0) {
+    close(fd);
+    return absl::InternalError(StrCat("pipe: ", std::strerror(errno)));
+  }
+  listen_fd_ = fd;
+  thread_ = std::thread([this] { Loop(); });
+  return bound_port;
+}
+
+void HttpServer::Stop() {
+  if (!thread_.joinable()) return;
+  const char x = 0;
+  (void)!write(wake_[1], &x, 1);
+  thread_.join();
+  close(listen_fd_);
+  close(wake_[0]);
+  close(wake_[1]);
+  listen_fd_ = -1;
+}
+
+void HttpServer::Loop() {
+  while (true) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents) return;
+    if (!(fds[0].revents & POLLIN)) continue;
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    // A client that sends nothing must not hold the server: 5 s per read.
+    const timeval timeout{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    Serve(fd);
+    close(fd);
+  }
+}
+
+void HttpServer::Serve(int fd) {
+  std::string data;
+  size_t header_end = std::string::npos;
+  char buf[16384];
+  auto reply = [&](const HttpResponse& r) {
+    WriteAll(fd, fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
+                             "Connection: close\r\n\r\n",
+                             r.status, Reason(r.status), r.content_type, r.body.size()));
+    WriteAll(fd, r.body);
+  };
+  while (header_end == std::string::npos) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data.append(buf, static_cast<size_t>(n));
+    header_end = data.find("\r\n\r\n");
+    if (header_end == std::string::npos && data.size() > 65536) {
+      return reply({400, "text/plain; charset=utf-8", "headers too large\n"});
+    }
+  }
+  HttpRequest request;
+  const std::string_view head(data.data(), header_end);
+  const auto line_end = head.find("\r\n");
+  const std::string_view line = head.substr(0, line_end);
+  const auto sp1 = line.find(' '), sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp2 <= sp1) {
+    return reply({400, "text/plain; charset=utf-8", "malformed request line\n"});
+  }
+  request.method = std::string(line.substr(0, sp1));
+  request.path = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  if (auto q = request.path.find('?'); q != std::string::npos) request.path.resize(q);
+  size_t length = 0;
+  for (size_t at = line_end; at != std::string_view::npos && at < head.size();) {
+    const size_t next = head.find("\r\n", at + 2);
+    std::string header(head.substr(at + 2, next == std::string_view::npos ? next : next - at - 2));
+    for (char& c : header) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (header.starts_with("content-length:")) {
+      length = std::strtoull(header.c_str() + 15, nullptr, 10);
+    }
+    at = next;
+  }
+  if (length > max_body_bytes_) {
+    return reply({413, "text/plain; charset=utf-8", "body too large\n"});
+  }
+  request.body = data.substr(header_end + 4);
+  while (request.body.size() < length) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    request.body.append(buf, static_cast<size_t>(n));
+  }
+  request.body.resize(length);
+  reply(handler_(request));
+}
+
+}  // namespace loadgen

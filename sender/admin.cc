@@ -1,0 +1,106 @@
+#include "sender/admin.h"
+
+#include "common/strings.h"
+
+namespace loadgen {
+
+std::string PrometheusText(const RunStats& stats, const RateLimiter* limiter) {
+  std::string out;
+  struct Counter {
+    const char* name;
+    const char* help;
+    uint64_t SignalSnapshot::*field;
+  };
+  static const Counter kCounters[] = {
+      {"loadgen_events_sent_total", "Events in requests that completed.",
+       &SignalSnapshot::events_sent},
+      {"loadgen_events_accepted_total", "Events the receiver accepted.",
+       &SignalSnapshot::events_accepted},
+      {"loadgen_events_rejected_total", "Events the receiver refused for good.",
+       &SignalSnapshot::events_rejected},
+      {"loadgen_events_failed_total", "Events not delivered (retries exhausted, stopped).",
+       &SignalSnapshot::events_failed},
+      {"loadgen_requests_total", "Requests completed, whatever the outcome.",
+       &SignalSnapshot::requests},
+      {"loadgen_retries_total", "Attempts after the first.", &SignalSnapshot::retries},
+      {"loadgen_bytes_sent_total", "Request payload bytes, before compression.",
+       &SignalSnapshot::bytes_sent},
+  };
+  std::array<SignalSnapshot, 3> snaps;
+  for (Signal s : kAllSignals) snaps[SignalIndex(s)] = stats.Snapshot(s);
+  for (const Counter& c : kCounters) {
+    StrAppend(&out, fmt::format("# HELP {} {}\n# TYPE {} counter\n", c.name, c.help, c.name));
+    for (Signal s : kAllSignals) {
+      StrAppend(&out, fmt::format("{}{{signal=\"{}\"}} {}\n", c.name, SignalName(s),
+                                  snaps[SignalIndex(s)].*c.field));
+    }
+  }
+  StrAppend(&out,
+            "# HELP loadgen_request_duration_seconds Export request latency (over the run).\n"
+            "# TYPE loadgen_request_duration_seconds summary\n");
+  for (Signal s : kAllSignals) {
+    const SignalSnapshot& snap = snaps[SignalIndex(s)];
+    for (auto [q, v] : {std::pair{"0.5", snap.p50_ns}, std::pair{"0.99", snap.p99_ns}}) {
+      StrAppend(&out, fmt::format(
+                          "loadgen_request_duration_seconds{{signal=\"{}\",quantile=\"{}\"}} {}\n",
+                          SignalName(s), q, v / 1e9));
+    }
+    StrAppend(&out, fmt::format("loadgen_request_duration_seconds_count{{signal=\"{}\"}} {}\n",
+                                SignalName(s), stats.of(s).latency.Count()));
+  }
+  StrAppend(&out, fmt::format("# HELP loadgen_requests_in_flight Requests outstanding.\n"
+                              "# TYPE loadgen_requests_in_flight gauge\n"
+                              "loadgen_requests_in_flight {}\n",
+                              stats.in_flight()));
+  if (limiter != nullptr) {
+    StrAppend(&out, fmt::format("# HELP loadgen_target_rate Target events per second now.\n"
+                                "# TYPE loadgen_target_rate gauge\nloadgen_target_rate {}\n",
+                                limiter->TargetRate()));
+  }
+  return out;
+}
+
+HttpServer::Handler AdminHandler(const AdminOptions& options, const RunStats* stats,
+                                 RateLimiter* limiter, std::FILE* log) {
+  return [=](const HttpRequest& r) -> HttpResponse {
+    if (r.path == "/metrics" && r.method == "GET") {
+      return {200, "text/plain; version=0.0.4; charset=utf-8", PrometheusText(*stats, limiter)};
+    }
+    if (r.path != "/rate") return {404, "text/plain; charset=utf-8", "try /metrics or /rate\n"};
+    const std::string json = "application/json";
+    if (r.method == "GET") {
+      if (limiter == nullptr) return {200, json, "{\"target_rate\": null, \"unlimited\": true}\n"};
+      return {200, json, fmt::format("{{\"target_rate\": {:.1f}}}\n", limiter->TargetRate())};
+    }
+    if (r.method != "PUT") return {405, "text/plain; charset=utf-8", "GET or PUT\n"};
+    if (!options.allow_rate_change) {
+      return {405, "text/plain; charset=utf-8",
+              "rate changes are off; start the sender with --allow-rate-change "
+              "(admin.allow_rate_change)\n"};
+    }
+    if (limiter == nullptr) {
+      return {409, "text/plain; charset=utf-8",
+              "this run has no rate limit to change (it was started with rate 0)\n"};
+    }
+    // The body is a number, or {"target_rate": number}.
+    std::string text = r.body;
+    if (auto colon = text.find(':'); colon != std::string::npos) text = text.substr(colon + 1);
+    while (!text.empty() && std::string_view(" \t\r\n}").find(text.back()) != std::string::npos) {
+      text.pop_back();
+    }
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.erase(0, 1);
+    double rate = 0;
+    if (!ParseDouble(text, &rate) || !(rate > 0) || rate > 1e12) {
+      return {
+          400, "text/plain; charset=utf-8",
+          StrCat("expected a target rate in events per second above 0, got \"", r.body, "\"\n")};
+    }
+    const double before = limiter->TargetRate();
+    limiter->SetRate(rate);
+    fmt::print(log, "rate changed from {:.0f} to {:.0f} events/s by PUT /rate\n", before, rate);
+    std::fflush(log);
+    return {200, json, fmt::format("{{\"target_rate\": {:.1f}}}\n", rate)};
+  };
+}
+
+}  // namespace loadgen
