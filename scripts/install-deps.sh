@@ -11,6 +11,7 @@ packages=(
   time      # bench/throughput.sh measures CPU and RSS with /usr/bin/time
   util-linux  # setpriv: the bad-input tests drop root's file-permission override
   clang libclang-rt-14-dev  # libFuzzer and its sanitizers (make fuzz)
+  chromium  # the HTML report test renders the report headless
 )
 
 missing=()

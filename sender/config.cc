@@ -237,6 +237,7 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigMap stats, root.Map("stats"));
   RETURN_IF_ERROR(stats.GetDuration("interval", &c->stats_interval));
   RETURN_IF_ERROR(stats.GetString("json_file", &c->stats_json_file));
+  RETURN_IF_ERROR(stats.GetString("report_file", &c->report_file));
   RETURN_IF_ERROR(stats.Finish());
   if (c->stats_interval.count() == 0) {
     return stats.ErrorAt("interval", "must be above 0");

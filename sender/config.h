@@ -104,6 +104,7 @@ struct SenderConfig {
 
   std::chrono::nanoseconds stats_interval = std::chrono::seconds(5);
   std::string stats_json_file;
+  std::string report_file;  // --report: the HTML report.
 };
 
 // Applies the OTEL_EXPORTER_OTLP_* variables to `config`. Errors name the variable.

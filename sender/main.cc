@@ -20,6 +20,7 @@
 #include "sender/capacity.h"
 #include "sender/config.h"
 #include "sender/exporter.h"
+#include "sender/html_report.h"
 #include "sender/loader.h"
 #include "sender/merge.h"
 #include "sender/plan.h"
@@ -72,6 +73,7 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
     }
   }
   if (args.count("stats-json")) c->stats_json_file = args["stats-json"].as<std::string>();
+  if (args.count("report")) c->report_file = args["report"].as<std::string>();
   if (args.count("instances")) {
     if (!ParseInt64(args["instances"].as<std::string>(), &c->instances) || c->instances < 1 ||
         c->instances > 65536) {
@@ -148,6 +150,10 @@ int main(int argc, char** argv) {
       "plan",
       "Send nothing: print what the run would put on the wire (events, requests, bytes with "
       "and without gzip, MB/s, per day) from the real templates; --stats-json gets it as JSON")(
+      "report",
+      "Write a self-contained HTML report with charts (rate target vs achieved, latency, "
+      "errors and retries, signal mix) to this file",
+      cxxopts::value<std::string>())(
       "merge-reports",
       "Combine the JSON summaries of a scaled-out run's instances (given after the flags) "
       "into one: printed, and written to --stats-json")(
@@ -175,6 +181,13 @@ int main(int argc, char** argv) {
       if (auto s = WriteFileAtomically(args["stats-json"].as<std::string>(), merged->json);
           !s.ok()) {
         return Fail(StrCat("--stats-json: ", s.message()));
+      }
+    }
+    if (args.count("report")) {
+      auto html = HtmlReport(merged->json, "the merged summary");
+      if (!html.ok()) return Fail(html.status().message());
+      if (auto s = WriteFileAtomically(args["report"].as<std::string>(), *html); !s.ok()) {
+        return Fail(StrCat("--report: ", s.message()));
       }
     }
     return 0;
@@ -409,12 +422,19 @@ int main(int argc, char** argv) {
   }
   fmt::print("{}", SummaryText(stats, info));
   fmt::print("{}", info.capacity_text);
+  const std::string summary_json = SummaryJson(stats, info, reporter.intervals());
   if (!config.stats_json_file.empty()) {
-    if (auto s = WriteFileAtomically(config.stats_json_file,
-                                     SummaryJson(stats, info, reporter.intervals()));
-        !s.ok()) {
+    if (auto s = WriteFileAtomically(config.stats_json_file, summary_json); !s.ok()) {
       return Fail(StrCat("stats.json_file: ", s.message()));
     }
+  }
+  if (!config.report_file.empty()) {
+    auto html = HtmlReport(summary_json, "the run's summary");
+    if (!html.ok()) return Fail(html.status().message());
+    if (auto s = WriteFileAtomically(config.report_file, *html); !s.ok()) {
+      return Fail(StrCat("stats.report_file: ", s.message()));
+    }
+    fmt::print("report: {}\n", config.report_file);
   }
   uint64_t accepted = 0, failed = 0;  // Failed or rejected.
   for (Signal s : kAllSignals) {

@@ -133,7 +133,7 @@ TEST_CASE("scale-out: N instances at a rate add up to the rate") {
 
   // The instances' summaries merge into one that adds up to what the sink received.
   auto merged = Run({BinaryPath("telemetry-sender"), "--merge-reports", json(0), json(1),
-                     "--stats-json", dir.File("merged.json")});
+                     "--stats-json", dir.File("merged.json"), "--report", dir.File("all.html")});
   INFO(merged.out << merged.err);
   REQUIRE(merged.exit_code == 0);
   CHECK_THAT(merged.out, Catch::Contains("merged 2 instance summaries"));
@@ -144,6 +144,8 @@ TEST_CASE("scale-out: N instances at a rate add up to the rate") {
   CHECK(JsonDouble(m, "target_rate") == Approx(20000));
   CHECK(JsonDouble(m, "target", "\"intervals\"") == Approx(20000).margin(200));
   CHECK(JsonInt(m, "instances", "\"intervals\"") == 2);  // Both in the first interval.
+  CHECK_THAT(ReadText(dir.File("all.html")),
+             Catch::Contains("2 instances") && Catch::Contains("Rate: target vs achieved"));
 
   // Anything but a summary is refused, naming the file.
   WriteText(dir.File("not-a-summary.json"), "{\"hello\": 1}\n");
