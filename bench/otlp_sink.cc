@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/random.h"
@@ -322,7 +324,84 @@ absl::StatusOr<int> OtlpSink::Start(const std::string& listen) {
   return port;
 }
 
+absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
+  auto handler = [this](const HttpRequest& r) -> HttpResponse {
+    const std::string proto = "application/x-protobuf";
+    Signal signal;
+    if (r.path == "/v1/traces") {
+      signal = Signal::kTraces;
+    } else if (r.path == "/v1/metrics") {
+      signal = Signal::kMetrics;
+    } else if (r.path == "/v1/logs") {
+      signal = Signal::kLogs;
+    } else {
+      return {404, "text/plain; charset=utf-8",
+              "OTLP/HTTP paths: /v1/traces, /v1/metrics, /v1/logs\n"};
+    }
+    if (r.method != "POST") return {405, "text/plain; charset=utf-8", "POST only\n"};
+    const std::string* type = r.Header("content-type");
+    if (type == nullptr || !type->starts_with(proto)) {
+      return {415, "text/plain; charset=utf-8", "only application/x-protobuf bodies\n"};
+    }
+    std::string body = r.body;
+    if (const std::string* enc = r.Header("content-encoding"); enc != nullptr && *enc == "gzip") {
+      z_stream z{};
+      inflateInit2(&z, 15 + 32);
+      std::string out;
+      char buf[65536];
+      z.next_in = reinterpret_cast<Bytef*>(body.data());
+      z.avail_in = static_cast<uInt>(body.size());
+      int rc = Z_OK;
+      while (rc == Z_OK && out.size() <= static_cast<size_t>(options_.max_receive_bytes)) {
+        z.next_out = reinterpret_cast<Bytef*>(buf);
+        z.avail_out = sizeof buf;
+        rc = inflate(&z, Z_NO_FLUSH);
+        out.append(buf, sizeof buf - z.avail_out);
+      }
+      inflateEnd(&z);
+      if (rc != Z_STREAM_END) return {400, "text/plain; charset=utf-8", "bad gzip body\n"};
+      body = std::move(out);
+    }
+    const SinkVerdict v = Receive(signal, body);
+    if (v.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(v.delay_ns));
+    std::string response;
+    if (v.code == 0) {
+      if (v.rejected > 0) {
+        std::string partial;
+        wire::AppendVarintField(&partial, 1, static_cast<uint64_t>(v.rejected));
+        wire::AppendLenField(&partial, 2, v.message);
+        wire::AppendLenField(&response, 1, partial);
+      }
+      return {200, proto, response};
+    }
+    // A google.rpc.Status body, and the HTTP status the OTLP/HTTP spec maps to.
+    wire::AppendVarintField(&response, 1, static_cast<uint64_t>(v.code));
+    wire::AppendLenField(&response, 2, v.message);
+    HttpResponse out{500, proto, response};
+    switch (v.code) {
+      case 14: out.status = 503; break;
+      case 8: out.status = 429; break;
+      case 3: out.status = 400; break;
+      case 16: out.status = 401; break;
+      case 7: out.status = 403; break;
+      default: break;
+    }
+    if (v.retry_after_ns > 0) {
+      out.headers.push_back(
+          {"Retry-After", std::to_string((v.retry_after_ns + 999999999) / 1000000000)});
+    }
+    return out;
+  };
+  http_ = std::make_unique<HttpServer>(handler, static_cast<size_t>(options_.max_receive_bytes),
+                                       /*threads=*/64, /*keep_alive=*/true);
+  return http_->Start(listen);
+}
+
 void OtlpSink::Shutdown() {
+  if (http_ != nullptr) {
+    http_->Stop();
+    http_.reset();
+  }
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_->Wait();

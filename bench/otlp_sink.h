@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/http_server.h"
 #include "common/signal.h"
 
 namespace grpc {
@@ -111,6 +112,11 @@ class OtlpSink {
 
   // Serves on `listen` (host:port; port 0 picks a free port). Returns the bound port.
   absl::StatusOr<int> Start(const std::string& listen);
+  // Also serves OTLP/HTTP (POST /v1/traces, /v1/metrics, /v1/logs with protobuf
+  // bodies, gzip or not) on `listen`, with the same counting, checks and faults:
+  // refusals map to 503 (UNAVAILABLE), 429 with Retry-After (RESOURCE_EXHAUSTED),
+  // 400 (INVALID_ARGUMENT), 401, 403, else 500. Returns the bound port.
+  absl::StatusOr<int> StartHttp(const std::string& listen);
   void Shutdown();
 
   // Called by the services for every request (public for them, not for users).
@@ -123,6 +129,7 @@ class OtlpSink {
   SinkOptions options_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpServer> http_;
   std::array<std::atomic<uint64_t>, 3> requests_{}, bytes_{}, items_{}, refused_requests_{},
       refused_items_{}, rejected_items_{};
   std::atomic<uint64_t> malformed_{0};

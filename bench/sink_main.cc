@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
       "Over --max-rate: refuse (RESOURCE_EXHAUSTED with RetryInfo) or delay (answer late)",
       cxxopts::value<std::string>()->default_value("refuse"))(
       "ledger", "Append every accepted request to this file (survives SIGKILL; see --help-ledger)",
+      cxxopts::value<std::string>())(
+      "http-listen", "Also serve OTLP/HTTP (POST /v1/traces, ...) on this host:port",
       cxxopts::value<std::string>())("tls-cert", "Serve TLS with this PEM certificate chain",
                                      cxxopts::value<std::string>())(
       "tls-key", "Private key (PEM) for --tls-cert", cxxopts::value<std::string>())(
@@ -148,6 +150,16 @@ int main(int argc, char** argv) {
   // Tests and scripts read this line to learn the port; it is flushed at once.
   fmt::print("otlp-sink listening on {}:{}{}\n", host, *port,
              sink_options.validate ? " (validating)" : "");
+  if (args.count("http-listen")) {
+    const std::string http = args["http-listen"].as<std::string>();
+    auto http_port = sink.StartHttp(http);
+    if (!http_port.ok()) {
+      fmt::print(stderr, "otlp-sink: --http-listen: {}\n", http_port.status().message());
+      return 1;
+    }
+    fmt::print("otlp-sink OTLP/HTTP listening on {}:{}\n", http.substr(0, http.rfind(':')),
+               *http_port);
+  }
   std::fflush(stdout);
 
   int sig;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -23,7 +24,13 @@ const char* Reason(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
     default: return "Error";
   }
 }
@@ -39,8 +46,11 @@ void WriteAll(int fd, std::string_view data) {
 
 }  // namespace
 
-HttpServer::HttpServer(Handler handler, size_t max_body_bytes)
-    : handler_(std::move(handler)), max_body_bytes_(max_body_bytes) {}
+HttpServer::HttpServer(Handler handler, size_t max_body_bytes, int threads, bool keep_alive)
+    : handler_(std::move(handler)),
+      max_body_bytes_(max_body_bytes),
+      threads_count_(std::max(1, threads)),
+      keep_alive_(keep_alive) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -80,15 +90,18 @@ absl::StatusOr<int> HttpServer::Start(const std::string& listen) {
     return absl::InternalError(StrCat("pipe: ", std::strerror(errno)));
   }
   listen_fd_ = fd;
-  thread_ = std::thread([this] { Loop(); });
+  // Non-blocking, so threads woken for the same connection do not wait in accept().
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  for (int i = 0; i < threads_count_; ++i) threads_.emplace_back([this] { Loop(); });
   return bound_port;
 }
 
 void HttpServer::Stop() {
-  if (!thread_.joinable()) return;
+  if (threads_.empty()) return;
   const char x = 0;
-  (void)!write(wake_[1], &x, 1);
-  thread_.join();
+  (void)!write(wake_[1], &x, 1);  // Never read: it wakes every poll for good.
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
   close(listen_fd_);
   close(wake_[0]);
   close(wake_[1]);
@@ -106,31 +119,42 @@ void HttpServer::Loop() {
     if (!(fds[0].revents & POLLIN)) continue;
     const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
-    // A client that sends nothing must not hold the server: 5 s per read.
+    // A client that sends nothing must not hold a thread: 5 s per read.
     const timeval timeout{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    Serve(fd);
+    std::string buffered;
+    while (ServeOne(fd, &buffered)) {
+      // Between requests, wait for the next one or for Stop().
+      if (!buffered.empty()) continue;
+      pollfd wait[2] = {{fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+      if (poll(wait, 2, 5000) <= 0 || wait[1].revents || !(wait[0].revents & POLLIN)) break;
+    }
     close(fd);
   }
 }
 
-void HttpServer::Serve(int fd) {
-  std::string data;
-  size_t header_end = std::string::npos;
-  char buf[16384];
+bool HttpServer::ServeOne(int fd, std::string* buffered) {
+  std::string& data = *buffered;
+  size_t header_end = data.find("\r\n\r\n");
+  char buf[65536];
+  bool keep = keep_alive_;
   auto reply = [&](const HttpResponse& r) {
-    WriteAll(fd, fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
-                             "Connection: close\r\n\r\n",
-                             r.status, Reason(r.status), r.content_type, r.body.size()));
+    std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+                                   r.status, Reason(r.status), r.content_type, r.body.size());
+    for (const auto& [k, v] : r.headers) StrAppend(&head, k, ": ", v, "\r\n");
+    StrAppend(&head, keep ? "\r\n" : "Connection: close\r\n\r\n");
+    WriteAll(fd, head);
     WriteAll(fd, r.body);
+    return keep;
   };
   while (header_end == std::string::npos) {
     const ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n <= 0) return false;
     data.append(buf, static_cast<size_t>(n));
     header_end = data.find("\r\n\r\n");
     if (header_end == std::string::npos && data.size() > 65536) {
+      keep = false;
       return reply({400, "text/plain; charset=utf-8", "headers too large\n"});
     }
   }
@@ -140,6 +164,7 @@ void HttpServer::Serve(int fd) {
   const std::string_view line = head.substr(0, line_end);
   const auto sp1 = line.find(' '), sp2 = line.rfind(' ');
   if (sp1 == std::string_view::npos || sp2 <= sp1) {
+    keep = false;
     return reply({400, "text/plain; charset=utf-8", "malformed request line\n"});
   }
   request.method = std::string(line.substr(0, sp1));
@@ -148,25 +173,36 @@ void HttpServer::Serve(int fd) {
   size_t length = 0;
   for (size_t at = line_end; at != std::string_view::npos && at < head.size();) {
     const size_t next = head.find("\r\n", at + 2);
-    std::string header(head.substr(at + 2, next == std::string_view::npos ? next : next - at - 2));
-    for (char& c : header) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (header.starts_with("content-length:")) {
-      length = std::strtoull(header.c_str() + 15, nullptr, 10);
-    }
+    const std::string_view h = head.substr(
+        at + 2, next == std::string_view::npos ? std::string_view::npos : next - at - 2);
     at = next;
+    const auto colon = h.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string name(h.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = h.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (name == "content-length") length = std::strtoull(std::string(value).c_str(), nullptr, 10);
+    if (name == "connection" && value == "close") keep = false;
+    if (name == "transfer-encoding") {
+      keep = false;
+      return reply({400, "text/plain; charset=utf-8", "chunked bodies are not supported\n"});
+    }
+    request.headers.emplace_back(std::move(name), std::string(value));
   }
   if (length > max_body_bytes_) {
+    keep = false;
     return reply({413, "text/plain; charset=utf-8", "body too large\n"});
   }
-  request.body = data.substr(header_end + 4);
-  while (request.body.size() < length) {
+  while (data.size() < header_end + 4 + length) {
     const ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    request.body.append(buf, static_cast<size_t>(n));
+    if (n <= 0) return false;
+    data.append(buf, static_cast<size_t>(n));
   }
-  request.body.resize(length);
-  reply(handler_(request));
+  request.body = data.substr(header_end + 4, length);
+  data.erase(0, header_end + 4 + length);
+  return reply(handler_(request));
 }
 
 }  // namespace loadgen

@@ -1,13 +1,17 @@
 // A small HTTP/1.1 server for the tools' own endpoints (the sender's /metrics and
-// /rate): one thread, one connection at a time, Content-Length bodies, then close.
-// Enough for a Prometheus scrape or a curl, not a general web server.
-// Thread-safe: the handler runs on the server's thread.
+// /rate, otlp-sink's OTLP/HTTP receiver): `threads` threads each serve one connection
+// at a time, with keep-alive when asked for, Content-Length bodies only (no chunked
+// uploads). Enough for a Prometheus scrape, a curl or an OTLP exporter, not a general
+// web server. The handler may run on several threads at once.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -17,18 +21,27 @@ struct HttpRequest {
   std::string method;  // GET, PUT, ...
   std::string path;    // Without the query string.
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // Names in lower case.
+  const std::string* Header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == name) return &v;
+    }
+    return nullptr;
+  }
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers = {};  // Extra ones.
 };
 
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
-  explicit HttpServer(Handler handler, size_t max_body_bytes = 1 << 20);
+  explicit HttpServer(Handler handler, size_t max_body_bytes = 1 << 20, int threads = 1,
+                      bool keep_alive = false);
   ~HttpServer();
 
   // Listens on host:port (port 0: any free port); returns the port.
@@ -37,12 +50,15 @@ class HttpServer {
 
  private:
   void Loop();
-  void Serve(int fd);
+  // Serves requests on one connection; false when the connection is done.
+  bool ServeOne(int fd, std::string* buffered);
   Handler handler_;
   size_t max_body_bytes_;
+  int threads_count_;
+  bool keep_alive_;
   int listen_fd_ = -1;
-  int wake_[2] = {-1, -1};  // A pipe that Stop() writes to, to end the poll.
-  std::thread thread_;
+  int wake_[2] = {-1, -1};  // A pipe that Stop() writes to, to end the polls.
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace loadgen

@@ -80,6 +80,13 @@ absl::Status ApplyOtelEnvironment(SenderConfig* c) {
                               std::pair{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", Signal::kLogs}}) {
     if (const char* v = Env(name)) c->signal_endpoints[SignalIndex(signal)] = v;
   }
+  if (const char* v = Env("OTEL_EXPORTER_OTLP_PROTOCOL")) {
+    if (std::string_view(v) != "grpc" && std::string_view(v) != "http/protobuf") {
+      return absl::InvalidArgumentError(
+          StrCat("OTEL_EXPORTER_OTLP_PROTOCOL: expected grpc or http/protobuf, got \"", v, "\""));
+    }
+    c->protocol = v;
+  }
   if (const char* v = Env("OTEL_EXPORTER_OTLP_INSECURE")) {
     std::string s(v);
     for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -128,6 +135,11 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   }
   RETURN_IF_ERROR(endpoints.Finish());
   RETURN_IF_ERROR(otlp.GetBool("insecure", &c->insecure));
+  RETURN_IF_ERROR(otlp.GetString("protocol", &c->protocol));
+  if (c->protocol != "grpc" && c->protocol != "http/protobuf") {
+    return otlp.ErrorAt("protocol", StrCat("expected grpc or http/protobuf, got \"", c->protocol,
+                                           "\" (http/json is not supported)"));
+  }
   RETURN_IF_ERROR(otlp.GetStringMap("headers", &c->headers));
   RETURN_IF_ERROR(otlp.GetString("compression", &c->compression));
   if (c->compression != "none" && c->compression != "gzip") {
@@ -295,6 +307,41 @@ absl::StatusOr<std::array<std::string, 3>> ResolveGrpcTargets(SenderConfig* c) {
   }
   if (tls.has_value()) c->insecure = !*tls;
   return targets;
+}
+
+absl::StatusOr<std::array<std::string, 3>> ResolveHttpUrls(SenderConfig* c) {
+  std::array<std::string, 3> urls;
+  auto with_scheme = [&](std::string url, std::string_view key) -> absl::StatusOr<std::string> {
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      if (url.find("://") != std::string::npos) {
+        return absl::InvalidArgumentError(
+            StrCat(key, ": unsupported scheme in \"", url, "\"; use http:// or https://"));
+      }
+      url = StrCat(c->insecure ? "http://" : "https://", url);
+    }
+    return url;
+  };
+  std::optional<bool> tls;
+  for (Signal s : kAllSignals) {
+    const std::string& own = c->signal_endpoints[SignalIndex(s)];
+    std::string url;
+    if (!own.empty()) {
+      ASSIGN_OR_RETURN(url, with_scheme(own, StrCat("otlp.endpoints.", SignalName(s))));
+    } else {
+      ASSIGN_OR_RETURN(url, with_scheme(c->endpoint, "otlp.endpoint"));
+      while (url.ends_with("/")) url.pop_back();
+      url = StrCat(url, "/v1/", SignalName(s));
+    }
+    const bool this_tls = url.starts_with("https://");
+    if (tls.has_value() && *tls != this_tls) {
+      return absl::InvalidArgumentError(
+          "otlp.endpoints: mixing http:// and https:// endpoints in one run is not supported");
+    }
+    tls = this_tls;
+    urls[SignalIndex(s)] = url;
+  }
+  c->insecure = !*tls;
+  return urls;
 }
 
 }  // namespace loadgen

@@ -57,6 +57,8 @@ struct SenderConfig {
   std::string logs_file = "./generated/telemetry-logs.pb";
 
   std::string endpoint = "127.0.0.1:4317";  // host:port, or http:// / https:// URL.
+  // grpc, or http/protobuf (OTLP/HTTP: POST to <endpoint>/v1/traces, ...).
+  std::string protocol = "grpc";
   // Per-signal endpoints (by SignalIndex); empty means `endpoint`.
   std::array<std::string, 3> signal_endpoints;
   bool insecure = false;  // Plaintext instead of TLS.
@@ -116,5 +118,10 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* config
 // Normalises the endpoints: a scheme of http:// (plaintext) or https:// (TLS) decides
 // `insecure`; the result is the gRPC target host:port of each signal (by SignalIndex).
 absl::StatusOr<std::array<std::string, 3>> ResolveGrpcTargets(SenderConfig* config);
+
+// For http/protobuf: each signal's URL. A per-signal endpoint is used as it is (as the
+// OTLP exporter spec says); the base endpoint gets /v1/traces, /v1/metrics or /v1/logs
+// appended. Without a scheme, `insecure` picks http:// or https://.
+absl::StatusOr<std::array<std::string, 3>> ResolveHttpUrls(SenderConfig* config);
 
 }  // namespace loadgen

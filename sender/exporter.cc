@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "common/wire.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "sender/http_exporter.h"
 
 namespace loadgen {
 
@@ -146,9 +147,22 @@ int64_t RetryDelayNs(std::string_view details) {
   return delay;
 }
 
-namespace {
+int64_t RetryBackoffNs(const RetryPolicy& p, int attempt, int64_t server_delay_ns, Rng* rng) {
+  if (server_delay_ns >= 0) return server_delay_ns;
+  double interval =
+      static_cast<double>(p.initial_interval.count()) * std::pow(p.multiplier, attempt - 1);
+  interval = std::min(interval, static_cast<double>(p.max_interval.count()));
+  interval *= 1 + p.randomization_factor * (2 * rng->Unit() - 1);
+  return static_cast<int64_t>(interval);
+}
 
-const char* CodeName(int code) {
+std::unique_ptr<Exporter> MakeExporter(const ExporterOptions& options, Signal signal,
+                                       RunStats* stats) {
+  if (options.protocol == "http/protobuf") return MakeHttpExporter(options, signal, stats);
+  return std::make_unique<GrpcExporter>(options, signal, stats);
+}
+
+const char* GrpcCodeName(int code) {
   static const char* kNames[] = {"OK",
                                  "CANCELLED",
                                  "UNKNOWN",
@@ -169,8 +183,6 @@ const char* CodeName(int code) {
   return code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
 }
 
-}  // namespace
-
 GrpcExporter::GrpcExporter(const ExporterOptions& options, Signal signal, RunStats* stats)
     : options_(options),
       signal_(signal),
@@ -187,6 +199,12 @@ GrpcExporter::~GrpcExporter() {
   bool ok;
   while (cq_.Next(&tag, &ok)) {
   }
+}
+
+uint8_t* GrpcExporter::Prepare(size_t n) {
+  pending_ = grpc::Slice(n);
+  // The slice is fresh and only ours until Send hands it to gRPC.
+  return const_cast<uint8_t*>(pending_.begin());
 }
 
 void GrpcExporter::Start(grpc::Slice payload, uint64_t events) {
@@ -234,17 +252,12 @@ void GrpcExporter::Complete(Call* call, bool ok) {
   if (code != grpc::OK) {
     const int64_t server_delay = RetryDelayNs(call->status.error_details());
     if (options_.retry.enabled && IsRetryable(code, server_delay >= 0)) {
-      const RetryPolicy& p = options_.retry;
-      double interval = static_cast<double>(p.initial_interval.count()) *
-                        std::pow(p.multiplier, call->attempt - 1);
-      interval = std::min(interval, static_cast<double>(p.max_interval.count()));
-      interval *= 1 + p.randomization_factor * (2 * rng_.Unit() - 1);
       // The server's RetryInfo says when it wants to hear from us again.
-      const int64_t delay = server_delay >= 0 ? server_delay : static_cast<int64_t>(interval);
-      if (now + delay - call->first_started_ns <= p.max_elapsed_time.count()) {
+      const int64_t delay = RetryBackoffNs(options_.retry, call->attempt, server_delay, &rng_);
+      if (now + delay - call->first_started_ns <= options_.retry.max_elapsed_time.count()) {
         c.retries.fetch_add(1, std::memory_order_relaxed);
         // Retried causes are reported too (once per kind), not only final failures.
-        stats_->NoteError(signal_, StrCat(CodeName(code), " (retried)"),
+        stats_->NoteError(signal_, StrCat(GrpcCodeName(code), " (retried)"),
                           ok ? call->status.error_message() : "completion queue failure");
         retries_.emplace_back(now + delay, call);
         std::push_heap(retries_.begin(), retries_.end(), std::greater<>());
@@ -274,12 +287,12 @@ void GrpcExporter::Complete(Call* call, bool ok) {
     // The receiver refused the request itself; resending it would not help.
     c.rejected_requests.fetch_add(1, std::memory_order_relaxed);
     c.events_rejected.fetch_add(call->events, std::memory_order_relaxed);
-    stats_->NoteError(signal_, CodeName(code), call->status.error_message());
+    stats_->NoteError(signal_, GrpcCodeName(code), call->status.error_message());
     if (options_.on_rejected) {
-      options_.on_rejected(signal_, StrCat(CodeName(code), ": ", call->status.error_message()));
+      options_.on_rejected(signal_, StrCat(GrpcCodeName(code), ": ", call->status.error_message()));
     }
   } else {
-    Fail(call, CodeName(code), ok ? call->status.error_message() : "completion queue failure");
+    Fail(call, GrpcCodeName(code), ok ? call->status.error_message() : "completion queue failure");
   }
   Finish(call);
 }

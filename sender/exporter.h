@@ -35,6 +35,10 @@ bool IsRetryable(int code, bool has_retry_info);
 int64_t RetryDelayNs(std::string_view status_details);
 
 struct ExporterOptions {
+  std::string protocol = "grpc";                         // Or http/protobuf.
+  std::array<std::string, 3> http_urls;                  // For http/protobuf, by SignalIndex.
+  std::string tls_ca_file, tls_cert_file, tls_key_file;  // For http/protobuf.
+  bool insecure = true;
   std::string target;                         // host:port
   std::array<std::string, 3> signal_targets;  // Per signal (by SignalIndex); empty = target.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
@@ -57,24 +61,51 @@ struct ExporterOptions {
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
     const SenderConfig& config);
 
-class GrpcExporter {
+// What a worker sends through: its own connection(s) with up to `max_in_flight`
+// requests outstanding, counting those waiting for a retry. Used by one thread.
+class Exporter {
  public:
-  GrpcExporter(const ExporterOptions& options, Signal signal, RunStats* stats);
-  ~GrpcExporter();
-
+  virtual ~Exporter() = default;
   // Blocks until a call slot is free, handling completed calls meanwhile.
-  void WaitForSlot();
+  virtual void WaitForSlot() = 0;
   // Handles completions (and starts due retries) until the steady-clock time
   // `until_ns`: a worker waiting for rate-limit tokens calls this, so a request's
   // latency is measured when it completes, not when the worker next looks.
-  void WaitUntil(int64_t until_ns);
-  // Starts an Export call carrying `payload` (a whole serialized request). Requires a
-  // free slot (WaitForSlot).
-  void Start(grpc::Slice payload, uint64_t events);
+  virtual void WaitUntil(int64_t until_ns) = 0;
+  // A buffer of n bytes for the next request, which the caller fills, then Send()s.
+  // For gRPC it is the outgoing slice itself: no copy on the way to the wire.
+  virtual uint8_t* Prepare(size_t n) = 0;
+  virtual void Send(uint64_t events) = 0;
   // Waits for every outstanding request to finish, retries included (each bounded by
   // the retry policy). With `abandon_retries`, requests waiting for a retry are given
   // up and counted as failed; calls on the wire are still waited for.
-  void Drain(bool abandon_retries = false);
+  virtual void Drain(bool abandon_retries) = 0;
+};
+
+// The exporter for options.protocol (grpc or http/protobuf).
+std::unique_ptr<Exporter> MakeExporter(const ExporterOptions& options, Signal signal,
+                                       RunStats* stats);
+
+// The wait before retry number `attempt` (1 = the first retry) by the policy's
+// exponential backoff with jitter, or the server's delay when it gave one (>= 0).
+int64_t RetryBackoffNs(const RetryPolicy& policy, int attempt, int64_t server_delay_ns, Rng* rng);
+
+// The name of a gRPC status code (UNAVAILABLE, ...).
+const char* GrpcCodeName(int code);
+
+class GrpcExporter : public Exporter {
+ public:
+  GrpcExporter(const ExporterOptions& options, Signal signal, RunStats* stats);
+  ~GrpcExporter() override;
+
+  void WaitForSlot() override;
+  void WaitUntil(int64_t until_ns) override;
+  uint8_t* Prepare(size_t n) override;
+  void Send(uint64_t events) override { Start(std::move(pending_), events); }
+  void Drain(bool abandon_retries) override;
+  // Starts an Export call carrying `payload` (a whole serialized request). Requires a
+  // free slot (WaitForSlot).
+  void Start(grpc::Slice payload, uint64_t events);
   int in_flight() const { return in_flight_; }
 
  private:
@@ -99,6 +130,7 @@ class GrpcExporter {
   Rng rng_;
   // Requests waiting for their retry time, soonest first.
   std::vector<std::pair<int64_t, Call*>> retries_;
+  grpc::Slice pending_;  // Prepare()d, not yet sent.
 };
 
 }  // namespace loadgen

@@ -47,6 +47,12 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
     c->signal_endpoints = {};
   }
   if (args.count("insecure")) c->insecure = args["insecure"].as<bool>();
+  if (args.count("protocol")) {
+    c->protocol = args["protocol"].as<std::string>();
+    if (c->protocol != "grpc" && c->protocol != "http/protobuf") {
+      return fmt::format("--protocol: expected grpc or http/protobuf, got \"{}\"", c->protocol);
+    }
+  }
   if (args.count("rate")) {
     c->schedule.clear();  // The flag is the highest precedence: a constant rate.
     if (!ParseDouble(args["rate"].as<std::string>(), &c->events_per_second) ||
@@ -123,6 +129,7 @@ int main(int argc, char** argv) {
       "endpoint", "OTLP/gRPC endpoint host:port (or http:// / https:// URL)",
       cxxopts::value<std::string>())("insecure", "Plaintext gRPC instead of TLS",
                                      cxxopts::value<bool>()->implicit_value("true"))(
+      "protocol", "OTLP transport: grpc (default) or http/protobuf", cxxopts::value<std::string>())(
       "rate", "Events per second across all signals; 0 for unlimited",
       cxxopts::value<std::string>())("duration",
                                      "Stop after this long (e.g. 30s, 5m); 0 for no limit",
@@ -221,8 +228,15 @@ int main(int argc, char** argv) {
     return Fail(s.message());
   }
   ApplyFlags(args, &config);
-  auto targets = ResolveGrpcTargets(&config);
+  const bool http = config.protocol == "http/protobuf";
+  auto targets = http ? ResolveHttpUrls(&config) : ResolveGrpcTargets(&config);
   if (!targets.ok()) return Fail(targets.status().message());
+  if (http && !config.tls.server_name.empty()) {
+    return Fail(
+        "otlp.tls.server_name applies to gRPC only; for http/protobuf use the name in "
+        "the URL");
+  }
+  // gRPC credentials (for http/protobuf this still checks that the TLS files can be read).
   auto credentials = MakeCredentials(config);
   if (!credentials.ok()) return Fail(credentials.status().message());
 
@@ -292,6 +306,12 @@ int main(int argc, char** argv) {
         fmt::format("traces {}, metrics {}, logs {}", (*targets)[0], (*targets)[1], (*targets)[2]);
   }
   exporter.credentials = *credentials;
+  exporter.protocol = config.protocol;
+  if (http) exporter.http_urls = *targets;
+  exporter.insecure = config.insecure;
+  exporter.tls_ca_file = config.tls.ca_file;
+  exporter.tls_cert_file = config.tls.cert_file;
+  exporter.tls_key_file = config.tls.key_file;
   exporter.tls_server_name = config.tls.server_name;
   exporter.headers = config.headers;
   exporter.gzip = config.compression == "gzip";
@@ -357,8 +377,9 @@ int main(int argc, char** argv) {
     StrAppend(&rate_text,
               fmt::format(" (instance {} of {}: its share)", config.instance, config.instances));
   }
-  fmt::print("sending to {} ({}), rate {}, {} workers, duration {}, multiplier {}\n", where,
-             config.insecure ? "plaintext" : "TLS", rate_text, config.concurrency,
+  fmt::print("sending to {} ({}{}), rate {}, {} workers, duration {}, multiplier {}\n", where,
+             http ? "OTLP/HTTP, " : "", config.insecure ? "plaintext" : "TLS", rate_text,
+             config.concurrency,
              run_length.count() ? fmt::format("{:.1f}s", run_length.count() / 1e9) : "none",
              config.multiplier ? std::to_string(config.multiplier) : "unlimited");
   std::fflush(stdout);

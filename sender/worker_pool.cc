@@ -56,7 +56,7 @@ namespace {
 // Returns true when every replay was sent (not cut short by a stop, the deadline or
 // the end of the schedule).
 bool SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions& pool,
-              GrpcExporter& exporter, FramePatcher& patcher, TokenBucket* limiter, StopSignal* stop,
+              Exporter& exporter, FramePatcher& patcher, TokenBucket* limiter, StopSignal* stop,
               int64_t deadline_ns) {
   const SteadyClock clock;
   // When each frame was last sent: the start of its next delta window.
@@ -80,12 +80,10 @@ bool SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions
         if (stop->stopped()) return false;
       }
       if (deadline_ns != 0 && clock.NowNs() >= deadline_ns) return false;
-      grpc::Slice slice(frame.bytes.size());
       const uint64_t now = WallNowNs();
-      // The slice is fresh and only ours until Start hands it to gRPC.
-      patcher.Patch(frame, replay, now, last_sent[i], const_cast<uint8_t*>(slice.begin()));
+      patcher.Patch(frame, replay, now, last_sent[i], exporter.Prepare(frame.bytes.size()));
       last_sent[i] = now;
-      exporter.Start(std::move(slice), frame.events);
+      exporter.Send(frame.events);
     }
   }
   return true;
@@ -115,13 +113,13 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
       for (size_t f = w; f < frames.size(); f += n) share.push_back(&frames[f]);
       const uint64_t seed = SplitMix64(&worker_seed);
       threads.emplace_back([=, &pool, &exporter_options, &ids, &unfinished] {
-        GrpcExporter exporter(exporter_options, signal, stats);
+        const std::unique_ptr<Exporter> exporter = MakeExporter(exporter_options, signal, stats);
         FramePatcher patcher(ids, pool.timestamps, seed, pool.series_start_ns);
         TokenBucket* bucket = limiter != nullptr ? limiter->of(signal) : nullptr;
-        if (!SendLoop(share, pool, exporter, patcher, bucket, stop, deadline_ns)) ++unfinished;
+        if (!SendLoop(share, pool, *exporter, patcher, bucket, stop, deadline_ns)) ++unfinished;
         // On a stop, requests waiting for a retry are given up (and counted as failed)
         // so that shutdown is bounded by the request timeout, not the retry budget.
-        exporter.Drain(/*abandon_retries=*/stop->stopped());
+        exporter->Drain(/*abandon_retries=*/stop->stopped());
       });
     }
   }

@@ -1,0 +1,329 @@
+#include "sender/http_exporter.h"
+
+#include <curl/curl.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <mutex>
+
+#include "common/clock.h"
+#include "common/strings.h"
+#include "common/wire.h"
+
+namespace loadgen {
+namespace {
+
+constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
+
+std::string Gzip(const std::string& in) {
+  z_stream z{};
+  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, in.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// A google.rpc.Status body's message (field 2), or the body itself if it is not one.
+std::string StatusMessage(const std::string& body) {
+  wire::FieldReader r(body);
+  wire::Field f;
+  while (r.Next(&f)) {
+    if (f.number == 2 && f.type == wire::kLen) {
+      return std::string(reinterpret_cast<const char*>(f.data), f.size);
+    }
+  }
+  std::string text = body.substr(0, 200);
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return text;
+}
+
+class HttpExporter : public Exporter {
+ public:
+  HttpExporter(const ExporterOptions& options, Signal signal, RunStats* stats)
+      : options_(options),
+        signal_(signal),
+        stats_(stats),
+        url_(options.http_urls[SignalIndex(signal)]),
+        rng_(reinterpret_cast<uintptr_t>(this) ^ static_cast<uint64_t>(SteadyClock().NowNs())) {
+    static std::once_flag init;
+    std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    multi_ = curl_multi_init();
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      static_cast<long>(options.max_in_flight));
+    headers_ = curl_slist_append(headers_, "Content-Type: application/x-protobuf");
+    if (options.gzip) headers_ = curl_slist_append(headers_, "Content-Encoding: gzip");
+    for (const auto& [k, v] : options.headers) {
+      headers_ = curl_slist_append(headers_, StrCat(k, ": ", v).c_str());
+    }
+  }
+
+  ~HttpExporter() override {
+    Drain(/*abandon_retries=*/true);
+    for (CURL* e : idle_) curl_easy_cleanup(e);
+    curl_multi_cleanup(multi_);
+    curl_slist_free_all(headers_);
+  }
+
+  void WaitForSlot() override {
+    Pump(0);
+    while (in_flight_ >= options_.max_in_flight) Pump(kForever);
+  }
+
+  void WaitUntil(int64_t until_ns) override {
+    while (SteadyClock().NowNs() < until_ns) Pump(until_ns);
+  }
+
+  uint8_t* Prepare(size_t n) override {
+    pending_ = std::make_unique<Call>();
+    pending_->body.resize(n);
+    return reinterpret_cast<uint8_t*>(pending_->body.data());
+  }
+
+  void Send(uint64_t events) override {
+    Call* call = pending_.release();
+    call->events = events;
+    call->bytes = call->body.size();
+    if (options_.gzip) call->body = Gzip(call->body);
+    call->first_started_ns = SteadyClock().NowNs();
+    ++in_flight_;
+    stats_->AddInFlight(1);
+    StartAttempt(call);
+  }
+
+  void Drain(bool abandon_retries) override {
+    while (in_flight_ > 0) {
+      if (abandon_retries) {
+        for (auto& [due, call] : retries_) {
+          Fail(call, "stopped before retry",
+               "the run stopped while the request waited for a retry");
+          Finish(call);
+        }
+        retries_.clear();
+        if (in_flight_ == 0) break;
+      }
+      Pump(kForever);
+    }
+  }
+
+ private:
+  struct Call {
+    std::string body;  // As sent (compressed when gzip is on).
+    std::string response;
+    std::string retry_after;
+    CURL* easy = nullptr;
+    char error[CURL_ERROR_SIZE] = {};
+    int64_t first_started_ns = 0, attempt_started_ns = 0;
+    int attempt = 0;
+    uint64_t events = 0;
+    size_t bytes = 0;  // Before compression, like the gRPC exporter counts.
+  };
+
+  static size_t OnBody(char* data, size_t size, size_t n, void* user) {
+    static_cast<Call*>(user)->response.append(data, size * n);
+    return size * n;
+  }
+
+  static size_t OnHeader(char* data, size_t size, size_t n, void* user) {
+    std::string_view line(data, size * n);
+    if (line.size() > 12 && strncasecmp(line.data(), "retry-after:", 12) == 0) {
+      line.remove_prefix(12);
+      while (!line.empty() && (line.front() == ' ' || line.back() == '\n' || line.back() == '\r')) {
+        line.front() == ' ' ? line.remove_prefix(1) : line.remove_suffix(1);
+      }
+      static_cast<Call*>(user)->retry_after = std::string(line);
+    }
+    return size * n;
+  }
+
+  void StartAttempt(Call* call) {
+    ++call->attempt;
+    call->response.clear();
+    call->retry_after.clear();
+    if (call->easy == nullptr) {
+      if (idle_.empty()) {
+        call->easy = curl_easy_init();
+      } else {
+        call->easy = idle_.back();
+        idle_.pop_back();
+      }
+    }
+    CURL* e = call->easy;
+    curl_easy_reset(e);
+    curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call->body.size()));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "telemetry-sender/0.1");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpExporter::OnBody);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpExporter::OnHeader);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, call);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->error);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count() / 1000000));
+    // No "Expect: 100-continue" round trip for large bodies.
+    curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
+    if (!options_.tls_ca_file.empty())
+      curl_easy_setopt(e, CURLOPT_CAINFO, options_.tls_ca_file.c_str());
+    if (!options_.tls_cert_file.empty()) {
+      curl_easy_setopt(e, CURLOPT_SSLCERT, options_.tls_cert_file.c_str());
+      curl_easy_setopt(e, CURLOPT_SSLKEY, options_.tls_key_file.c_str());
+    }
+    call->error[0] = '\0';
+    call->attempt_started_ns = SteadyClock().NowNs();
+    curl_multi_add_handle(multi_, e);
+  }
+
+  void Pump(int64_t wait_until_ns) {
+    const int64_t now = SteadyClock().NowNs();
+    while (!retries_.empty() && retries_.front().first <= now) {
+      std::pop_heap(retries_.begin(), retries_.end(), std::greater<>());
+      Call* call = retries_.back().second;
+      retries_.pop_back();
+      StartAttempt(call);
+    }
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    if (!Collect() && wait_until_ns > now) {
+      int64_t until =
+          retries_.empty() ? wait_until_ns : std::min(wait_until_ns, retries_.front().first);
+      const int64_t ms = until == kForever ? 1000 : std::max<int64_t>(0, (until - now) / 1000000);
+      curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::min<int64_t>(ms, 1000)), nullptr);
+      curl_multi_perform(multi_, &running);
+      Collect();
+    }
+  }
+
+  // Handles finished transfers; true if there were any.
+  bool Collect() {
+    bool any = false;
+    int left = 0;
+    while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+      if (m->msg != CURLMSG_DONE) continue;
+      Call* call = nullptr;
+      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &call);
+      const CURLcode result = m->data.result;
+      curl_multi_remove_handle(multi_, m->easy_handle);
+      Complete(call, result);
+      any = true;
+    }
+    return any;
+  }
+
+  void Complete(Call* call, CURLcode result) {
+    SignalCounters& c = stats_->of(signal_);
+    const int64_t now = SteadyClock().NowNs();
+    c.latency.Record(now - call->attempt_started_ns);
+    long status = 0;
+    if (result == CURLE_OK) curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+    const bool ok = result == CURLE_OK && status >= 200 && status < 300;
+    // Transport errors and 429/502/503/504 are worth another try (OTLP/HTTP spec).
+    const bool retryable =
+        result != CURLE_OK || status == 429 || status == 502 || status == 503 || status == 504;
+    const std::string kind = result != CURLE_OK ? "connection error" : StrCat("HTTP ", status);
+    const std::string message =
+        result != CURLE_OK ? std::string(call->error[0] ? call->error : curl_easy_strerror(result))
+                           : StatusMessage(call->response);
+    if (!ok && retryable && options_.retry.enabled) {
+      int64_t server_delay = -1, seconds = 0;
+      if (!call->retry_after.empty() && ParseInt64(call->retry_after, &seconds) && seconds >= 0) {
+        server_delay = seconds * 1000000000;
+      }
+      const int64_t delay = RetryBackoffNs(options_.retry, call->attempt, server_delay, &rng_);
+      if (now + delay - call->first_started_ns <= options_.retry.max_elapsed_time.count()) {
+        c.retries.fetch_add(1, std::memory_order_relaxed);
+        stats_->NoteError(signal_, StrCat(kind, " (retried)"), message);
+        retries_.emplace_back(now + delay, call);
+        std::push_heap(retries_.begin(), retries_.end(), std::greater<>());
+        return;
+      }
+    }
+    c.requests.fetch_add(1, std::memory_order_relaxed);
+    c.events_sent.fetch_add(call->events, std::memory_order_relaxed);
+    c.bytes_sent.fetch_add(call->bytes, std::memory_order_relaxed);
+    if (ok) {
+      // The Export*ServiceResponse: 1 partial_success {1 rejected, 2 error_message}.
+      int64_t rejected = 0;
+      std::string why;
+      wire::FieldReader r(call->response);
+      wire::Field f;
+      while (r.Next(&f)) {
+        if (f.number != 1 || f.type != wire::kLen) continue;
+        wire::FieldReader pr(f.data, f.size);
+        wire::Field pf;
+        while (pr.Next(&pf)) {
+          if (pf.number == 1 && pf.type == wire::kVarint)
+            rejected = static_cast<int64_t>(pf.varint);
+          if (pf.number == 2 && pf.type == wire::kLen) {
+            why.assign(reinterpret_cast<const char*>(pf.data), pf.size);
+          }
+        }
+      }
+      rejected = std::clamp<int64_t>(rejected, 0, static_cast<int64_t>(call->events));
+      c.events_accepted.fetch_add(call->events - rejected, std::memory_order_relaxed);
+      if (rejected > 0) {
+        c.events_rejected.fetch_add(rejected, std::memory_order_relaxed);
+        stats_->NoteError(signal_, "partial_success", why);
+        if (options_.on_rejected) {
+          options_.on_rejected(signal_, StrCat("partial_success: ", rejected, " rejected: ", why));
+        }
+      }
+    } else if (!retryable) {
+      c.rejected_requests.fetch_add(1, std::memory_order_relaxed);
+      c.events_rejected.fetch_add(call->events, std::memory_order_relaxed);
+      stats_->NoteError(signal_, kind, message);
+      if (options_.on_rejected) options_.on_rejected(signal_, StrCat(kind, ": ", message));
+    } else {
+      Fail(call, kind, message);
+    }
+    Finish(call);
+  }
+
+  void Fail(Call* call, const std::string& kind, const std::string& message) {
+    SignalCounters& c = stats_->of(signal_);
+    c.failed_requests.fetch_add(1, std::memory_order_relaxed);
+    c.events_failed.fetch_add(call->events, std::memory_order_relaxed);
+    stats_->NoteError(signal_, kind, message);
+  }
+
+  void Finish(Call* call) {
+    if (call->easy != nullptr) idle_.push_back(call->easy);
+    delete call;
+    --in_flight_;
+    stats_->AddInFlight(-1);
+  }
+
+  ExporterOptions options_;
+  Signal signal_;
+  RunStats* stats_;
+  std::string url_;
+  Rng rng_;
+  CURLM* multi_ = nullptr;
+  curl_slist* headers_ = nullptr;
+  std::vector<CURL*> idle_;  // Easy handles to reuse (their connections stay open).
+  std::unique_ptr<Call> pending_;
+  int in_flight_ = 0;
+  std::vector<std::pair<int64_t, Call*>> retries_;
+};
+
+}  // namespace
+
+std::unique_ptr<Exporter> MakeHttpExporter(const ExporterOptions& options, Signal signal,
+                                           RunStats* stats) {
+  return std::make_unique<HttpExporter>(options, signal, stats);
+}
+
+}  // namespace loadgen
