@@ -392,8 +392,11 @@ absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
     }
     return out;
   };
+  // The same certificate (and client CA) as the gRPC port, when there is one.
+  const HttpTls tls{options_.tls_cert_pem, options_.tls_key_pem, options_.client_ca_pem};
   http_ = std::make_unique<HttpServer>(handler, static_cast<size_t>(options_.max_receive_bytes),
-                                       /*threads=*/64, /*keep_alive=*/true);
+                                       /*threads=*/64, /*keep_alive=*/true,
+                                       options_.tls_cert_pem.empty() ? nullptr : &tls);
   return http_->Start(listen);
 }
 

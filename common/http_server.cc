@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -35,26 +38,86 @@ const char* Reason(int status) {
   }
 }
 
-void WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
+std::string SslError() {
+  char buf[256];
+  ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+  return buf;
 }
 
 }  // namespace
 
-HttpServer::HttpServer(Handler handler, size_t max_body_bytes, int threads, bool keep_alive)
+// One accepted connection, plain or TLS.
+struct HttpServer::Conn {
+  int fd = -1;
+  SSL* ssl = nullptr;
+  ssize_t Read(char* buf, size_t n) {
+    if (ssl != nullptr) {
+      const int r = SSL_read(ssl, buf, static_cast<int>(n));
+      return r > 0 ? r : -1;
+    }
+    ssize_t r;
+    do {
+      r = recv(fd, buf, n, 0);
+    } while (r < 0 && errno == EINTR);
+    return r;
+  }
+  void WriteAll(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ssl != nullptr ? SSL_write(ssl, data.data(), static_cast<int>(data.size()))
+                                       : send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0 && ssl == nullptr && errno == EINTR) continue;
+      if (n <= 0) return;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+  bool Pending() const { return ssl != nullptr && SSL_pending(ssl) > 0; }
+};
+
+HttpServer::HttpServer(Handler handler, size_t max_body_bytes, int threads, bool keep_alive,
+                       const HttpTls* tls)
     : handler_(std::move(handler)),
       max_body_bytes_(max_body_bytes),
       threads_count_(std::max(1, threads)),
-      keep_alive_(keep_alive) {}
+      keep_alive_(keep_alive) {
+  if (tls != nullptr) tls_ = *tls;
+}
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+  if (ssl_ctx_ != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
+}
 
 absl::StatusOr<int> HttpServer::Start(const std::string& listen) {
+  if (!tls_.cert_pem.empty()) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    ssl_ctx_ = ctx;
+    BIO* certs = BIO_new_mem_buf(tls_.cert_pem.data(), static_cast<int>(tls_.cert_pem.size()));
+    X509* leaf = PEM_read_bio_X509(certs, nullptr, nullptr, nullptr);
+    bool ok = leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
+    X509_free(leaf);
+    while (X509* extra = PEM_read_bio_X509(certs, nullptr, nullptr, nullptr)) {
+      SSL_CTX_add_extra_chain_cert(ctx, extra);  // Takes ownership.
+    }
+    BIO_free(certs);
+    BIO* key_bio = BIO_new_mem_buf(tls_.key_pem.data(), static_cast<int>(tls_.key_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+    ok = ok && key != nullptr && SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
+         SSL_CTX_check_private_key(ctx) == 1;
+    EVP_PKEY_free(key);
+    BIO_free(key_bio);
+    if (ok && !tls_.client_ca_pem.empty()) {
+      BIO* ca =
+          BIO_new_mem_buf(tls_.client_ca_pem.data(), static_cast<int>(tls_.client_ca_pem.size()));
+      X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+      while (X509* c = PEM_read_bio_X509(ca, nullptr, nullptr, nullptr)) {
+        X509_STORE_add_cert(store, c);
+        X509_free(c);
+      }
+      BIO_free(ca);
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    }
+    if (!ok) return absl::InvalidArgumentError(StrCat("TLS certificate or key: ", SslError()));
+  }
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError(StrCat("'", listen, "': expected host:port"));
@@ -122,18 +185,33 @@ void HttpServer::Loop() {
     // A client that sends nothing must not hold a thread: 5 s per read.
     const timeval timeout{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    Conn conn{fd, nullptr};
+    if (ssl_ctx_ != nullptr) {
+      conn.ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
+      SSL_set_fd(conn.ssl, fd);
+      if (SSL_accept(conn.ssl) != 1) {  // A failed handshake (no or wrong client cert).
+        ERR_clear_error();
+        SSL_free(conn.ssl);
+        close(fd);
+        continue;
+      }
+    }
     std::string buffered;
-    while (ServeOne(fd, &buffered)) {
+    while (ServeOne(&conn, &buffered)) {
       // Between requests, wait for the next one or for Stop().
-      if (!buffered.empty()) continue;
+      if (!buffered.empty() || conn.Pending()) continue;
       pollfd wait[2] = {{fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
       if (poll(wait, 2, 5000) <= 0 || wait[1].revents || !(wait[0].revents & POLLIN)) break;
+    }
+    if (conn.ssl != nullptr) {
+      SSL_shutdown(conn.ssl);
+      SSL_free(conn.ssl);
     }
     close(fd);
   }
 }
 
-bool HttpServer::ServeOne(int fd, std::string* buffered) {
+bool HttpServer::ServeOne(Conn* conn, std::string* buffered) {
   std::string& data = *buffered;
   size_t header_end = data.find("\r\n\r\n");
   char buf[65536];
@@ -143,13 +221,12 @@ bool HttpServer::ServeOne(int fd, std::string* buffered) {
                                    r.status, Reason(r.status), r.content_type, r.body.size());
     for (const auto& [k, v] : r.headers) StrAppend(&head, k, ": ", v, "\r\n");
     StrAppend(&head, keep ? "\r\n" : "Connection: close\r\n\r\n");
-    WriteAll(fd, head);
-    WriteAll(fd, r.body);
+    conn->WriteAll(head);
+    conn->WriteAll(r.body);
     return keep;
   };
   while (header_end == std::string::npos) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = conn->Read(buf, sizeof buf);
     if (n <= 0) return false;
     data.append(buf, static_cast<size_t>(n));
     header_end = data.find("\r\n\r\n");
@@ -195,8 +272,7 @@ bool HttpServer::ServeOne(int fd, std::string* buffered) {
     return reply({413, "text/plain; charset=utf-8", "body too large\n"});
   }
   while (data.size() < header_end + 4 + length) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = conn->Read(buf, sizeof buf);
     if (n <= 0) return false;
     data.append(buf, static_cast<size_t>(n));
   }

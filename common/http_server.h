@@ -37,11 +37,17 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers = {};  // Extra ones.
 };
 
+// Serve HTTPS: a certificate chain and key (PEM text), and with client_ca_pem,
+// require client certificates signed by it (mTLS).
+struct HttpTls {
+  std::string cert_pem, key_pem, client_ca_pem;
+};
+
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
   explicit HttpServer(Handler handler, size_t max_body_bytes = 1 << 20, int threads = 1,
-                      bool keep_alive = false);
+                      bool keep_alive = false, const HttpTls* tls = nullptr);
   ~HttpServer();
 
   // Listens on host:port (port 0: any free port); returns the port.
@@ -49,14 +55,17 @@ class HttpServer {
   void Stop();
 
  private:
+  struct Conn;
   void Loop();
-  // Serves requests on one connection; false when the connection is done.
-  bool ServeOne(int fd, std::string* buffered);
+  // Serves one request on a connection; false when the connection is done.
+  bool ServeOne(Conn* conn, std::string* buffered);
   Handler handler_;
   size_t max_body_bytes_;
   int threads_count_;
   bool keep_alive_;
   int listen_fd_ = -1;
+  HttpTls tls_;
+  void* ssl_ctx_ = nullptr;  // SSL_CTX*, when serving HTTPS.
   int wake_[2] = {-1, -1};  // A pipe that Stop() writes to, to end the polls.
   std::vector<std::thread> threads_;
 };

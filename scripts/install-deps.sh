@@ -8,6 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev libcxxopts-dev libfmt-dev catch2 zlib1g-dev
   libcurl4-openssl-dev  # OTLP/HTTP export
+  libssl-dev  # otlp-sink's OTLP/HTTP over TLS
   openssl   # the TLS tests make their certificates at test time
   time      # bench/throughput.sh measures CPU and RSS with /usr/bin/time
   util-linux  # setpriv: the bad-input tests drop root's file-permission override

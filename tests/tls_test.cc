@@ -43,18 +43,31 @@ struct TlsRun {
   SinkSnapshot sink;
 };
 
-void RunAgainst(const SinkOptions& sink_options, const SenderConfig& config, TlsRun* out) {
+// Runs the logs of a small dataset through one worker: OTLP/gRPC, or with `http`,
+// OTLP/HTTP to the sink's HTTPS port (libcurl on the sender's side).
+void RunAgainst(const SinkOptions& sink_options, const SenderConfig& config, TlsRun* out,
+                bool http = false) {
   TempDir data_dir;
   const auto summary = testing::GenerateSmall(data_dir);
   LoadedDataset data;
   REQUIRE(LoadTemplateFile(summary.logs.path, Signal::kLogs, ChunkLimits{}, &data).ok());
   OtlpSink sink(sink_options);
-  auto port = sink.Start("127.0.0.1:0");
+  auto port = http ? sink.StartHttp("127.0.0.1:0") : sink.Start("127.0.0.1:0");
   REQUIRE(port.ok());
   auto credentials = MakeCredentials(config);
   REQUIRE(credentials.ok());
   ExporterOptions exporter;
   exporter.target = "127.0.0.1:" + std::to_string(*port);
+  if (http) {
+    exporter.protocol = "http/protobuf";
+    std::string url = config.insecure ? "http://" : "https://";
+    url += "127.0.0.1:" + std::to_string(*port);
+    url += "/v1/logs";
+    exporter.http_urls[SignalIndex(Signal::kLogs)] = url;
+    exporter.tls_ca_file = config.tls.ca_file;
+    exporter.tls_cert_file = config.tls.cert_file;
+    exporter.tls_key_file = config.tls.key_file;
+  }
   exporter.credentials = *credentials;
   exporter.tls_server_name = config.tls.server_name;
   exporter.timeout = std::chrono::seconds(5);
@@ -72,6 +85,8 @@ uint64_t Accepted(const TlsRun& r) { return r.stats.Snapshot(Signal::kLogs).even
 uint64_t Failed(const TlsRun& r) { return r.stats.Snapshot(Signal::kLogs).events_failed; }
 
 TEST_CASE("TLS: verified against the CA file, refused without it or for the wrong name") {
+  const bool http = GENERATE(false, true);  // OTLP/gRPC, then OTLP/HTTP.
+  INFO((http ? "OTLP/HTTP" : "OTLP/gRPC"));
   Pki pki;
   SinkOptions sink;
   sink.tls_cert_pem = pki.Read("server.pem");
@@ -82,35 +97,38 @@ TEST_CASE("TLS: verified against the CA file, refused without it or for the wron
   SECTION("with the CA the certificate verifies and everything arrives") {
     config.tls.ca_file = pki.dir.File("ca.pem");
     TlsRun run;
-    RunAgainst(sink, config, &run);
+    RunAgainst(sink, config, &run, http);
     CHECK(Accepted(run) > 0);
     CHECK(Failed(run) == 0);
     CHECK(run.sink.items[SignalIndex(Signal::kLogs)] == Accepted(run));
   }
   SECTION("with the system roots a private CA is not trusted: nothing is sent") {
     TlsRun run;
-    RunAgainst(sink, config, &run);
+    RunAgainst(sink, config, &run, http);
     CHECK(Accepted(run) == 0);
     CHECK(Failed(run) > 0);
     CHECK(run.sink.requests[SignalIndex(Signal::kLogs)] == 0);
   }
   SECTION("the server name is checked") {
+    if (http) return;  // The URL's host is the name for OTLP/HTTP (no override).
     config.tls.ca_file = pki.dir.File("ca.pem");
     config.tls.server_name = "not-the-server.example";
     TlsRun run;
-    RunAgainst(sink, config, &run);
+    RunAgainst(sink, config, &run, http);
     CHECK(Accepted(run) == 0);
     CHECK(run.sink.requests[SignalIndex(Signal::kLogs)] == 0);
   }
   SECTION("plaintext to a TLS port fails") {
     config.insecure = true;
     TlsRun run;
-    RunAgainst(sink, config, &run);
+    RunAgainst(sink, config, &run, http);
     CHECK(Accepted(run) == 0);
   }
 }
 
 TEST_CASE("mTLS: the sink accepts only a client with a certificate from its CA") {
+  const bool http = GENERATE(false, true);  // OTLP/gRPC, then OTLP/HTTP.
+  INFO((http ? "OTLP/HTTP" : "OTLP/gRPC"));
   Pki pki;
   SinkOptions sink;
   sink.tls_cert_pem = pki.Read("server.pem");
@@ -120,14 +138,14 @@ TEST_CASE("mTLS: the sink accepts only a client with a certificate from its CA")
   config.tls.ca_file = pki.dir.File("ca.pem");
 
   TlsRun without;
-  RunAgainst(sink, config, &without);
+  RunAgainst(sink, config, &without, http);
   CHECK(Accepted(without) == 0);
   CHECK(without.sink.requests[SignalIndex(Signal::kLogs)] == 0);
 
   config.tls.cert_file = pki.dir.File("client.pem");
   config.tls.key_file = pki.dir.File("client.key");
   TlsRun with;
-  RunAgainst(sink, config, &with);
+  RunAgainst(sink, config, &with, http);
   CHECK(Accepted(with) > 0);
   CHECK(Failed(with) == 0);
 }
