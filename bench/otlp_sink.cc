@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,6 +12,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/gzip.h"
 #include "common/random.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -345,22 +345,11 @@ absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
     }
     std::string body = r.body;
     if (const std::string* enc = r.Header("content-encoding"); enc != nullptr && *enc == "gzip") {
-      z_stream z{};
-      inflateInit2(&z, 15 + 32);
-      std::string out;
-      char buf[65536];
-      z.next_in = reinterpret_cast<Bytef*>(body.data());
-      z.avail_in = static_cast<uInt>(body.size());
-      int rc = Z_OK;
-      while (rc == Z_OK && out.size() <= static_cast<size_t>(options_.max_receive_bytes)) {
-        z.next_out = reinterpret_cast<Bytef*>(buf);
-        z.avail_out = sizeof buf;
-        rc = inflate(&z, Z_NO_FLUSH);
-        out.append(buf, sizeof buf - z.avail_out);
+      auto plain = GzipDecompress(body, static_cast<size_t>(options_.max_receive_bytes));
+      if (!plain.ok()) {
+        return {400, "text/plain; charset=utf-8", StrCat(plain.status().message(), "\n")};
       }
-      inflateEnd(&z);
-      if (rc != Z_STREAM_END) return {400, "text/plain; charset=utf-8", "bad gzip body\n"};
-      body = std::move(out);
+      body = *std::move(plain);
     }
     const SinkVerdict v = Receive(signal, body);
     if (v.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(v.delay_ns));

@@ -66,7 +66,7 @@ class HttpServer {
   int listen_fd_ = -1;
   HttpTls tls_;
   void* ssl_ctx_ = nullptr;  // SSL_CTX*, when serving HTTPS.
-  int wake_[2] = {-1, -1};  // A pipe that Stop() writes to, to end the polls.
+  int wake_[2] = {-1, -1};   // A pipe that Stop() writes to, to end the polls.
   std::vector<std::thread> threads_;
 };
 

@@ -75,28 +75,77 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ExporterOptions& o, Signal sign
 
 // Reads partial_success.{rejected_*, error_message} from an Export*ServiceResponse
 // without knowing its type: the three responses share field numbers.
-void ParsePartialSuccess(const grpc::ByteBuffer& buffer, int64_t* rejected, std::string* message) {
-  *rejected = 0;
+// The bytes of a response, from however many slices gRPC delivered it in.
+std::string Flatten(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
-  if (!buffer.Valid() || !buffer.Dump(&slices).ok()) return;
   std::string bytes;
+  if (!buffer.Valid() || !buffer.Dump(&slices).ok()) return bytes;
   for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  wire::FieldReader r(bytes);
+  return bytes;
+}
+
+}  // namespace
+
+void OutcomeCounter::Completed(uint64_t events, size_t bytes) {
+  SignalCounters& c = stats_->of(signal_);
+  c.requests.fetch_add(1, std::memory_order_relaxed);
+  c.events_sent.fetch_add(events, std::memory_order_relaxed);
+  c.bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void OutcomeCounter::Accepted(uint64_t events, size_t bytes, std::string_view response) {
+  Completed(events, bytes);
+  // partial_success (field 1 of all three responses): 1 rejected count, 2 error_message.
+  int64_t rejected = 0;
+  std::string message;
+  wire::FieldReader r(response);
   wire::Field f;
   while (r.Next(&f)) {
     if (f.number != 1 || f.type != wire::kLen) continue;
     wire::FieldReader pr(f.data, f.size);
     wire::Field pf;
     while (pr.Next(&pf)) {
-      if (pf.number == 1 && pf.type == wire::kVarint) *rejected = static_cast<int64_t>(pf.varint);
+      if (pf.number == 1 && pf.type == wire::kVarint) rejected = static_cast<int64_t>(pf.varint);
       if (pf.number == 2 && pf.type == wire::kLen) {
-        message->assign(reinterpret_cast<const char*>(pf.data), pf.size);
+        message.assign(reinterpret_cast<const char*>(pf.data), pf.size);
       }
+    }
+  }
+  rejected = std::clamp<int64_t>(rejected, 0, static_cast<int64_t>(events));
+  SignalCounters& c = stats_->of(signal_);
+  c.events_accepted.fetch_add(events - rejected, std::memory_order_relaxed);
+  if (rejected > 0) {
+    c.events_rejected.fetch_add(rejected, std::memory_order_relaxed);
+    stats_->NoteError(signal_, "partial_success", message);
+    if (options_.on_rejected) {
+      options_.on_rejected(signal_, StrCat("partial_success: ", rejected, " rejected: ", message));
     }
   }
 }
 
-}  // namespace
+void OutcomeCounter::Rejected(uint64_t events, size_t bytes, const std::string& kind,
+                              const std::string& message) {
+  Completed(events, bytes);
+  SignalCounters& c = stats_->of(signal_);
+  c.rejected_requests.fetch_add(1, std::memory_order_relaxed);
+  c.events_rejected.fetch_add(events, std::memory_order_relaxed);
+  stats_->NoteError(signal_, kind, message);
+  if (options_.on_rejected) options_.on_rejected(signal_, StrCat(kind, ": ", message));
+}
+
+void OutcomeCounter::Failed(uint64_t events, size_t bytes, const std::string& kind,
+                            const std::string& message) {
+  Completed(events, bytes);
+  SignalCounters& c = stats_->of(signal_);
+  c.failed_requests.fetch_add(1, std::memory_order_relaxed);
+  c.events_failed.fetch_add(events, std::memory_order_relaxed);
+  stats_->NoteError(signal_, kind, message);
+}
+
+void OutcomeCounter::Retried(const std::string& kind, const std::string& message) {
+  stats_->of(signal_).retries.fetch_add(1, std::memory_order_relaxed);
+  stats_->NoteError(signal_, StrCat(kind, " (retried)"), message);
+}
 
 bool IsRetryable(int code, bool has_retry_info) {
   switch (code) {
@@ -187,6 +236,7 @@ GrpcExporter::GrpcExporter(const ExporterOptions& options, Signal signal, RunSta
     : options_(options),
       signal_(signal),
       stats_(stats),
+      outcomes_(options_, signal, stats),
       channel_(MakeChannel(options, signal)),
       stub_(channel_),
       method_(ExportMethod(signal)),
@@ -231,13 +281,6 @@ void GrpcExporter::StartAttempt(Call* call) {
   call->reader->Finish(&call->response, &call->status, call);
 }
 
-void GrpcExporter::Fail(Call* call, const std::string& kind, const std::string& message) {
-  SignalCounters& c = stats_->of(signal_);
-  c.failed_requests.fetch_add(1, std::memory_order_relaxed);
-  c.events_failed.fetch_add(call->events, std::memory_order_relaxed);
-  stats_->NoteError(signal_, kind, message);
-}
-
 void GrpcExporter::Finish(Call* call) {
   delete call;
   --in_flight_;
@@ -255,9 +298,8 @@ void GrpcExporter::Complete(Call* call, bool ok) {
       // The server's RetryInfo says when it wants to hear from us again.
       const int64_t delay = RetryBackoffNs(options_.retry, call->attempt, server_delay, &rng_);
       if (now + delay - call->first_started_ns <= options_.retry.max_elapsed_time.count()) {
-        c.retries.fetch_add(1, std::memory_order_relaxed);
         // Retried causes are reported too (once per kind), not only final failures.
-        stats_->NoteError(signal_, StrCat(GrpcCodeName(code), " (retried)"),
+        outcomes_.Retried(GrpcCodeName(code),
                           ok ? call->status.error_message() : "completion queue failure");
         retries_.emplace_back(now + delay, call);
         std::push_heap(retries_.begin(), retries_.end(), std::greater<>());
@@ -265,34 +307,14 @@ void GrpcExporter::Complete(Call* call, bool ok) {
       }
     }
   }
-  // Final outcome: one count per request, however many attempts it took.
-  c.requests.fetch_add(1, std::memory_order_relaxed);
-  c.events_sent.fetch_add(call->events, std::memory_order_relaxed);
-  c.bytes_sent.fetch_add(call->bytes, std::memory_order_relaxed);
   if (code == grpc::OK) {
-    int64_t rejected = 0;
-    std::string message;
-    ParsePartialSuccess(call->response, &rejected, &message);
-    rejected = std::clamp<int64_t>(rejected, 0, static_cast<int64_t>(call->events));
-    c.events_accepted.fetch_add(call->events - rejected, std::memory_order_relaxed);
-    if (rejected > 0) {
-      c.events_rejected.fetch_add(rejected, std::memory_order_relaxed);
-      stats_->NoteError(signal_, "partial_success", message);
-      if (options_.on_rejected) {
-        options_.on_rejected(signal_,
-                             StrCat("partial_success: ", rejected, " rejected: ", message));
-      }
-    }
+    outcomes_.Accepted(call->events, call->bytes, Flatten(call->response));
   } else if (ok && !IsRetryable(code, RetryDelayNs(call->status.error_details()) >= 0)) {
     // The receiver refused the request itself; resending it would not help.
-    c.rejected_requests.fetch_add(1, std::memory_order_relaxed);
-    c.events_rejected.fetch_add(call->events, std::memory_order_relaxed);
-    stats_->NoteError(signal_, GrpcCodeName(code), call->status.error_message());
-    if (options_.on_rejected) {
-      options_.on_rejected(signal_, StrCat(GrpcCodeName(code), ": ", call->status.error_message()));
-    }
+    outcomes_.Rejected(call->events, call->bytes, GrpcCodeName(code), call->status.error_message());
   } else {
-    Fail(call, GrpcCodeName(code), ok ? call->status.error_message() : "completion queue failure");
+    outcomes_.Failed(call->events, call->bytes, GrpcCodeName(code),
+                     ok ? call->status.error_message() : "completion queue failure");
   }
   Finish(call);
 }
@@ -339,7 +361,8 @@ void GrpcExporter::Drain(bool abandon_retries) {
   while (in_flight_ > 0) {
     if (abandon_retries) {
       for (auto& [due, call] : retries_) {
-        Fail(call, "stopped before retry", "the run stopped while the request waited for a retry");
+        outcomes_.Failed(call->events, call->bytes, "stopped before retry",
+                         "the run stopped while the request waited for a retry");
         Finish(call);
       }
       retries_.clear();

@@ -93,6 +93,26 @@ int64_t RetryBackoffNs(const RetryPolicy& policy, int attempt, int64_t server_de
 // The name of a gRPC status code (UNAVAILABLE, ...).
 const char* GrpcCodeName(int code);
 
+// A request's final outcome, counted the same way by every exporter: one count per
+// request however many attempts it took. `response` is an Export*ServiceResponse
+// (partial success); refusals call options.on_rejected.
+class OutcomeCounter {
+ public:
+  OutcomeCounter(const ExporterOptions& options, Signal signal, RunStats* stats)
+      : options_(options), signal_(signal), stats_(stats) {}
+  void Accepted(uint64_t events, size_t bytes, std::string_view response);
+  void Rejected(uint64_t events, size_t bytes, const std::string& kind, const std::string& message);
+  void Failed(uint64_t events, size_t bytes, const std::string& kind, const std::string& message);
+  // An attempt that will be retried: counted, and its cause reported once per kind.
+  void Retried(const std::string& kind, const std::string& message);
+
+ private:
+  void Completed(uint64_t events, size_t bytes);
+  const ExporterOptions& options_;
+  Signal signal_;
+  RunStats* stats_;
+};
+
 class GrpcExporter : public Exporter {
  public:
   GrpcExporter(const ExporterOptions& options, Signal signal, RunStats* stats);
@@ -116,12 +136,12 @@ class GrpcExporter : public Exporter {
   // for one completion or the next retry time.
   void Pump(int64_t wait_until_ns);
   void Complete(Call* call, bool ok);
-  void Fail(Call* call, const std::string& kind, const std::string& message);
   void Finish(Call* call);  // Frees the call and its slot.
 
   ExporterOptions options_;
   Signal signal_;
   RunStats* stats_;
+  OutcomeCounter outcomes_;
   std::shared_ptr<grpc::Channel> channel_;
   grpc::GenericStub stub_;
   grpc::CompletionQueue cq_;

@@ -1,7 +1,6 @@
 #include "sender/http_exporter.h"
 
 #include <curl/curl.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -10,6 +9,7 @@
 #include <mutex>
 
 #include "common/clock.h"
+#include "common/gzip.h"
 #include "common/strings.h"
 #include "common/wire.h"
 
@@ -17,20 +17,6 @@ namespace loadgen {
 namespace {
 
 constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
-
-std::string Gzip(const std::string& in) {
-  z_stream z{};
-  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, in.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 // A google.rpc.Status body's message (field 2), or the body itself if it is not one.
 std::string StatusMessage(const std::string& body) {
@@ -54,6 +40,7 @@ class HttpExporter : public Exporter {
       : options_(options),
         signal_(signal),
         stats_(stats),
+        outcomes_(options_, signal, stats),
         url_(options.http_urls[SignalIndex(signal)]),
         rng_(reinterpret_cast<uintptr_t>(this) ^ static_cast<uint64_t>(SteadyClock().NowNs())) {
     static std::once_flag init;
@@ -94,7 +81,7 @@ class HttpExporter : public Exporter {
     Call* call = pending_.release();
     call->events = events;
     call->bytes = call->body.size();
-    if (options_.gzip) call->body = Gzip(call->body);
+    if (options_.gzip) call->body = GzipCompress(call->body);
     call->first_started_ns = SteadyClock().NowNs();
     ++in_flight_;
     stats_->AddInFlight(1);
@@ -105,8 +92,8 @@ class HttpExporter : public Exporter {
     while (in_flight_ > 0) {
       if (abandon_retries) {
         for (auto& [due, call] : retries_) {
-          Fail(call, "stopped before retry",
-               "the run stopped while the request waited for a retry");
+          outcomes_.Failed(call->events, call->bytes, "stopped before retry",
+                           "the run stopped while the request waited for a retry");
           Finish(call);
         }
         retries_.clear();
@@ -224,9 +211,8 @@ class HttpExporter : public Exporter {
   }
 
   void Complete(Call* call, CURLcode result) {
-    SignalCounters& c = stats_->of(signal_);
     const int64_t now = SteadyClock().NowNs();
-    c.latency.Record(now - call->attempt_started_ns);
+    stats_->of(signal_).latency.Record(now - call->attempt_started_ns);
     long status = 0;
     if (result == CURLE_OK) curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
     const bool ok = result == CURLE_OK && status >= 200 && status < 300;
@@ -244,59 +230,20 @@ class HttpExporter : public Exporter {
       }
       const int64_t delay = RetryBackoffNs(options_.retry, call->attempt, server_delay, &rng_);
       if (now + delay - call->first_started_ns <= options_.retry.max_elapsed_time.count()) {
-        c.retries.fetch_add(1, std::memory_order_relaxed);
-        stats_->NoteError(signal_, StrCat(kind, " (retried)"), message);
+        outcomes_.Retried(kind, message);
         retries_.emplace_back(now + delay, call);
         std::push_heap(retries_.begin(), retries_.end(), std::greater<>());
         return;
       }
     }
-    c.requests.fetch_add(1, std::memory_order_relaxed);
-    c.events_sent.fetch_add(call->events, std::memory_order_relaxed);
-    c.bytes_sent.fetch_add(call->bytes, std::memory_order_relaxed);
     if (ok) {
-      // The Export*ServiceResponse: 1 partial_success {1 rejected, 2 error_message}.
-      int64_t rejected = 0;
-      std::string why;
-      wire::FieldReader r(call->response);
-      wire::Field f;
-      while (r.Next(&f)) {
-        if (f.number != 1 || f.type != wire::kLen) continue;
-        wire::FieldReader pr(f.data, f.size);
-        wire::Field pf;
-        while (pr.Next(&pf)) {
-          if (pf.number == 1 && pf.type == wire::kVarint)
-            rejected = static_cast<int64_t>(pf.varint);
-          if (pf.number == 2 && pf.type == wire::kLen) {
-            why.assign(reinterpret_cast<const char*>(pf.data), pf.size);
-          }
-        }
-      }
-      rejected = std::clamp<int64_t>(rejected, 0, static_cast<int64_t>(call->events));
-      c.events_accepted.fetch_add(call->events - rejected, std::memory_order_relaxed);
-      if (rejected > 0) {
-        c.events_rejected.fetch_add(rejected, std::memory_order_relaxed);
-        stats_->NoteError(signal_, "partial_success", why);
-        if (options_.on_rejected) {
-          options_.on_rejected(signal_, StrCat("partial_success: ", rejected, " rejected: ", why));
-        }
-      }
+      outcomes_.Accepted(call->events, call->bytes, call->response);
     } else if (!retryable) {
-      c.rejected_requests.fetch_add(1, std::memory_order_relaxed);
-      c.events_rejected.fetch_add(call->events, std::memory_order_relaxed);
-      stats_->NoteError(signal_, kind, message);
-      if (options_.on_rejected) options_.on_rejected(signal_, StrCat(kind, ": ", message));
+      outcomes_.Rejected(call->events, call->bytes, kind, message);
     } else {
-      Fail(call, kind, message);
+      outcomes_.Failed(call->events, call->bytes, kind, message);
     }
     Finish(call);
-  }
-
-  void Fail(Call* call, const std::string& kind, const std::string& message) {
-    SignalCounters& c = stats_->of(signal_);
-    c.failed_requests.fetch_add(1, std::memory_order_relaxed);
-    c.events_failed.fetch_add(call->events, std::memory_order_relaxed);
-    stats_->NoteError(signal_, kind, message);
   }
 
   void Finish(Call* call) {
@@ -309,6 +256,7 @@ class HttpExporter : public Exporter {
   ExporterOptions options_;
   Signal signal_;
   RunStats* stats_;
+  OutcomeCounter outcomes_;
   std::string url_;
   Rng rng_;
   CURLM* multi_ = nullptr;

@@ -1,10 +1,9 @@
 #include "sender/plan.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/gzip.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "sender/schedule.h"
@@ -18,20 +17,6 @@ namespace {
 // (fresh random IDs compress worse than the templates' own).
 constexpr uint64_t kSampleBytes = 32u << 20;
 
-uint64_t GzipSize(const std::string& bytes) {
-  z_stream z{};
-  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, bytes.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  z.avail_in = static_cast<uInt>(bytes.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  const uint64_t n = z.total_out;
-  deflateEnd(&z);
-  return n;
-}
-
 void MeasureGzip(const std::vector<CompiledFrame>& frames, uint64_t total_bytes, PlanSignal* out) {
   if (frames.empty()) return;
   const IdMapper ids(WallNowNs());
@@ -44,7 +29,7 @@ void MeasureGzip(const std::vector<CompiledFrame>& frames, uint64_t total_bytes,
     patcher.Patch(frames[i], 0, WallNowNs(), WallNowNs(),
                   reinterpret_cast<uint8_t*>(buffer.data()));
     raw += buffer.size();
-    packed += GzipSize(buffer);
+    packed += GzipCompress(buffer).size();
   }
   out->gzip_sample_bytes = raw;
   out->gzip_ratio = raw > 0 ? static_cast<double>(packed) / static_cast<double>(raw) : 1;
