@@ -16,11 +16,6 @@ namespace {
 // Progress every 100 ms, so tests can follow the run line by line.
 constexpr const char* kFastStats = "stats:\n  interval: 100ms\n";
 
-int64_t SinkAccepted(const std::string& sink_json) {
-  return JsonInt(sink_json, "spans") + JsonInt(sink_json, "data_points") +
-         JsonInt(sink_json, "log_records");
-}
-
 int64_t Total(const std::string& sender_json, const char* key) {
   return JsonInt(sender_json, key, "\"total\"");
 }
@@ -121,9 +116,7 @@ TEST_CASE("fault: 20% UNAVAILABLE - each refusal retried once, accounting exact"
   const std::string got = sink.Stop();
   CheckPerSignal(sent, got);
   CHECK(Total(sent, "events_failed") == 0);
-  const int64_t refused = JsonInt(got, "traces", "\"refused_requests\"") +
-                          JsonInt(got, "metrics", "\"refused_requests\"") +
-                          JsonInt(got, "logs", "\"refused_requests\"");
+  const int64_t refused = SinkSum(got, "refused_requests");
   CHECK(refused > 0);
   CHECK(Total(sent, "retries") == refused);
   CHECK(JsonInt(sent, "peak", "\"in_flight\"") <= JsonInt(sent, "limit", "\"in_flight\""));
@@ -175,9 +168,7 @@ TEST_CASE("fault: a slow receiver - requests in flight stay capped, accounting e
   CHECK(JsonInt(sent, "peak", "\"in_flight\"") <= 6);
   CHECK(JsonInt(sent, "peak", "\"in_flight\"") >= 1);
   // Nothing was sent twice: with a 5 s timeout no call timed out.
-  const int64_t sink_requests = JsonInt(got, "traces", "\"requests\"") +
-                                JsonInt(got, "metrics", "\"requests\"") +
-                                JsonInt(got, "logs", "\"requests\"");
+  const int64_t sink_requests = SinkSum(got, "requests");
   CHECK(sink_requests == JsonInt(sent, "requests", "\"traces\"") +
                              JsonInt(sent, "requests", "\"metrics\"") +
                              JsonInt(sent, "requests", "\"logs\""));
@@ -231,9 +222,7 @@ TEST_CASE("fault: non-retryable refusals are rejected, reported once per cause")
     CheckPerSignal(sent, got);
     CHECK(Total(sent, "retries") == 0);
     CHECK(Total(sent, "events_failed") == 0);
-    CHECK(Total(sent, "events_rejected") == JsonInt(got, "traces", "\"refused_items\"") +
-                                                JsonInt(got, "metrics", "\"refused_items\"") +
-                                                JsonInt(got, "logs", "\"refused_items\""));
+    CHECK(Total(sent, "events_rejected") == SinkSum(got, "refused_items"));
     CHECK(Total(sent, "events_rejected") > 0);
     // One line per signal and cause, with its count and the receiver's message.
     size_t lines = 0;
@@ -268,9 +257,7 @@ TEST_CASE("fault: non-retryable refusals are rejected, reported once per cause")
     const std::string sent = ReadText(dir.File("sender.json"));
     const std::string got = sink.Stop();
     CheckPerSignal(sent, got);
-    CHECK(Total(sent, "events_rejected") == JsonInt(got, "traces", "\"rejected_items\"") +
-                                                JsonInt(got, "metrics", "\"rejected_items\"") +
-                                                JsonInt(got, "logs", "\"rejected_items\""));
+    CHECK(Total(sent, "events_rejected") == SinkSum(got, "rejected_items"));
     CHECK(Total(sent, "events_rejected") > 0);
     CHECK(Total(sent, "retries") == 0);
     CHECK_THAT(r.out, Catch::Contains("partial_success x"));

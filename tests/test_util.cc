@@ -307,6 +307,19 @@ int64_t JsonInt(std::string_view json, std::string_view key, std::string_view af
   return std::strtoll(JsonValue(json, key, after), nullptr, 10);
 }
 
+int64_t SinkSum(std::string_view sink_json, std::string_view map_key) {
+  std::string after = "\"";
+  after.append(map_key);
+  after.append("\"");
+  return JsonInt(sink_json, "traces", after) + JsonInt(sink_json, "metrics", after) +
+         JsonInt(sink_json, "logs", after);
+}
+
+int64_t SinkAccepted(std::string_view sink_json) {
+  return JsonInt(sink_json, "spans") + JsonInt(sink_json, "data_points") +
+         JsonInt(sink_json, "log_records");
+}
+
 double JsonDouble(std::string_view json, std::string_view key, std::string_view after) {
   return std::strtod(JsonValue(json, key, after), nullptr);
 }

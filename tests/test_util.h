@@ -110,5 +110,10 @@ int64_t WordInt(std::string_view line, std::string_view word);
 // `after` (so nested keys can be told apart). Fails the test when absent.
 int64_t JsonInt(std::string_view json, std::string_view key, std::string_view after = "");
 double JsonDouble(std::string_view json, std::string_view key, std::string_view after = "");
+// The sum over traces, metrics and logs of a per-signal map in otlp-sink's summary,
+// e.g. "refused_items": {"traces": 1, "metrics": 2, "logs": 3} -> 6.
+int64_t SinkSum(std::string_view sink_json, std::string_view map_key);
+// Spans + data points + log records accepted, from otlp-sink's summary.
+int64_t SinkAccepted(std::string_view sink_json);
 
 }  // namespace loadgen::testing
