@@ -1,0 +1,265 @@
+#include "sender/run.h"
+
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "common/atomic_file.h"
+#include "common/clock.h"
+#include "common/http_server.h"
+#include "common/strings.h"
+#include "fmt/core.h"
+#include "sender/admin.h"
+#include "sender/capacity.h"
+#include "sender/exporter.h"
+#include "sender/html_report.h"
+#include "sender/loader.h"
+#include "sender/plan.h"
+#include "sender/report.h"
+#include "sender/token_bucket.h"
+#include "sender/worker_pool.h"
+
+namespace loadgen {
+
+int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
+              const std::atomic<bool>* interrupted) {
+  const bool http = config.protocol == "http/protobuf";
+  auto targets = http ? ResolveHttpUrls(&config) : ResolveGrpcTargets(&config);
+  if (!targets.ok()) return FailWith(targets.status().message());
+  if (http && !config.tls.server_name.empty()) {
+    return FailWith(
+        "otlp.tls.server_name applies to gRPC only; for http/protobuf use the name in "
+        "the URL");
+  }
+  // gRPC credentials (for http/protobuf this still checks that the TLS files can be read).
+  auto credentials = MakeCredentials(config);
+  if (!credentials.ok()) return FailWith(credentials.status().message());
+
+  // Scale-out: this instance's share of the load.
+  if (config.instances > 1) {
+    config.events_per_second /= static_cast<double>(config.instances);
+    for (ScheduleStage& st : config.schedule)
+      st.target_rate /= static_cast<double>(config.instances);
+  }
+  const std::pair<std::string, std::string> instance_attribute =
+      config.instances > 1
+          ? std::pair<std::string, std::string>{"loadgen.instance", std::to_string(config.instance)}
+          : std::pair<std::string, std::string>{};
+
+  const SteadyClock clock;
+  const int64_t load_start = clock.NowNs();
+  LoadedDataset dataset;
+  for (auto [signal, path, batch] :
+       {std::tuple{Signal::kTraces, &config.traces_file, config.batch_traces},
+        std::tuple{Signal::kMetrics, &config.metrics_file, config.batch_metrics},
+        std::tuple{Signal::kLogs, &config.logs_file, config.batch_logs}}) {
+    if (path->empty()) continue;
+    const ChunkLimits limits{static_cast<size_t>(batch),
+                             static_cast<size_t>(config.max_request_bytes)};
+    if (auto s = LoadTemplateFile(*path, signal, limits, &dataset, instance_attribute); !s.ok()) {
+      return FailWith(s.message());
+    }
+  }
+  uint64_t total_events = 0;
+  std::string loaded;
+  for (Signal s : kAllSignals) {
+    const int i = SignalIndex(s);
+    if (dataset.frames[i].empty()) continue;
+    total_events += dataset.events[i];
+    StrAppend(&loaded,
+              fmt::format(" {} {} in {} frames ({:.1f} MiB);", SignalName(s), dataset.events[i],
+                          dataset.frames[i].size(), dataset.bytes[i] / 1048576.0));
+  }
+  if (total_events == 0) return FailWith("no events to send: every input is empty or unset");
+  fmt::print("loaded{} compiled in {:.0f} ms\n", loaded, (clock.NowNs() - load_start) / 1e6);
+  if (modes.plan) {
+    auto plan = MakePlan(dataset, config);
+    if (!plan.ok()) return FailWith(plan.status().message());
+    fmt::print("{}", PlanText(*plan));
+    if (!config.stats_json_file.empty()) {
+      if (auto s = WriteFileAtomically(config.stats_json_file, PlanJson(*plan)); !s.ok()) {
+        return FailWith(StrCat("stats.json_file: ", s.message()));
+      }
+    }
+    return 0;
+  }
+
+  ExporterOptions exporter;
+  exporter.signal_targets = *targets;
+  std::string where = (*targets)[0];
+  if ((*targets)[1] != where || (*targets)[2] != where) {
+    where =
+        fmt::format("traces {}, metrics {}, logs {}", (*targets)[0], (*targets)[1], (*targets)[2]);
+  }
+  exporter.credentials = *credentials;
+  exporter.protocol = config.protocol;
+  if (http) exporter.http_urls = *targets;
+  exporter.insecure = config.insecure;
+  exporter.tls_ca_file = config.tls.ca_file;
+  exporter.tls_cert_file = config.tls.cert_file;
+  exporter.tls_key_file = config.tls.key_file;
+  exporter.tls_server_name = config.tls.server_name;
+  exporter.headers = config.headers;
+  exporter.gzip = config.compression == "gzip";
+  exporter.timeout = config.timeout;
+  exporter.max_in_flight = static_cast<int>(config.max_in_flight);
+  exporter.max_request_bytes = static_cast<size_t>(config.max_request_bytes);
+  exporter.retry = config.retry;
+  // The first refusal, when the run stops on one (the workers are joined before it is
+  // read).
+  std::mutex rejected_mu;
+  std::string rejected_reason;
+  if (config.stop_on_rejected) {
+    exporter.on_rejected = [stop, &rejected_mu, &rejected_reason](Signal signal,
+                                                                  const std::string& reason) {
+      {
+        std::lock_guard<std::mutex> lock(rejected_mu);
+        if (rejected_reason.empty()) rejected_reason = StrCat(SignalName(signal), " ", reason);
+      }
+      stop->Stop();
+    };
+  }
+
+  PoolOptions pool;
+  pool.workers = static_cast<int>(config.concurrency);
+  // A schedule ends the run when it ends (or at `duration`, if that comes first).
+  std::chrono::nanoseconds run_length = config.duration;
+  if (!config.schedule.empty()) {
+    const std::chrono::nanoseconds end(RateSchedule::FromStages(config.schedule).end_ns());
+    if (run_length.count() == 0 || end < run_length) run_length = end;
+  }
+  const bool find_capacity = modes.find_capacity;
+  if (find_capacity) {
+    // The search decides the rates and when to stop; the pool just keeps sending.
+    config.schedule.clear();
+    config.events_per_second = config.capacity.start_rate;
+    config.multiplier = 0;
+    run_length = std::chrono::nanoseconds(0);
+  }
+  pool.duration = run_length;
+  pool.multiplier = static_cast<uint64_t>(config.multiplier);
+  pool.timestamps.jitter_ns = config.jitter.count();
+  pool.timestamps.backdate_ns = config.backdate.count();
+  pool.instance = static_cast<int>(config.instance);
+  pool.instances = static_cast<int>(config.instances);
+  pool.run_key = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32) ^ WallNowNs();
+  pool.series_start_ns = WallNowNs() - static_cast<uint64_t>(config.backdate.count());
+
+  // The limiter may run ahead of the schedule by 0.1 s (or by `burst` events at the
+  // peak rate): enough for scheduling jitter, never a catch-up burst after a stall.
+  std::unique_ptr<RateLimiter> limiter;
+  std::string rate_text = "unlimited";
+  if (!config.schedule.empty() || config.events_per_second > 0) {
+    const RateSchedule schedule = config.schedule.empty()
+                                      ? RateSchedule::Constant(config.events_per_second)
+                                      : RateSchedule::FromStages(config.schedule);
+    const int64_t tolerance =
+        config.burst_events > 0 && schedule.peak_rate() > 0
+            ? static_cast<int64_t>(config.burst_events * 1e9 / schedule.peak_rate())
+            : 100'000'000;
+    limiter = std::make_unique<RateLimiter>(schedule, tolerance, dataset.events, &clock);
+    rate_text = config.schedule.empty()
+                    ? fmt::format("{:.0f} events/s", config.events_per_second)
+                    : StrCat("schedule (", DescribeSchedule(config.schedule), ")");
+  }
+  if (config.instances > 1) {
+    StrAppend(&rate_text,
+              fmt::format(" (instance {} of {}: its share)", config.instance, config.instances));
+  }
+  fmt::print("sending to {} ({}{}), rate {}, {} workers, duration {}, multiplier {}\n", where,
+             http ? "OTLP/HTTP, " : "", config.insecure ? "plaintext" : "TLS", rate_text,
+             config.concurrency,
+             run_length.count() ? fmt::format("{:.1f}s", run_length.count() / 1e9) : "none",
+             config.multiplier ? std::to_string(config.multiplier) : "unlimited");
+  std::fflush(stdout);
+
+  RunStats stats;
+  std::unique_ptr<HttpServer> admin;
+  if (!config.admin_listen.empty()) {
+    admin = std::make_unique<HttpServer>(AdminHandler(
+        {config.admin_listen, config.allow_rate_change}, &stats, limiter.get(), stdout));
+    auto port = admin->Start(config.admin_listen);
+    if (!port.ok()) return FailWith(StrCat("admin.listen: ", port.status().message()));
+    const std::string host = config.admin_listen.substr(0, config.admin_listen.rfind(':'));
+    fmt::print("admin endpoint on http://{}:{} (/metrics, /rate{})\n", host, *port,
+               config.allow_rate_change ? ", PUT /rate allowed" : "");
+    std::fflush(stdout);
+  }
+  StatsReporter reporter(stats, config.stats_interval, stdout, limiter.get());
+  reporter.Start();
+  const int64_t run_start = clock.NowNs();
+  const int64_t run_start_unix = static_cast<int64_t>(WallNowNs());
+  PoolResult ran;
+  RunInfo info;
+  if (find_capacity) {
+    std::thread senders(
+        [&] { ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop); });
+    const CapacityResult result = FindCapacity(config.capacity, limiter.get(), stats, stop, stdout);
+    stop->Stop();
+    senders.join();
+    info.capacity_text = CapacityText(config.capacity, result);
+    info.capacity_json = CapacityJson(config.capacity, result);
+    info.stop_reason = result.stopped ? "interrupted" : "capacity search done";
+    info.capacity_found = result.capacity > 0;
+  } else {
+    ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
+  }
+  info.elapsed_ns = clock.NowNs() - run_start;
+  reporter.Stop();
+  if (admin) admin->Stop();
+
+  info.endpoint = where;
+  info.start_unix_ns = run_start_unix;
+  info.stats_interval_seconds = config.stats_interval.count() / 1e9;
+  info.instance = static_cast<int>(config.instance);
+  info.instances = static_cast<int>(config.instances);
+  info.target_rate = config.schedule.empty() ? config.events_per_second : 0;
+  if (!config.schedule.empty()) info.schedule = DescribeSchedule(config.schedule);
+  {
+    std::lock_guard<std::mutex> lock(rejected_mu);
+    if (!rejected_reason.empty()) {
+      info.stop_reason = StrCat("stopped on rejection: ", rejected_reason);
+    }
+  }
+  info.in_flight_limit = ran.workers * config.max_in_flight;
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0) info.peak_rss_bytes = usage.ru_maxrss * 1024LL;
+  if (info.stop_reason.empty()) {
+    info.stop_reason = interrupted->load()       ? "interrupted"
+                       : ran.replays_done        ? "multiplier reached"
+                       : config.schedule.empty() ? "duration reached"
+                                                 : "schedule completed";
+  }
+  fmt::print("{}", SummaryText(stats, info));
+  fmt::print("{}", info.capacity_text);
+  const std::string summary_json = SummaryJson(stats, info, reporter.intervals());
+  if (!config.stats_json_file.empty()) {
+    if (auto s = WriteFileAtomically(config.stats_json_file, summary_json); !s.ok()) {
+      return FailWith(StrCat("stats.json_file: ", s.message()));
+    }
+  }
+  if (!config.report_file.empty()) {
+    auto html = HtmlReport(summary_json, "the run's summary");
+    if (!html.ok()) return FailWith(html.status().message());
+    if (auto s = WriteFileAtomically(config.report_file, *html); !s.ok()) {
+      return FailWith(StrCat("stats.report_file: ", s.message()));
+    }
+    fmt::print("report: {}\n", config.report_file);
+  }
+  uint64_t accepted = 0, failed = 0;  // Failed or rejected.
+  for (Signal s : kAllSignals) {
+    accepted += stats.Snapshot(s).events_accepted;
+    failed += stats.Snapshot(s).events_failed + stats.Snapshot(s).events_rejected;
+  }
+  // Exit codes: 3 stopped on a rejection (sending.on_rejected: stop); 1 nothing
+  // delivered at all; partial failures are in the summary, with exit 0.
+  if (info.stop_reason.starts_with("stopped on rejection")) return 3;
+  if (find_capacity && !info.capacity_found) return 1;
+  if (accepted == 0 && failed > 0) return 1;
+  return 0;
+}
+
+}  // namespace loadgen
