@@ -68,18 +68,26 @@ class RawExport : public Service::template WithRawCallbackMethod_Export<typename
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override {
     SinkVerdict verdict;
+    std::string found;
+    auto headers = [&](std::string_view name) -> const std::string* {
+      const auto& md = context->client_metadata();
+      auto it = md.find(grpc::string_ref(name.data(), name.size()));
+      if (it == md.end()) return nullptr;
+      found.assign(it->second.data(), it->second.size());
+      return &found;
+    };
     std::vector<grpc::Slice> slices;
     if (request->Dump(&slices).ok()) {
       if (slices.size() == 1) {
         verdict = sink_->Receive(
-            signal_, {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()});
+            signal_, {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()}, headers);
       } else {
         thread_local std::string joined;
         joined.clear();
         for (const auto& s : slices) {
           joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
         }
-        verdict = sink_->Receive(signal_, joined);
+        verdict = sink_->Receive(signal_, joined, headers);
       }
     }
     // Full success is an empty response; partial success sets field 1
@@ -351,7 +359,8 @@ absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
       }
       body = *std::move(plain);
     }
-    const SinkVerdict v = Receive(signal, body);
+    const SinkVerdict v =
+        Receive(signal, body, [&](std::string_view name) { return r.Header(name); });
     if (v.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(v.delay_ns));
     std::string response;
     if (v.code == 0) {
@@ -481,7 +490,8 @@ bool OtlpSink::Record(Signal signal, std::string_view request, uint64_t accepted
   return fresh;
 }
 
-SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request) {
+SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
+                              const std::function<const std::string*(std::string_view)>& headers) {
   const int i = SignalIndex(signal);
   const int64_t now = SteadyClock().NowNs();
   int64_t expected = 0;
@@ -507,6 +517,17 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request) {
     verdict.code = 3;  // INVALID_ARGUMENT: never worth a retry.
     verdict.message = "malformed request";
     return verdict;
+  }
+  if (!options_.required_header_name.empty()) {
+    const std::string* value = headers ? headers(options_.required_header_name) : nullptr;
+    if (value == nullptr || *value != options_.required_header_value) {
+      refused_requests_[i].fetch_add(1, std::memory_order_relaxed);
+      refused_items_[i].fetch_add(items, std::memory_order_relaxed);
+      verdict.code = 16;  // UNAUTHENTICATED
+      verdict.message =
+          StrCat("otlp-sink: missing or wrong ", options_.required_header_name, " header");
+      return verdict;
+    }
   }
   // Exact shares: request n is refused when n * share crosses a whole number.
   auto crosses = [](uint64_t k, double share) {

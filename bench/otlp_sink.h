@@ -60,6 +60,10 @@ struct SinkOptions {
   // duplicate. The summary's "ledger" totals are across every life of the ledger.
   std::string ledger_path;
 
+  // When set (lower-case name), requests without this header (gRPC metadata) and value
+  // are refused with UNAUTHENTICATED (HTTP 401), as a backend that checks an API key.
+  std::string required_header_name, required_header_value;
+
   // TLS: serve with this certificate chain and key (PEM text, not paths); with
   // client_ca_pem, require and verify client certificates (mTLS).
   std::string tls_cert_pem;
@@ -120,7 +124,9 @@ class OtlpSink {
   void Shutdown();
 
   // Called by the services for every request (public for them, not for users).
-  SinkVerdict Receive(Signal signal, std::string_view request);
+  // `headers` looks a request header up by lower-case name (null when absent).
+  SinkVerdict Receive(Signal signal, std::string_view request,
+                      const std::function<const std::string*(std::string_view)>& headers = {});
 
   SinkSnapshot Snapshot() const;
   std::string SummaryJson() const;

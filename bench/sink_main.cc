@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("refuse"))(
       "ledger", "Append every accepted request to this file (survives SIGKILL; see --help-ledger)",
       cxxopts::value<std::string>())(
+      "require-header",
+      "Refuse (UNAUTHENTICATED / HTTP 401) requests without this header: name=value",
+      cxxopts::value<std::string>())(
       "http-listen", "Also serve OTLP/HTTP (POST /v1/traces, ...) on this host:port",
       cxxopts::value<std::string>())("tls-cert", "Serve TLS with this PEM certificate chain",
                                      cxxopts::value<std::string>())(
@@ -92,6 +95,19 @@ int main(int argc, char** argv) {
   }
   sink_options.over_rate_delay = over_rate == "delay";
   if (args.count("ledger")) sink_options.ledger_path = args["ledger"].as<std::string>();
+  if (args.count("require-header")) {
+    const std::string h = args["require-header"].as<std::string>();
+    const auto eq = h.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fmt::print(stderr, "otlp-sink: --require-header: expected name=value, got \"{}\"\n", h);
+      return 2;
+    }
+    sink_options.required_header_name = h.substr(0, eq);
+    for (char& c : sink_options.required_header_name) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    sink_options.required_header_value = h.substr(eq + 1);
+  }
   static const std::pair<const char*, int> kCodes[] = {
       {"CANCELLED", 1},          {"UNKNOWN", 2},    {"INVALID_ARGUMENT", 3},
       {"DEADLINE_EXCEEDED", 4},  {"NOT_FOUND", 5},  {"PERMISSION_DENIED", 7},

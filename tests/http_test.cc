@@ -121,6 +121,37 @@ TEST_CASE("OTLP/HTTP faults: 503 retried, 429 waits for Retry-After, 400 rejecte
   }
 }
 
+TEST_CASE("headers reach the receiver over gRPC and OTLP/HTTP (an API key it checks)") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  const bool http = GENERATE(false, true);
+  INFO((http ? "OTLP/HTTP" : "OTLP/gRPC"));
+  HttpSink sink({"--require-header", "X-Api-Key=s3cret"});
+  const std::string endpoint = http ? sink.url() : sink.sink.endpoint();
+  const std::string protocol = http ? "http/protobuf" : "grpc";
+  // With the key (from the environment, as a secret would come) everything arrives...
+  auto with = Run(
+      {BinaryPath("telemetry-sender"), "--config",
+       WriteSenderConfig(dir, prefix, "  headers: {x-api-key: \"${LOADGEN_KEY}\"}\n"), "--protocol",
+       protocol, "--endpoint", endpoint, "--rate", "0", "--stats-json", dir.File("with.json")},
+      {"LOADGEN_KEY=s3cret"});
+  INFO(with.out << with.err);
+  REQUIRE(with.exit_code == 0);
+  // ...without it, everything is refused for good, once per cause, and nothing counts.
+  auto without = Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
+                      "--protocol", protocol, "--endpoint", endpoint, "--rate", "0", "--stats-json",
+                      dir.File("without.json")});
+  CHECK(without.exit_code == 1);
+  CHECK_THAT(without.out, Catch::Contains(http ? "HTTP 401 x" : "UNAUTHENTICATED x") &&
+                              Catch::Contains("missing or wrong x-api-key header"));
+  const std::string got = sink.sink.Stop();
+  CHECK(SinkAccepted(got) ==
+        JsonInt(ReadText(dir.File("with.json")), "events_accepted", "\"total\""));
+  CHECK(SinkSum(got, "refused_items") ==
+        JsonInt(ReadText(dir.File("without.json")), "events_rejected", "\"total\""));
+  CHECK(with.out.find("s3cret") == std::string::npos);  // Never printed.
+}
+
 TEST_CASE("OTEL_EXPORTER_OTLP_PROTOCOL selects OTLP/HTTP, and bad values are named") {
   TempDir dir;
   const std::string prefix = GenerateSmallDataset(dir);
