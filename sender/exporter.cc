@@ -14,9 +14,7 @@
 
 namespace loadgen {
 
-constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
-
-struct GrpcExporter::Call {
+struct internal::GrpcCall {
   std::unique_ptr<grpc::ClientContext> context;  // A context serves one attempt only.
   grpc::ByteBuffer request;                      // Kept for retries; the slice is shared.
   grpc::ByteBuffer response;
@@ -233,10 +231,7 @@ const char* GrpcCodeName(int code) {
 }
 
 GrpcExporter::GrpcExporter(const ExporterOptions& options, Signal signal, RunStats* stats)
-    : options_(options),
-      signal_(signal),
-      stats_(stats),
-      outcomes_(options_, signal, stats),
+    : CallQueueExporter(options, signal, stats),
       channel_(MakeChannel(options, signal)),
       stub_(channel_),
       method_(ExportMethod(signal)),
@@ -263,8 +258,7 @@ void GrpcExporter::Start(grpc::Slice payload, uint64_t events) {
   call->bytes = payload.size();
   call->request = grpc::ByteBuffer(&payload, 1);
   call->first_started_ns = SteadyClock().NowNs();
-  ++in_flight_;
-  stats_->AddInFlight(1);
+  Begin();
   StartAttempt(call);
 }
 
@@ -281,12 +275,6 @@ void GrpcExporter::StartAttempt(Call* call) {
   call->reader->Finish(&call->response, &call->status, call);
 }
 
-void GrpcExporter::Finish(Call* call) {
-  delete call;
-  --in_flight_;
-  stats_->AddInFlight(-1);
-}
-
 void GrpcExporter::Complete(Call* call, bool ok) {
   SignalCounters& c = stats_->of(signal_);
   const int64_t now = SteadyClock().NowNs();
@@ -301,8 +289,7 @@ void GrpcExporter::Complete(Call* call, bool ok) {
         // Retried causes are reported too (once per kind), not only final failures.
         outcomes_.Retried(GrpcCodeName(code),
                           ok ? call->status.error_message() : "completion queue failure");
-        retries_.emplace_back(now + delay, call);
-        std::push_heap(retries_.begin(), retries_.end(), std::greater<>());
+        RetryAt(now + delay, call);
         return;
       }
     }
@@ -321,18 +308,12 @@ void GrpcExporter::Complete(Call* call, bool ok) {
 
 void GrpcExporter::Pump(int64_t wait_until_ns) {
   const int64_t now = SteadyClock().NowNs();
-  while (!retries_.empty() && retries_.front().first <= now) {
-    std::pop_heap(retries_.begin(), retries_.end(), std::greater<>());
-    Call* call = retries_.back().second;
-    retries_.pop_back();
-    StartAttempt(call);
-  }
+  StartDueRetries(now);
   void* tag;
   bool ok;
   if (wait_until_ns > now) {
     // Wake for a completion, or when the soonest retry is due, or at wait_until_ns.
-    const int64_t until =
-        retries_.empty() ? wait_until_ns : std::min(wait_until_ns, retries_.front().first);
+    const int64_t until = WaitLimit(wait_until_ns);
     const auto deadline =
         until == kForever
             ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
@@ -345,30 +326,6 @@ void GrpcExporter::Pump(int64_t wait_until_ns) {
   while (cq_.AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC)) ==
          grpc::CompletionQueue::GOT_EVENT) {
     Complete(static_cast<Call*>(tag), ok);
-  }
-}
-
-void GrpcExporter::WaitUntil(int64_t until_ns) {
-  while (SteadyClock().NowNs() < until_ns) Pump(until_ns);
-}
-
-void GrpcExporter::WaitForSlot() {
-  Pump(0);
-  while (in_flight_ >= options_.max_in_flight) Pump(kForever);
-}
-
-void GrpcExporter::Drain(bool abandon_retries) {
-  while (in_flight_ > 0) {
-    if (abandon_retries) {
-      for (auto& [due, call] : retries_) {
-        outcomes_.Failed(call->events, call->bytes, "stopped before retry",
-                         "the run stopped while the request waited for a retry");
-        Finish(call);
-      }
-      retries_.clear();
-      if (in_flight_ == 0) break;
-    }
-    Pump(kForever);
   }
 }
 

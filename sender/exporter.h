@@ -8,16 +8,19 @@
 // one worker thread; outcomes are added to the shared RunStats.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/clock.h"
 #include "common/random.h"
 #include "common/signal.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -113,43 +116,111 @@ class OutcomeCounter {
   RunStats* stats_;
 };
 
-class GrpcExporter : public Exporter {
+// What every exporter keeps per worker: the calls outstanding, on the wire or waiting
+// for a retry (all count against max_in_flight, so memory stays bounded however slow
+// the backend is), and the retry queue, soonest first. `Derived` provides
+// StartAttempt(Call*), Pump(wait_until_ns) (start due retries with StartDueRetries,
+// then handle completions, waiting up to wait_until_ns: 0 none, kForever unbounded)
+// and Release(Call*) (give back what the call held); `Call` has events and bytes.
+template <typename Derived, typename Call>
+class CallQueueExporter : public Exporter {
+ public:
+  static constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
+
+  void WaitForSlot() override {
+    self().Pump(0);
+    while (in_flight_ >= options_.max_in_flight) self().Pump(kForever);
+  }
+  void WaitUntil(int64_t until_ns) override {
+    while (SteadyClock().NowNs() < until_ns) self().Pump(until_ns);
+  }
+  void Drain(bool abandon_retries) override {
+    while (in_flight_ > 0) {
+      if (abandon_retries) {
+        for (auto& [due, call] : retries_) {
+          outcomes_.Failed(call->events, call->bytes, "stopped before retry",
+                           "the run stopped while the request waited for a retry");
+          Finish(call);
+        }
+        retries_.clear();
+        if (in_flight_ == 0) break;
+      }
+      self().Pump(kForever);
+    }
+  }
+
+ protected:
+  CallQueueExporter(const ExporterOptions& options, Signal signal, RunStats* stats)
+      : options_(options), signal_(signal), stats_(stats), outcomes_(options_, signal, stats) {}
+
+  // A new call takes a slot; Finish frees the call and its slot.
+  void Begin() {
+    ++in_flight_;
+    stats_->AddInFlight(1);
+  }
+  void Finish(Call* call) {
+    self().Release(call);
+    delete call;
+    --in_flight_;
+    stats_->AddInFlight(-1);
+  }
+  void RetryAt(int64_t due_ns, Call* call) {
+    retries_.emplace_back(due_ns, call);
+    std::push_heap(retries_.begin(), retries_.end(), std::greater<>());
+  }
+  void StartDueRetries(int64_t now_ns) {
+    while (!retries_.empty() && retries_.front().first <= now_ns) {
+      std::pop_heap(retries_.begin(), retries_.end(), std::greater<>());
+      Call* call = retries_.back().second;
+      retries_.pop_back();
+      self().StartAttempt(call);
+    }
+  }
+  // How long Pump may wait: until `wait_until_ns` or the soonest retry.
+  int64_t WaitLimit(int64_t wait_until_ns) const {
+    return retries_.empty() ? wait_until_ns : std::min(wait_until_ns, retries_.front().first);
+  }
+
+  ExporterOptions options_;
+  Signal signal_;
+  RunStats* stats_;
+  OutcomeCounter outcomes_;
+  int in_flight_ = 0;
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+  std::vector<std::pair<int64_t, Call*>> retries_;
+};
+
+namespace internal {
+struct GrpcCall;
+}  // namespace internal
+
+class GrpcExporter : public CallQueueExporter<GrpcExporter, internal::GrpcCall> {
  public:
   GrpcExporter(const ExporterOptions& options, Signal signal, RunStats* stats);
   ~GrpcExporter() override;
 
-  void WaitForSlot() override;
-  void WaitUntil(int64_t until_ns) override;
   uint8_t* Prepare(size_t n) override;
   void Send(uint64_t events) override { Start(std::move(pending_), events); }
-  void Drain(bool abandon_retries) override;
   // Starts an Export call carrying `payload` (a whole serialized request). Requires a
   // free slot (WaitForSlot).
   void Start(grpc::Slice payload, uint64_t events);
   int in_flight() const { return in_flight_; }
 
  private:
-  struct Call;
+  friend class CallQueueExporter<GrpcExporter, internal::GrpcCall>;
+  using Call = internal::GrpcCall;
   void StartAttempt(Call* call);
-  // Starts due retries, then handles completions until none is ready; first waits
-  // up to `wait_until_ns` (steady clock; 0: no wait, kForever: as long as it takes)
-  // for one completion or the next retry time.
   void Pump(int64_t wait_until_ns);
   void Complete(Call* call, bool ok);
-  void Finish(Call* call);  // Frees the call and its slot.
+  void Release(Call*) {}
 
-  ExporterOptions options_;
-  Signal signal_;
-  RunStats* stats_;
-  OutcomeCounter outcomes_;
   std::shared_ptr<grpc::Channel> channel_;
   grpc::GenericStub stub_;
   grpc::CompletionQueue cq_;
   const std::string method_;
-  int in_flight_ = 0;
   Rng rng_;
-  // Requests waiting for their retry time, soonest first.
-  std::vector<std::pair<int64_t, Call*>> retries_;
   grpc::Slice pending_;  // Prepare()d, not yet sent.
 };
 

@@ -16,8 +16,6 @@
 namespace loadgen {
 namespace {
 
-constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
-
 // A google.rpc.Status body's message (field 2), or the body itself if it is not one.
 std::string StatusMessage(const std::string& body) {
   wire::FieldReader r(body);
@@ -34,13 +32,22 @@ std::string StatusMessage(const std::string& body) {
   return text;
 }
 
-class HttpExporter : public Exporter {
+struct HttpCall {
+  std::string body;  // As sent (compressed when gzip is on).
+  std::string response;
+  std::string retry_after;
+  CURL* easy = nullptr;
+  char error[CURL_ERROR_SIZE] = {};
+  int64_t first_started_ns = 0, attempt_started_ns = 0;
+  int attempt = 0;
+  uint64_t events = 0;
+  size_t bytes = 0;  // Before compression, like the gRPC exporter counts.
+};
+
+class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
  public:
   HttpExporter(const ExporterOptions& options, Signal signal, RunStats* stats)
-      : options_(options),
-        signal_(signal),
-        stats_(stats),
-        outcomes_(options_, signal, stats),
+      : CallQueueExporter(options, signal, stats),
         url_(options.http_urls[SignalIndex(signal)]),
         rng_(reinterpret_cast<uintptr_t>(this) ^ static_cast<uint64_t>(SteadyClock().NowNs())) {
     static std::once_flag init;
@@ -62,62 +69,25 @@ class HttpExporter : public Exporter {
     curl_slist_free_all(headers_);
   }
 
-  void WaitForSlot() override {
-    Pump(0);
-    while (in_flight_ >= options_.max_in_flight) Pump(kForever);
-  }
-
-  void WaitUntil(int64_t until_ns) override {
-    while (SteadyClock().NowNs() < until_ns) Pump(until_ns);
-  }
-
   uint8_t* Prepare(size_t n) override {
-    pending_ = std::make_unique<Call>();
+    pending_ = std::make_unique<HttpCall>();
     pending_->body.resize(n);
     return reinterpret_cast<uint8_t*>(pending_->body.data());
   }
 
   void Send(uint64_t events) override {
-    Call* call = pending_.release();
+    HttpCall* call = pending_.release();
     call->events = events;
     call->bytes = call->body.size();
     if (options_.gzip) call->body = GzipCompress(call->body);
     call->first_started_ns = SteadyClock().NowNs();
-    ++in_flight_;
-    stats_->AddInFlight(1);
+    Begin();
     StartAttempt(call);
   }
 
-  void Drain(bool abandon_retries) override {
-    while (in_flight_ > 0) {
-      if (abandon_retries) {
-        for (auto& [due, call] : retries_) {
-          outcomes_.Failed(call->events, call->bytes, "stopped before retry",
-                           "the run stopped while the request waited for a retry");
-          Finish(call);
-        }
-        retries_.clear();
-        if (in_flight_ == 0) break;
-      }
-      Pump(kForever);
-    }
-  }
-
  private:
-  struct Call {
-    std::string body;  // As sent (compressed when gzip is on).
-    std::string response;
-    std::string retry_after;
-    CURL* easy = nullptr;
-    char error[CURL_ERROR_SIZE] = {};
-    int64_t first_started_ns = 0, attempt_started_ns = 0;
-    int attempt = 0;
-    uint64_t events = 0;
-    size_t bytes = 0;  // Before compression, like the gRPC exporter counts.
-  };
-
   static size_t OnBody(char* data, size_t size, size_t n, void* user) {
-    static_cast<Call*>(user)->response.append(data, size * n);
+    static_cast<HttpCall*>(user)->response.append(data, size * n);
     return size * n;
   }
 
@@ -128,12 +98,12 @@ class HttpExporter : public Exporter {
       while (!line.empty() && (line.front() == ' ' || line.back() == '\n' || line.back() == '\r')) {
         line.front() == ' ' ? line.remove_prefix(1) : line.remove_suffix(1);
       }
-      static_cast<Call*>(user)->retry_after = std::string(line);
+      static_cast<HttpCall*>(user)->retry_after = std::string(line);
     }
     return size * n;
   }
 
-  void StartAttempt(Call* call) {
+  void StartAttempt(HttpCall* call) {
     ++call->attempt;
     call->response.clear();
     call->retry_after.clear();
@@ -176,17 +146,11 @@ class HttpExporter : public Exporter {
 
   void Pump(int64_t wait_until_ns) {
     const int64_t now = SteadyClock().NowNs();
-    while (!retries_.empty() && retries_.front().first <= now) {
-      std::pop_heap(retries_.begin(), retries_.end(), std::greater<>());
-      Call* call = retries_.back().second;
-      retries_.pop_back();
-      StartAttempt(call);
-    }
+    StartDueRetries(now);
     int running = 0;
     curl_multi_perform(multi_, &running);
     if (!Collect() && wait_until_ns > now) {
-      int64_t until =
-          retries_.empty() ? wait_until_ns : std::min(wait_until_ns, retries_.front().first);
+      const int64_t until = WaitLimit(wait_until_ns);
       const int64_t ms = until == kForever ? 1000 : std::max<int64_t>(0, (until - now) / 1000000);
       curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::min<int64_t>(ms, 1000)), nullptr);
       curl_multi_perform(multi_, &running);
@@ -200,7 +164,7 @@ class HttpExporter : public Exporter {
     int left = 0;
     while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
       if (m->msg != CURLMSG_DONE) continue;
-      Call* call = nullptr;
+      HttpCall* call = nullptr;
       curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &call);
       const CURLcode result = m->data.result;
       curl_multi_remove_handle(multi_, m->easy_handle);
@@ -210,7 +174,7 @@ class HttpExporter : public Exporter {
     return any;
   }
 
-  void Complete(Call* call, CURLcode result) {
+  void Complete(HttpCall* call, CURLcode result) {
     const int64_t now = SteadyClock().NowNs();
     stats_->of(signal_).latency.Record(now - call->attempt_started_ns);
     long status = 0;
@@ -231,8 +195,7 @@ class HttpExporter : public Exporter {
       const int64_t delay = RetryBackoffNs(options_.retry, call->attempt, server_delay, &rng_);
       if (now + delay - call->first_started_ns <= options_.retry.max_elapsed_time.count()) {
         outcomes_.Retried(kind, message);
-        retries_.emplace_back(now + delay, call);
-        std::push_heap(retries_.begin(), retries_.end(), std::greater<>());
+        RetryAt(now + delay, call);
         return;
       }
     }
@@ -246,25 +209,17 @@ class HttpExporter : public Exporter {
     Finish(call);
   }
 
-  void Finish(Call* call) {
+  void Release(HttpCall* call) {
     if (call->easy != nullptr) idle_.push_back(call->easy);
-    delete call;
-    --in_flight_;
-    stats_->AddInFlight(-1);
   }
 
-  ExporterOptions options_;
-  Signal signal_;
-  RunStats* stats_;
-  OutcomeCounter outcomes_;
+  friend class CallQueueExporter<HttpExporter, HttpCall>;
   std::string url_;
   Rng rng_;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
   std::vector<CURL*> idle_;  // Easy handles to reuse (their connections stay open).
-  std::unique_ptr<Call> pending_;
-  int in_flight_ = 0;
-  std::vector<std::pair<int64_t, Call*>> retries_;
+  std::unique_ptr<HttpCall> pending_;
 };
 
 }  // namespace
