@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/wire.h"
+#include "fmt/ranges.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/grpcpp.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
@@ -299,6 +300,159 @@ void ValidateRequest(Signal signal, std::string_view request, uint64_t now_ns, i
   if (!parsed) problems->emplace_back("undecodable_request", "protobuf parse failed");
 }
 
+namespace {
+
+// Fast and stable across processes (absl::Hash is seeded per process).
+uint64_t HashBytes(std::string_view bytes) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ bytes.size();
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    h = Fmix64(h ^ wire::LoadLE64(reinterpret_cast<const uint8_t*>(bytes.data() + i)));
+  }
+  uint64_t tail = 0;
+  for (size_t k = 0; i + k < bytes.size(); ++k) {
+    tail |= uint64_t{static_cast<uint8_t>(bytes[i + k])} << (8 * k);
+  }
+  return Fmix64(h ^ tail ^ 0xFF51AFD7ED558CCDull);
+}
+
+std::string_view Bytes(const wire::Field& f) {
+  return {reinterpret_cast<const char*>(f.data), f.size};
+}
+
+// An attribute list's identity whatever the order of its key-values (backends sort
+// labels): the sum of the key-values' hashes.
+struct AttributeHash {
+  uint64_t sum = 0;
+  void Add(const wire::Field& kv) { sum += Fmix64(HashBytes(Bytes(kv))); }
+};
+
+// A message's attributes (field `number`), order-independent.
+uint64_t AttributesOf(const wire::Field& msg, uint32_t number) {
+  AttributeHash h;
+  wire::FieldReader r(msg.data, msg.size);
+  wire::Field f;
+  while (r.Next(&f)) {
+    if (f.number == number && f.type == wire::kLen) h.Add(f);
+  }
+  return h.sum;
+}
+
+uint64_t Combine(uint64_t a, uint64_t b) { return Fmix64(a * 0x9E3779B97F4A7C15ull + b); }
+
+}  // namespace
+
+bool SeriesChecker::Check(std::string_view request,
+                          std::vector<std::pair<std::string, std::string>>* problems) {
+  const auto* data = reinterpret_cast<const uint8_t*>(request.data());
+  return ForEachLen(data, request.size(), 1, [&](const wire::Field& rm) {
+    uint64_t resource = 0;
+    std::vector<wire::Field> scopes;
+    wire::FieldReader r(rm.data, rm.size);
+    wire::Field f;
+    while (r.Next(&f)) {
+      if (f.number == 1 && f.type == wire::kLen) resource = AttributesOf(f, 1);
+      if (f.number == 2 && f.type == wire::kLen) scopes.push_back(f);
+    }
+    if (r.error()) return false;
+    for (const wire::Field& sm : scopes) {
+      uint64_t scope = 0;
+      std::vector<wire::Field> metrics;
+      wire::FieldReader sr(sm.data, sm.size);
+      while (sr.Next(&f)) {
+        if (f.number == 1 && f.type == wire::kLen) {
+          // InstrumentationScope: 1 name, 2 version identify it.
+          wire::FieldReader ir(f.data, f.size);
+          wire::Field sf;
+          while (ir.Next(&sf)) {
+            if ((sf.number == 1 || sf.number == 2) && sf.type == wire::kLen) {
+              scope = Combine(scope + sf.number, HashBytes(Bytes(sf)));
+            }
+          }
+        }
+        if (f.number == 2 && f.type == wire::kLen) metrics.push_back(f);
+      }
+      if (sr.error()) return false;
+      for (const wire::Field& m : metrics) {
+        std::string_view name;
+        wire::FieldReader mr(m.data, m.size);
+        std::vector<wire::Field> data;
+        while (mr.Next(&f)) {
+          if (f.number == 1 && f.type == wire::kLen) name = Bytes(f);
+          if ((f.number == 5 || f.number == 7 || f.number == 9 || f.number == 10 ||
+               f.number == 11) &&
+              f.type == wire::kLen) {
+            data.push_back(f);
+          }
+        }
+        if (mr.error()) return false;
+        const uint64_t metric = Combine(Combine(resource, scope), HashBytes(name));
+        for (const wire::Field& d : data) {
+          uint64_t temporality = 0;
+          bool monotonic = false;
+          std::vector<wire::Field> points;
+          wire::FieldReader dr(d.data, d.size);
+          while (dr.Next(&f)) {
+            if (f.number == 2 && f.type == wire::kVarint) temporality = f.varint;
+            if (f.number == 3 && f.type == wire::kVarint) monotonic = f.varint != 0;
+            if (f.number == 1 && f.type == wire::kLen) points.push_back(f);
+          }
+          if (dr.error()) return false;
+          // Attributes: 7 (number, summary points), 9 (histogram), 1 (exponential).
+          const uint32_t attrs = d.number == 9 ? 9 : d.number == 10 ? 1 : 7;
+          // What must not decrease: a monotonic cumulative sum's value, or the count
+          // of a cumulative histogram or a summary.
+          const bool cumulative = temporality == 2;
+          const bool grows =
+              (cumulative && ((d.number == 7 && monotonic) || d.number == 9 || d.number == 10)) ||
+              d.number == 11;
+          for (const wire::Field& p : points) {
+            State now;
+            bool has_value = false;
+            wire::FieldReader pr(p.data, p.size);
+            while (pr.Next(&f)) {
+              if (f.type != wire::kI64) continue;
+              const uint64_t bits = wire::LoadLE64(f.data);
+              if (f.number == 2) now.start = bits;
+              if (f.number == 3) now.time = bits;
+              if (d.number == 7 && f.number == 4) {  // as_double
+                std::memcpy(&now.value, &bits, 8);
+                has_value = true;
+              } else if (d.number == 7 && f.number == 6) {  // as_int (sfixed64)
+                now.value = static_cast<double>(static_cast<int64_t>(bits));
+                has_value = true;
+              } else if (d.number != 7 && d.number != 5 && f.number == 4) {  // count
+                now.value = static_cast<double>(bits);
+                has_value = true;
+              }
+            }
+            if (pr.error()) return false;
+            const uint64_t key = Combine(Combine(metric, d.number), AttributesOf(p, attrs));
+            auto [it, fresh] = series_.try_emplace(key, now);
+            if (fresh) continue;
+            State& last = it->second;
+            const std::string what(name);
+            if (now.time == last.time) {
+              problems->emplace_back("series_duplicate_point", what);
+            } else if (now.time < last.time) {
+              problems->emplace_back(
+                  "series_out_of_order",
+                  fmt::format("{}: a point at {} after one at {}", what, now.time, last.time));
+            } else {
+              if (grows && has_value && now.start == last.start && now.value < last.value) {
+                problems->emplace_back("cumulative_decrease",
+                                       fmt::format("{}: {} after {}", what, now.value, last.value));
+              }
+              last = now;
+            }
+          }
+        }
+      }
+    }
+    return true;
+  });
+}
+
 OtlpSink::OtlpSink(SinkOptions options) : options_(options) {}
 
 OtlpSink::~OtlpSink() { Shutdown(); }
@@ -418,20 +572,6 @@ namespace {
 
 constexpr char kLedgerLetters[] = "TML";
 
-// Fast and stable across processes (absl::Hash is seeded per process).
-uint64_t HashBytes(std::string_view bytes) {
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ bytes.size();
-  size_t i = 0;
-  for (; i + 8 <= bytes.size(); i += 8) {
-    h = Fmix64(h ^ wire::LoadLE64(reinterpret_cast<const uint8_t*>(bytes.data() + i)));
-  }
-  uint64_t tail = 0;
-  for (size_t k = 0; i + k < bytes.size(); ++k) {
-    tail |= uint64_t{static_cast<uint8_t>(bytes[i + k])} << (8 * k);
-  }
-  return Fmix64(h ^ tail ^ 0xFF51AFD7ED558CCDull);
-}
-
 }  // namespace
 
 absl::Status OtlpSink::OpenLedger() {
@@ -504,7 +644,11 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
 
   SinkVerdict verdict;
   const uint64_t n = sequence_.fetch_add(1);
-  if (options_.delay_ns > 0 || options_.delay_jitter_ns > 0) {
+  // Exact shares: request n is picked when n * share crosses a whole number.
+  auto crosses = [](uint64_t k, double share) {
+    return share > 0 && static_cast<uint64_t>((k + 1) * share) > static_cast<uint64_t>(k * share);
+  };
+  if ((options_.delay_ns > 0 || options_.delay_jitter_ns > 0) && crosses(n, options_.delay_share)) {
     verdict.delay_ns = options_.delay_ns;
     if (options_.delay_jitter_ns > 0) {
       verdict.delay_ns +=
@@ -529,10 +673,6 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
       return verdict;
     }
   }
-  // Exact shares: request n is refused when n * share crosses a whole number.
-  auto crosses = [](uint64_t k, double share) {
-    return share > 0 && static_cast<uint64_t>((k + 1) * share) > static_cast<uint64_t>(k * share);
-  };
   if (crosses(n, options_.fail_share)) {
     refused_requests_[i].fetch_add(1, std::memory_order_relaxed);
     refused_items_[i].fetch_add(items, std::memory_order_relaxed);
@@ -568,13 +708,21 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
     rejected_items_[i].fetch_add(verdict.rejected, std::memory_order_relaxed);
   }
   items_[i].fetch_add(items - verdict.rejected, std::memory_order_relaxed);
+  Arrived(items - verdict.rejected);
   if (ledger_fd_ >= 0) Record(signal, request, items - verdict.rejected, verdict.rejected);
   if (options_.on_request) options_.on_request(signal, request);
   if (!options_.validate) return verdict;
   std::vector<std::pair<std::string, std::string>> problems;
   ValidateRequest(signal, request, WallNowNs(), options_.max_skew_ns, &problems);
-  if (problems.empty()) return verdict;
   std::lock_guard<std::mutex> lock(mu_);
+  // Order across requests is checked in the order they arrive.
+  if (signal == Signal::kMetrics) series_.Check(request, &problems);
+  NoteProblems(signal, problems);
+  return verdict;
+}
+
+void OtlpSink::NoteProblems(Signal signal,
+                            const std::vector<std::pair<std::string, std::string>>& problems) {
   validation_errors_ += problems.size();
   for (auto& [kind, detail] : problems) {
     ++errors_by_kind_[kind];
@@ -582,7 +730,23 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
       examples_.push_back(StrCat(SignalName(signal), ": ", kind, ": ", detail));
     }
   }
-  return verdict;
+}
+
+void OtlpSink::Arrived(uint64_t items) {
+  // A day of seconds at most: the oldest go first.
+  constexpr size_t kMaxSeconds = 86400;
+  const auto second = static_cast<int64_t>(WallNowNs() / 1000000000);
+  std::lock_guard<std::mutex> lock(arrivals_mu_);
+  if (arrivals_.empty()) arrivals_start_s_ = second;
+  if (second < arrivals_start_s_) return;  // The wall clock stepped back.
+  const auto at = static_cast<size_t>(second - arrivals_start_s_);
+  if (at >= arrivals_.size()) arrivals_.resize(at + 1, 0);
+  arrivals_[at] += items;
+  if (arrivals_.size() > kMaxSeconds) {
+    const size_t drop = arrivals_.size() - kMaxSeconds;
+    arrivals_.erase(arrivals_.begin(), arrivals_.begin() + static_cast<ptrdiff_t>(drop));
+    arrivals_start_s_ += static_cast<int64_t>(drop);
+  }
 }
 
 SinkSnapshot OtlpSink::Snapshot() const {
@@ -603,7 +767,13 @@ SinkSnapshot OtlpSink::Snapshot() const {
     s.duplicate_items = duplicate_items_;
   }
   s.active_seconds = (last_ns_.load() - first_ns_.load()) / 1e9;
+  {
+    std::lock_guard<std::mutex> lock(arrivals_mu_);
+    s.arrivals_start_unix_s = arrivals_start_s_;
+    s.arrivals = arrivals_;
+  }
   std::lock_guard<std::mutex> lock(mu_);
+  s.series = series_.series();
   s.validation_errors = validation_errors_;
   s.errors_by_kind = errors_by_kind_;
   s.examples = examples_;
@@ -642,8 +812,12 @@ std::string OtlpSink::SummaryJson() const {
                                 s.duplicate_requests, s.duplicate_items));
   }
   StrAppend(&out,
-            fmt::format("  \"validation\": {{\"enabled\": {}, \"errors\": {}, \"by_kind\": {{",
-                        options_.validate, s.validation_errors));
+            fmt::format("  \"arrivals\": {{\"start_unix_s\": {}, \"items_per_second\": [{}]}},\n",
+                        s.arrivals_start_unix_s, fmt::join(s.arrivals, ", ")));
+  StrAppend(&out,
+            fmt::format("  \"validation\": {{\"enabled\": {}, \"errors\": {}, \"series\": {}, "
+                        "\"by_kind\": {{",
+                        options_.validate, s.validation_errors, s.series));
   bool first = true;
   for (const auto& [k, v] : s.errors_by_kind) {
     StrAppend(&out, fmt::format("{}\"{}\": {}", first ? "" : ", ", esc(k), v));

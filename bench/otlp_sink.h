@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -43,8 +44,9 @@ struct SinkOptions {
       14;  // gRPC status code (14 UNAVAILABLE, 8 RESOURCE_EXHAUSTED, 3 INVALID_ARGUMENT).
   int64_t retry_after_ns = 0;  // If > 0, refusals carry google.rpc.RetryInfo with this delay.
   double reject_share = 0;  // Share of each accepted request's items refused via partial_success.
-  int64_t delay_ns = 0;     // Added to every response.
+  int64_t delay_ns = 0;     // Added to responses (to delay_share of them).
   int64_t delay_jitter_ns = 0;  // Plus uniform [0, jitter].
+  double delay_share = 1;       // Share of requests delayed (exact: 0.5 = every other one).
 
   // A backend that can take only max_rate items per second (0: no cap). Over the cap
   // the sink either refuses (RESOURCE_EXHAUSTED with a RetryInfo delay of when it
@@ -98,7 +100,11 @@ struct SinkSnapshot {
   uint64_t validation_errors = 0;
   std::map<std::string, uint64_t> errors_by_kind;
   std::vector<std::string> examples;
+  uint64_t series = 0;        // Distinct metric series seen (with validation).
   double active_seconds = 0;  // From the first to the last request.
+  // Items accepted per second of the wall clock, from arrivals_start_unix_s on.
+  int64_t arrivals_start_unix_s = 0;
+  std::vector<uint64_t> arrivals;
 };
 
 // Counts the spans, data points or log records in a serialized Export request
@@ -108,6 +114,26 @@ bool CountItems(Signal signal, std::string_view request, uint64_t* items);
 // Validates one decoded request; appends (kind, detail) for each problem found.
 void ValidateRequest(Signal signal, std::string_view request, uint64_t now_ns, int64_t max_skew_ns,
                      std::vector<std::pair<std::string, std::string>>* problems);
+
+// What a strict metrics backend (Prometheus, Mimir) checks across requests, per series
+// (resource, scope, metric and point attributes, in any order): points arrive with
+// strictly increasing time_unix_nano, a cumulative sum or histogram count never
+// decreases while its start time stays, and no point is sent twice. Not thread-safe.
+class SeriesChecker {
+ public:
+  // Checks the points of one ExportMetricsServiceRequest in order; appends (kind,
+  // detail) for each violation: series_out_of_order, series_duplicate_point,
+  // cumulative_decrease. Returns false on bytes it cannot walk.
+  bool Check(std::string_view request, std::vector<std::pair<std::string, std::string>>* problems);
+  size_t series() const { return series_.size(); }
+
+ private:
+  struct State {
+    uint64_t time = 0, start = 0;
+    double value = 0;
+  };
+  std::unordered_map<uint64_t, State> series_;
+};
 
 class OtlpSink {
  public:
@@ -145,6 +171,14 @@ class OtlpSink {
   uint64_t validation_errors_ = 0;
   std::map<std::string, uint64_t> errors_by_kind_;
   std::vector<std::string> examples_;
+  SeriesChecker series_;
+  void NoteProblems(Signal signal,
+                    const std::vector<std::pair<std::string, std::string>>& problems);
+
+  mutable std::mutex arrivals_mu_;
+  int64_t arrivals_start_s_ = 0;
+  std::vector<uint64_t> arrivals_;  // Items accepted per wall-clock second.
+  void Arrived(uint64_t items);
 
   absl::Status OpenLedger();
   // Returns false when the request was already in the ledger.

@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("0"))(
       "delay-jitter", "Plus up to this much more, varying per request",
       cxxopts::value<std::string>()->default_value("0"))(
+      "delay-share", "Delay only this share of requests (exact: 0.5 = every other one)",
+      cxxopts::value<double>()->default_value("1"))(
       "max-rate", "Accept at most this many items (spans, points, records) per second",
       cxxopts::value<double>()->default_value("0"))(
       "over-rate",
@@ -78,10 +80,14 @@ int main(int argc, char** argv) {
   sink_options.max_skew_ns = skew->count();
   sink_options.fail_share = args["fail-share"].as<double>();
   sink_options.reject_share = args["reject-share"].as<double>();
-  if (sink_options.fail_share < 0 || sink_options.fail_share > 1 || sink_options.reject_share < 0 ||
-      sink_options.reject_share > 1) {
-    fmt::print(stderr, "otlp-sink: --fail-share and --reject-share take a share from 0 to 1\n");
-    return 2;
+  sink_options.delay_share = args["delay-share"].as<double>();
+  for (auto [flag, share] : {std::pair{"--fail-share", sink_options.fail_share},
+                             std::pair{"--reject-share", sink_options.reject_share},
+                             std::pair{"--delay-share", sink_options.delay_share}}) {
+    if (!(share >= 0 && share <= 1)) {
+      fmt::print(stderr, "otlp-sink: {} takes a share from 0 to 1, got {}\n", flag, share);
+      return 2;
+    }
   }
   sink_options.max_rate = args["max-rate"].as<double>();
   if (!(sink_options.max_rate >= 0)) {

@@ -112,6 +112,10 @@ struct TraceId {
   bool operator==(const TraceId&) const = default;
 };
 
+struct TraceIdHash {
+  size_t operator()(const TraceId& t) const { return Fmix64(t.lo ^ Fmix64(t.hi)); }
+};
+
 // Maps template IDs to the IDs of one replay. The maps are pure functions of
 // (run key, replay number, template ID), so every worker, and the log workers too,
 // derive the same new IDs for the same template trace in the same replay without

@@ -69,9 +69,13 @@ struct SenderConfig {
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
 
   double events_per_second = 0;  // <= 0: unlimited.
-  // Bucket size in events. 0: a tenth of a second of the rate, enough to absorb
-  // scheduling jitter but never a catch-up burst after the receiver stalled.
+  // Events a request may go ahead of its intended time, at the peak rate. 0: none,
+  // every request goes when the schedule reaches it.
   double burst_events = 0;
+  // One request carries at most this much of its signal's rate, so the receiver sees
+  // evenly spaced requests rather than bursts (within batch_size and max_request_bytes,
+  // and at least one trace, point or record). Above 0, at most the run's duration.
+  std::chrono::nanoseconds pacing_interval = std::chrono::milliseconds(50);
   int64_t concurrency = 4;              // Workers across all signals (at least one per signal).
   int64_t max_in_flight = 8;            // Outstanding requests per worker.
   int64_t max_request_bytes = 4 << 20;  // Larger template chunks are split at load.
@@ -111,6 +115,10 @@ struct SenderConfig {
 
 // Applies the OTEL_EXPORTER_OTLP_* variables to `config`. Errors name the variable.
 absl::Status ApplyOtelEnvironment(SenderConfig* config);
+
+// Whether sending.pacing_interval is within (0, the run's duration] (1h when the
+// duration is unlimited); the error says the range and the value, without the key.
+absl::Status CheckPacingInterval(const SenderConfig& config);
 
 // Applies the settings present in a YAML file over `config`.
 absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* config);

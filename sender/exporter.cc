@@ -14,17 +14,13 @@
 
 namespace loadgen {
 
-struct internal::GrpcCall {
+struct internal::GrpcCall : internal::CallBase {
   std::unique_ptr<grpc::ClientContext> context;  // A context serves one attempt only.
-  grpc::ByteBuffer request;                      // Kept for retries; the slice is shared.
+  grpc::ByteBuffer payload;                      // Kept for retries; the slice is shared.
   grpc::ByteBuffer response;
   grpc::Status status;
   std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::ByteBuffer>> reader;
-  int64_t first_started_ns = 0;
   int64_t attempt_started_ns = 0;
-  int attempt = 0;
-  uint64_t events = 0;
-  size_t bytes = 0;
 };
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
@@ -252,13 +248,11 @@ uint8_t* GrpcExporter::Prepare(size_t n) {
   return const_cast<uint8_t*>(pending_.begin());
 }
 
-void GrpcExporter::Start(grpc::Slice payload, uint64_t events) {
+void GrpcExporter::Start(grpc::Slice payload, const RequestInfo& request) {
   auto* call = new Call;
-  call->events = events;
   call->bytes = payload.size();
-  call->request = grpc::ByteBuffer(&payload, 1);
-  call->first_started_ns = SteadyClock().NowNs();
-  Begin();
+  call->payload = grpc::ByteBuffer(&payload, 1);
+  Begin(call, request);
   StartAttempt(call);
 }
 
@@ -270,7 +264,7 @@ void GrpcExporter::StartAttempt(Call* call) {
   call->context->set_deadline(std::chrono::system_clock::now() + options_.timeout);
   call->response.Clear();
   call->attempt_started_ns = SteadyClock().NowNs();
-  call->reader = stub_.PrepareUnaryCall(call->context.get(), method_, call->request, &cq_);
+  call->reader = stub_.PrepareUnaryCall(call->context.get(), method_, call->payload, &cq_);
   call->reader->StartCall();
   call->reader->Finish(&call->response, &call->status, call);
 }
@@ -294,13 +288,14 @@ void GrpcExporter::Complete(Call* call, bool ok) {
       }
     }
   }
+  const uint64_t events = call->request.events;
   if (code == grpc::OK) {
-    outcomes_.Accepted(call->events, call->bytes, Flatten(call->response));
+    outcomes_.Accepted(events, call->bytes, Flatten(call->response));
   } else if (ok && !IsRetryable(code, RetryDelayNs(call->status.error_details()) >= 0)) {
     // The receiver refused the request itself; resending it would not help.
-    outcomes_.Rejected(call->events, call->bytes, GrpcCodeName(code), call->status.error_message());
+    outcomes_.Rejected(events, call->bytes, GrpcCodeName(code), call->status.error_message());
   } else {
-    outcomes_.Failed(call->events, call->bytes, GrpcCodeName(code),
+    outcomes_.Failed(events, call->bytes, GrpcCodeName(code),
                      ok ? call->status.error_message() : "completion queue failure");
   }
   Finish(call);

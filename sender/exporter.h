@@ -64,11 +64,29 @@ struct ExporterOptions {
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
     const SenderConfig& config);
 
+// What the worker knows of a request it hands over.
+struct RequestInfo {
+  uint64_t events = 0;
+  uint64_t tag = 0;         // Given back to the RequestListener when the request is done.
+  int64_t intended_ns = 0;  // When the schedule meant it to go (steady clock): latency is
+                            // also measured from here, not only from when it went.
+};
+
+// Told, on the worker's thread, when a request is done for good: accepted, rejected,
+// failed, or given up at a stop.
+class RequestListener {
+ public:
+  virtual ~RequestListener() = default;
+  virtual void RequestDone(uint64_t tag) = 0;
+};
+
 // What a worker sends through: its own connection(s) with up to `max_in_flight`
 // requests outstanding, counting those waiting for a retry. Used by one thread.
 class Exporter {
  public:
   virtual ~Exporter() = default;
+  // May be null (the default); must outlive the exporter's calls.
+  void SetListener(RequestListener* listener) { listener_ = listener; }
   // Blocks until a call slot is free, handling completed calls meanwhile.
   virtual void WaitForSlot() = 0;
   // Handles completions (and starts due retries) until the steady-clock time
@@ -78,12 +96,28 @@ class Exporter {
   // A buffer of n bytes for the next request, which the caller fills, then Send()s.
   // For gRPC it is the outgoing slice itself: no copy on the way to the wire.
   virtual uint8_t* Prepare(size_t n) = 0;
-  virtual void Send(uint64_t events) = 0;
+  virtual void Send(const RequestInfo& request) = 0;
+  // Blocks until something happens to an outstanding request (a completion, a retry
+  // started); returns at once when none is outstanding.
+  virtual void WaitForProgress() = 0;
   // Waits for every outstanding request to finish, retries included (each bounded by
   // the retry policy). With `abandon_retries`, requests waiting for a retry are given
   // up and counted as failed; calls on the wire are still waited for.
   virtual void Drain(bool abandon_retries) = 0;
+
+ protected:
+  RequestListener* listener_ = nullptr;
 };
+
+namespace internal {
+// What every exporter's calls hold besides their transport state.
+struct CallBase {
+  RequestInfo request;
+  size_t bytes = 0;  // Before compression.
+  int64_t first_started_ns = 0;
+  int attempt = 0;
+};
+}  // namespace internal
 
 // The exporter for options.protocol (grpc or http/protobuf).
 std::unique_ptr<Exporter> MakeExporter(const ExporterOptions& options, Signal signal,
@@ -121,7 +155,7 @@ class OutcomeCounter {
 // the backend is), and the retry queue, soonest first. `Derived` provides
 // StartAttempt(Call*), Pump(wait_until_ns) (start due retries with StartDueRetries,
 // then handle completions, waiting up to wait_until_ns: 0 none, kForever unbounded)
-// and Release(Call*) (give back what the call held); `Call` has events and bytes.
+// and Release(Call*) (give back what the call held); `Call` derives from CallBase.
 template <typename Derived, typename Call>
 class CallQueueExporter : public Exporter {
  public:
@@ -134,13 +168,16 @@ class CallQueueExporter : public Exporter {
   void WaitUntil(int64_t until_ns) override {
     while (SteadyClock().NowNs() < until_ns) self().Pump(until_ns);
   }
+  void WaitForProgress() override {
+    if (in_flight_ > 0) self().Pump(kForever);
+  }
   void Drain(bool abandon_retries) override {
     while (in_flight_ > 0) {
       if (abandon_retries) {
         for (auto& [due, call] : retries_) {
-          outcomes_.Failed(call->events, call->bytes, "stopped before retry",
+          outcomes_.Failed(call->request.events, call->bytes, "stopped before retry",
                            "the run stopped while the request waited for a retry");
-          Finish(call);
+          Finish(call, /*answered=*/false);
         }
         retries_.clear();
         if (in_flight_ == 0) break;
@@ -153,16 +190,26 @@ class CallQueueExporter : public Exporter {
   CallQueueExporter(const ExporterOptions& options, Signal signal, RunStats* stats)
       : options_(options), signal_(signal), stats_(stats), outcomes_(options_, signal, stats) {}
 
-  // A new call takes a slot; Finish frees the call and its slot.
-  void Begin() {
+  // A new call takes a slot; Finish frees the call and its slot, and tells the
+  // listener. A request the receiver answered has its latency from the intended time
+  // recorded (one abandoned at a stop has none).
+  void Begin(Call* call, const RequestInfo& request) {
+    call->request = request;
+    call->first_started_ns = SteadyClock().NowNs();
     ++in_flight_;
     stats_->AddInFlight(1);
   }
-  void Finish(Call* call) {
+  void Finish(Call* call, bool answered = true) {
+    if (answered) {
+      stats_->of(signal_).intended_latency.Record(SteadyClock().NowNs() -
+                                                  call->request.intended_ns);
+    }
+    const uint64_t tag = call->request.tag;
     self().Release(call);
     delete call;
     --in_flight_;
     stats_->AddInFlight(-1);
+    if (listener_ != nullptr) listener_->RequestDone(tag);
   }
   void RetryAt(int64_t due_ns, Call* call) {
     retries_.emplace_back(due_ns, call);
@@ -202,10 +249,10 @@ class GrpcExporter : public CallQueueExporter<GrpcExporter, internal::GrpcCall> 
   ~GrpcExporter() override;
 
   uint8_t* Prepare(size_t n) override;
-  void Send(uint64_t events) override { Start(std::move(pending_), events); }
+  void Send(const RequestInfo& request) override { Start(std::move(pending_), request); }
   // Starts an Export call carrying `payload` (a whole serialized request). Requires a
   // free slot (WaitForSlot).
-  void Start(grpc::Slice payload, uint64_t events);
+  void Start(grpc::Slice payload, const RequestInfo& request);
   int in_flight() const { return in_flight_; }
 
  private:

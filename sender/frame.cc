@@ -1,52 +1,72 @@
 #include "sender/frame.h"
 
 #include <algorithm>
-#include <unordered_map>
+#include <numeric>
 
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/wire.h"
 
 namespace loadgen {
-namespace {
 
 using wire::Field;
 using wire::FieldReader;
 
-struct TraceIdHash {
-  size_t operator()(const TraceId& t) const { return Fmix64(t.lo ^ Fmix64(t.hi)); }
+uint64_t CompiledSignal::MemoryBytes() const {
+  uint64_t heads = 0;
+  for (const Envelope& e : envelopes) heads += sizeof(Envelope) + e.head.size();
+  return arena.size() + heads + trace_groups.size() * sizeof(TraceId) +
+         trace_slots.size() * sizeof(TraceIdSlot) + span_slots.size() * sizeof(SpanIdSlot) +
+         time_slots.size() * sizeof(TimeSlot) + counter_slots.size() * sizeof(CounterSlot) +
+         units_.size() * sizeof(Unit) + pieces_.size() * sizeof(Piece);
+}
+
+// One span, data point or log record of the chunk being compiled: its bytes (with tag
+// and length) and slots in the walker's scratch tables, offsets from the item's start
+// and trace groups local to the item.
+struct SignalCompiler::Item {
+  uint32_t leaf = 0;
+  uint32_t bytes_begin = 0, bytes_end = 0;
+  uint32_t traces_begin = 0, traces_end = 0;
+  uint32_t trace_slots_begin = 0, trace_slots_end = 0;
+  uint32_t span_slots_begin = 0, span_slots_end = 0;
+  uint32_t time_slots_begin = 0, time_slots_end = 0;
+  uint32_t counter_slots_begin = 0, counter_slots_end = 0;
+  TraceId trace;       // Spans: the template trace ID.
+  uint64_t start = 0;  // Spans: the start time, to cut big traces parents first.
 };
 
-class Compiler {
+// Walks one payload's wire format: interns its envelopes and collects its items with
+// the offsets of their patchable fields.
+class SignalCompiler::Walker {
  public:
-  Compiler(Signal signal, std::string payload, std::string_view where) : where_(where) {
-    frame_.signal = signal;
-    frame_.bytes = std::move(payload);
-    base_ = reinterpret_cast<const uint8_t*>(frame_.bytes.data());
+  Walker(SignalCompiler* compiler, std::string_view payload, std::string_view where)
+      : c_(compiler),
+        signal_(compiler->out_.signal),
+        base_(reinterpret_cast<const uint8_t*>(payload.data())),
+        size_(payload.size()),
+        where_(where) {}
+
+  absl::Status Run() {
+    // Request: field 1 = resource_spans / resource_metrics / resource_logs.
+    FieldReader r(base_, size_);
+    Field f;
+    while (r.Next(&f)) {
+      if (f.number != 1) continue;
+      if (f.type != wire::kLen) return Error(base_, "expected a message field");
+      RETURN_IF_ERROR(Resource(f));
+    }
+    if (r.error()) return Error(r.position(), "malformed protobuf");
+    return absl::OkStatus();
   }
 
-  absl::StatusOr<CompiledFrame> Run() {
-    // Request: field 1 = resource_spans / resource_metrics / resource_logs.
-    RETURN_IF_ERROR(ForEach(base_, frame_.bytes.size(), 1, [&](const Field& rs) {
-      // ResourceX: field 2 = scope_spans / scope_metrics / scope_logs.
-      return ForEach(rs.data, rs.size, 2, [&](const Field& scope) {
-        // ScopeX: field 2 = spans / metrics / log_records.
-        return ForEach(scope.data, scope.size, 2, [&](const Field& item) {
-          switch (frame_.signal) {
-            case Signal::kTraces: return Span(item);
-            case Signal::kMetrics: return Metric(item);
-            case Signal::kLogs: return LogRecord(item);
-          }
-          return absl::OkStatus();
-        });
-      });
-    }));
-    if (frame_.signal == Signal::kMetrics) frame_.time_groups = 3;
-    // Patching in offset order touches the copied buffer front to back.
-    std::sort(frame_.time_slots.begin(), frame_.time_slots.end(),
-              [](const TimeSlot& a, const TimeSlot& b) { return a.offset < b.offset; });
-    return std::move(frame_);
-  }
+  std::vector<Item> items;
+  std::string bytes;
+  std::vector<TraceId> traces;
+  std::vector<TraceIdSlot> trace_slots;
+  std::vector<SpanIdSlot> span_slots;
+  std::vector<TimeSlot> time_slots;
+  std::vector<CounterSlot> counter_slots;
 
  private:
   using Status = absl::Status;
@@ -57,21 +77,81 @@ class Compiler {
     return absl::InvalidArgumentError(StrCat(where_, ": payload offset ", Offset(p), ": ", what));
   }
 
-  // Calls fn for each LEN field `number` of the message in [data, data+size).
+  // The fields of [data, data+size) other than `children`, as they are (the envelope's
+  // head), calling fn for each child. Fails on malformed bytes.
   template <typename Fn>
-  Status ForEach(const uint8_t* data, size_t size, uint32_t number, Fn&& fn) {
-    FieldReader r(data, size);
+  Status Split(const Field& msg, uint32_t children, std::string* head, Fn&& fn) {
+    FieldReader r(msg.data, msg.size);
     Field f;
+    const uint8_t* at = msg.data;
     while (r.Next(&f)) {
-      if (f.number != number) continue;
-      if (f.type != wire::kLen) return Error(f.data ? f.data : data, "expected a message field");
-      RETURN_IF_ERROR(fn(f));
+      if (f.number == children) {
+        if (f.type != wire::kLen) return Error(at, "expected a message field");
+        RETURN_IF_ERROR(fn(f));
+      } else {
+        head->append(reinterpret_cast<const char*>(at), static_cast<size_t>(r.position() - at));
+      }
+      at = r.position();
     }
     if (r.error()) return Error(r.position(), "malformed protobuf");
     return absl::OkStatus();
   }
 
-  // Checks an ID field and returns its bytes.
+  // ResourceX: 2 = scope_*; ScopeX: 2 = spans / metrics / log_records.
+  Status Resource(const Field& rs) {
+    std::vector<Field> scopes;
+    std::string head;
+    RETURN_IF_ERROR(Split(rs, 2, &head, [&](const Field& f) {
+      scopes.push_back(f);
+      return absl::OkStatus();
+    }));
+    const uint32_t env = c_->Intern(-1, 1, 2, false, std::move(head));
+    for (const Field& scope : scopes) {
+      std::vector<Field> children;
+      std::string scope_head;
+      RETURN_IF_ERROR(Split(scope, 2, &scope_head, [&](const Field& f) {
+        children.push_back(f);
+        return absl::OkStatus();
+      }));
+      const bool metrics = signal_ == Signal::kMetrics;
+      const uint32_t scope_env =
+          c_->Intern(static_cast<int32_t>(env), 2, 2, !metrics, std::move(scope_head));
+      for (const Field& child : children) {
+        switch (signal_) {
+          case Signal::kTraces: RETURN_IF_ERROR(Span(scope_env, child)); break;
+          case Signal::kMetrics: RETURN_IF_ERROR(Metric(scope_env, child)); break;
+          case Signal::kLogs: RETURN_IF_ERROR(LogRecord(scope_env, child)); break;
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Starts an item: its bytes are the field re-framed under `child_field`.
+  Item& Begin(uint32_t leaf, const Field& f, uint32_t child_field) {
+    Item& it = items.emplace_back();
+    it.leaf = leaf;
+    it.bytes_begin = static_cast<uint32_t>(bytes.size());
+    wire::AppendLenField(&bytes, child_field, {reinterpret_cast<const char*>(f.data), f.size});
+    // Offsets of the item's fields from its start: its own tag and length come first.
+    item_base_ = f.data - (bytes.size() - it.bytes_begin - f.size);
+    it.traces_begin = static_cast<uint32_t>(traces.size());
+    it.trace_slots_begin = static_cast<uint32_t>(trace_slots.size());
+    it.span_slots_begin = static_cast<uint32_t>(span_slots.size());
+    it.time_slots_begin = static_cast<uint32_t>(time_slots.size());
+    it.counter_slots_begin = static_cast<uint32_t>(counter_slots.size());
+    return it;
+  }
+  void End(Item& it) {
+    it.bytes_end = static_cast<uint32_t>(bytes.size());
+    it.traces_end = static_cast<uint32_t>(traces.size());
+    it.trace_slots_end = static_cast<uint32_t>(trace_slots.size());
+    it.span_slots_end = static_cast<uint32_t>(span_slots.size());
+    it.time_slots_end = static_cast<uint32_t>(time_slots.size());
+    it.counter_slots_end = static_cast<uint32_t>(counter_slots.size());
+  }
+  uint32_t ItemOffset(const uint8_t* p) const { return static_cast<uint32_t>(p - item_base_); }
+
   Status IdField(const Field& f, size_t want, std::string_view name) const {
     if (f.type != wire::kLen || f.size != want) {
       return Error(f.data, StrCat(name, " has ", f.size, " bytes; expected ", want));
@@ -85,26 +165,37 @@ class Compiler {
     return absl::OkStatus();
   }
 
-  uint32_t TraceGroup(const uint8_t* p) {
-    TraceId id = TraceId::Load(p);
-    auto [it, inserted] =
-        groups_.try_emplace(id, static_cast<uint32_t>(frame_.trace_groups.size()));
-    if (inserted) frame_.trace_groups.push_back(id);
-    return it->second;
+  // The item-local trace group of the trace ID at p.
+  uint32_t TraceGroup(const Item& it, const uint8_t* p) {
+    const TraceId id = TraceId::Load(p);
+    for (uint32_t g = it.traces_begin; g < traces.size(); ++g) {
+      if (traces[g] == id) return g - it.traces_begin;
+    }
+    traces.push_back(id);
+    return static_cast<uint32_t>(traces.size()) - 1 - it.traces_begin;
+  }
+
+  void AddTrace(const Item& it, const Field& tid, const Field* sid) {
+    const uint32_t g = TraceGroup(it, tid.data);
+    trace_slots.push_back({ItemOffset(tid.data), g});
+    if (sid != nullptr) {
+      span_slots.push_back({ItemOffset(sid->data), g, wire::LoadLE64(sid->data)});
+    }
   }
 
   void AddTime(const Field& f, uint32_t group) {
     const uint64_t v = wire::LoadLE64(f.data);
-    frame_.time_slots.push_back(
-        {Offset(f.data), group, static_cast<int64_t>(v - kTemplateEpochNs)});
+    time_slots.push_back({ItemOffset(f.data), group, static_cast<int64_t>(v - kTemplateEpochNs)});
   }
 
-  Status Span(const Field& span) {
-    const Field* trace_id = nullptr;
+  Status Span(uint32_t leaf, const Field& span) {
+    Item& it = Begin(leaf, span, 2);
     Field tid{}, start{}, end{};
-    std::vector<Field> ids;     // span_id and parent_span_id
-    std::vector<Field> events;  // event time fields
-    bool has_start = false, has_end = false;
+    bool has_tid = false, has_start = false, has_end = false;
+    std::vector<Field>& ids = ids_;        // span_id and parent_span_id
+    std::vector<Field>& events = events_;  // event time fields
+    ids.clear();
+    events.clear();
     FieldReader r(span.data, span.size);
     Field f;
     while (r.Next(&f)) {
@@ -112,7 +203,7 @@ class Compiler {
         case 1:
           RETURN_IF_ERROR(IdField(f, 16, "span trace_id"));
           tid = f;
-          trace_id = &tid;
+          has_tid = true;
           break;
         case 2:
           RETURN_IF_ERROR(IdField(f, 8, "span span_id"));
@@ -146,32 +237,33 @@ class Compiler {
           if (er.error()) return Error(er.position(), "malformed span event");
           break;
         }
-        case 13: RETURN_IF_ERROR(Link(f)); break;
+        case 13: RETURN_IF_ERROR(Link(it, f)); break;
         default: break;
       }
     }
     if (r.error()) return Error(r.position(), "malformed span");
-    if (trace_id == nullptr) return Error(span.data, "span without trace_id");
+    if (!has_tid) return Error(span.data, "span without trace_id");
     if (!has_start || !has_end) {
       return Error(span.data,
                    "span without a start or end time placeholder; templates carry "
                    "relative times so that every time field can be patched");
     }
-    const uint32_t g = TraceGroup(trace_id->data);
-    frame_.trace_slots.push_back({Offset(trace_id->data), g});
+    const uint32_t g = TraceGroup(it, tid.data);
+    trace_slots.push_back({ItemOffset(tid.data), g});
     for (const Field& id : ids) {
-      frame_.span_slots.push_back({Offset(id.data), g, wire::LoadLE64(id.data)});
+      span_slots.push_back({ItemOffset(id.data), g, wire::LoadLE64(id.data)});
     }
-    AddTime(start, g);
-    AddTime(end, g);
-    for (const Field& e : events) AddTime(e, g);
-    frame_.time_groups = static_cast<uint32_t>(frame_.trace_groups.size());
-    ++frame_.events;
+    AddTime(start, 0);
+    AddTime(end, 0);
+    for (const Field& e : events) AddTime(e, 0);
+    it.trace = TraceId::Load(tid.data);
+    it.start = wire::LoadLE64(start.data);
+    End(it);
     return absl::OkStatus();
   }
 
   // Links point at other traces; they are remapped like the spans they point to.
-  Status Link(const Field& link) {
+  Status Link(const Item& it, const Field& link) {
     if (link.type != wire::kLen) return Error(link.data, "span link is not a message");
     Field tid{}, sid{};
     bool has_tid = false, has_sid = false;
@@ -189,11 +281,7 @@ class Compiler {
       }
     }
     if (r.error()) return Error(r.position(), "malformed span link");
-    if (has_tid) {
-      const uint32_t g = TraceGroup(tid.data);
-      frame_.trace_slots.push_back({Offset(tid.data), g});
-      if (has_sid) frame_.span_slots.push_back({Offset(sid.data), g, wire::LoadLE64(sid.data)});
-    }
+    if (has_tid) AddTrace(it, tid, has_sid ? &sid : nullptr);
     return absl::OkStatus();
   }
 
@@ -206,29 +294,46 @@ class Compiler {
     bool summary = false;         // count (4), sum (5) grow.
   };
 
-  Status Metric(const Field& metric) {
+  // Metric: 5 gauge, 7 sum, 9 histogram, 10 exponential histogram, 11 summary; each
+  // holds its points in field 1, beside temporality (2) and monotonicity (3).
+  Status Metric(uint32_t scope_env, const Field& metric) {
+    std::vector<Field> data;
+    std::string head;
     FieldReader r(metric.data, metric.size);
     Field f;
+    const uint8_t* at = metric.data;
     while (r.Next(&f)) {
-      // Data fields: 5 gauge, 7 sum, 9 histogram, 10 exponential histogram, 11 summary.
-      if (f.number != 5 && f.number != 7 && f.number != 9 && f.number != 10 && f.number != 11) {
-        continue;
+      if (f.number == 5 || f.number == 7 || f.number == 9 || f.number == 10 || f.number == 11) {
+        if (f.type != wire::kLen) return Error(f.data, "metric data is not a message");
+        data.push_back(f);
+      } else {
+        head.append(reinterpret_cast<const char*>(at), static_cast<size_t>(r.position() - at));
       }
-      if (f.type != wire::kLen) return Error(f.data, "metric data is not a message");
-      // Temporality (2) and monotonicity (3) may follow the points: read them first.
+      at = r.position();
+    }
+    if (r.error()) return Error(r.position(), "malformed metric");
+    for (const Field& d : data) {
+      const uint32_t metric_env =
+          c_->Intern(static_cast<int32_t>(scope_env), 2, d.number, false, head);
+      std::vector<Field> points;
+      std::string data_head;
+      RETURN_IF_ERROR(Split(d, 1, &data_head, [&](const Field& p) {
+        points.push_back(p);
+        return absl::OkStatus();
+      }));
       uint64_t temporality = 0;
       bool monotonic = false;
-      FieldReader head(f.data, f.size);
+      FieldReader hr(reinterpret_cast<const uint8_t*>(data_head.data()), data_head.size());
       Field hf;
-      while (head.Next(&hf)) {
+      while (hr.Next(&hf)) {
         if (hf.type != wire::kVarint) continue;
         if (hf.number == 2) temporality = hf.varint;
-        if (hf.number == 3 && f.number == 7) monotonic = hf.varint != 0;
+        if (hf.number == 3 && d.number == 7) monotonic = hf.varint != 0;
       }
       const bool cumulative = temporality == 2;
       PointRules rules;
       rules.delta = temporality == 1;
-      switch (f.number) {
+      switch (d.number) {
         case 5: rules.exemplar_field = 5; break;
         case 7:
           rules.exemplar_field = 5;
@@ -243,18 +348,19 @@ class Compiler {
         case 10: rules.exemplar_field = 11; break;
         case 11: rules.summary = rules.grows = true; break;
       }
-      RETURN_IF_ERROR(
-          ForEach(f.data, f.size, 1, [&](const Field& dp) { return DataPoint(dp, rules); }));
+      const uint32_t leaf =
+          c_->Intern(static_cast<int32_t>(metric_env), d.number, 1, true, std::move(data_head));
+      for (const Field& p : points) RETURN_IF_ERROR(DataPoint(leaf, p, rules));
     }
-    if (r.error()) return Error(r.position(), "malformed metric");
     return absl::OkStatus();
   }
 
   void AddCounter(const uint8_t* p, bool is_double) {
-    frame_.counter_slots.push_back({Offset(p), is_double, wire::LoadLE64(p)});
+    counter_slots.push_back({ItemOffset(p), is_double, wire::LoadLE64(p)});
   }
 
-  Status DataPoint(const Field& dp, const PointRules& rules) {
+  Status DataPoint(uint32_t leaf, const Field& dp, const PointRules& rules) {
+    Item& it = Begin(leaf, dp, 1);
     bool has_time = false;
     FieldReader r(dp.data, dp.size);
     Field f;
@@ -267,7 +373,7 @@ class Compiler {
         AddTime(f, kMetricTimeGroup);
         has_time = true;
       } else if (rules.exemplar_field != 0 && f.number == rules.exemplar_field) {
-        RETURN_IF_ERROR(Exemplar(f));
+        RETURN_IF_ERROR(Exemplar(it, f));
       } else if (rules.grows && (rules.histogram || rules.summary)) {
         if (f.number == 4 && f.type == wire::kI64) AddCounter(f.data, false);  // count
         if (f.number == 5 && f.type == wire::kI64) AddCounter(f.data, true);   // sum
@@ -281,11 +387,11 @@ class Compiler {
     }
     if (r.error()) return Error(r.position(), "malformed data point");
     if (!has_time) return Error(dp.data, "data point without a time_unix_nano placeholder");
-    ++frame_.events;
+    End(it);
     return absl::OkStatus();
   }
 
-  Status Exemplar(const Field& ex) {
+  Status Exemplar(const Item& it, const Field& ex) {
     if (ex.type != wire::kLen) return Error(ex.data, "exemplar is not a message");
     Field tid{}, sid{};
     bool has_tid = false, has_sid = false;
@@ -306,29 +412,25 @@ class Compiler {
       }
     }
     if (r.error()) return Error(r.position(), "malformed exemplar");
-    if (has_tid) {
-      const uint32_t g = TraceGroup(tid.data);
-      frame_.trace_slots.push_back({Offset(tid.data), g});
-      if (has_sid) frame_.span_slots.push_back({Offset(sid.data), g, wire::LoadLE64(sid.data)});
-    }
+    if (has_tid) AddTrace(it, tid, has_sid ? &sid : nullptr);
     return absl::OkStatus();
   }
 
-  Status LogRecord(const Field& rec) {
+  Status LogRecord(uint32_t leaf, const Field& rec) {
+    Item& it = Begin(leaf, rec, 2);
     Field tid{}, sid{};
     bool has_tid = false, has_sid = false;
-    const uint32_t group = record_index_++;
     FieldReader r(rec.data, rec.size);
     Field f;
     while (r.Next(&f)) {
       switch (f.number) {
         case 1:
           RETURN_IF_ERROR(FixedField(f, "log time_unix_nano"));
-          AddTime(f, group);
+          AddTime(f, 0);
           break;
         case 11:
           RETURN_IF_ERROR(FixedField(f, "log observed_time_unix_nano"));
-          AddTime(f, group);
+          AddTime(f, 0);
           break;
         case 9:
           if (f.type == wire::kLen && f.size == 0) break;
@@ -347,28 +449,215 @@ class Compiler {
     }
     if (r.error()) return Error(r.position(), "malformed log record");
     if (has_sid && !has_tid) return Error(rec.data, "log record has a span_id but no trace_id");
-    if (has_tid) {
-      const uint32_t g = TraceGroup(tid.data);
-      frame_.trace_slots.push_back({Offset(tid.data), g});
-      if (has_sid) frame_.span_slots.push_back({Offset(sid.data), g, wire::LoadLE64(sid.data)});
-    }
-    frame_.time_groups = record_index_;
-    ++frame_.events;
+    if (has_tid) AddTrace(it, tid, has_sid ? &sid : nullptr);
+    End(it);
     return absl::OkStatus();
   }
 
-  std::string where_;
-  CompiledFrame frame_;
+  SignalCompiler* c_;
+  Signal signal_;
   const uint8_t* base_;
-  std::unordered_map<TraceId, uint32_t, TraceIdHash> groups_;
-  uint32_t record_index_ = 0;
+  size_t size_;
+  std::string_view where_;
+  const uint8_t* item_base_ = nullptr;
+  std::vector<Field> ids_, events_;
 };
+
+SignalCompiler::SignalCompiler(Signal signal, const UnitLimits& limits) : limits_(limits) {
+  out_.signal = signal;
+}
+
+SignalCompiler::~SignalCompiler() = default;
+
+uint32_t SignalCompiler::Intern(int32_t parent, uint32_t field, uint32_t child_field, bool leaf,
+                                std::string head) {
+  std::string key = StrCat(parent, ":", field, ":", child_field, ":", leaf ? 1 : 0, ":");
+  key += head;
+  auto [it, fresh] =
+      envelope_index_.try_emplace(std::move(key), static_cast<uint32_t>(out_.envelopes.size()));
+  if (fresh) {
+    out_.envelopes.push_back({parent, field, child_field, leaf, std::move(head)});
+    costed_.push_back(0);
+  }
+  return it->second;
+}
+
+namespace {
+
+const char* ItemName(Signal s) {
+  switch (s) {
+    case Signal::kTraces: return "span";
+    case Signal::kMetrics: return "data point";
+    case Signal::kLogs: return "log record";
+  }
+  return "item";
+}
+
+// Adds an item's slots to the compiled tables, offsets from the piece's start.
+template <typename Slot>
+void CopySlots(const std::vector<Slot>& from, uint32_t begin, uint32_t end, uint32_t shift,
+               std::vector<Slot>* to) {
+  for (uint32_t s = begin; s < end; ++s) {
+    Slot slot = from[s];
+    slot.offset += shift;
+    to->push_back(slot);
+  }
+}
+
+// The same, with the item-local trace groups made absolute.
+template <typename Slot>
+void CopyIdSlots(const std::vector<Slot>& from, uint32_t begin, uint32_t end, uint32_t shift,
+                 const std::vector<uint32_t>& groups, std::vector<Slot>* to) {
+  for (uint32_t s = begin; s < end; ++s) {
+    Slot slot = from[s];
+    slot.offset += shift;
+    slot.group = groups[slot.group];
+    to->push_back(slot);
+  }
+}
 
 }  // namespace
 
-absl::StatusOr<CompiledFrame> CompileFrame(Signal signal, std::string payload,
-                                           std::string_view where) {
-  return Compiler(signal, std::move(payload), where).Run();
+uint64_t SignalCompiler::Cost(const Item& it, uint32_t stamp) {
+  uint64_t cost = it.bytes_end - it.bytes_begin;
+  for (int32_t e = static_cast<int32_t>(it.leaf); e >= 0 && costed_[e] != stamp;
+       e = out_.envelopes[e].parent) {
+    costed_[e] = stamp;
+    cost += out_.EnvelopeCost(static_cast<uint32_t>(e));
+  }
+  return cost;
 }
+
+absl::Status SignalCompiler::AddUnit(const std::vector<const Item*>& items) {
+  CompiledSignal& o = out_;
+  const Walker& w = *walker_;
+  const uint32_t index = o.unit_count();
+  Unit unit = o.units_.back();  // The sentinel holds where the next unit starts.
+  unit.events = static_cast<uint32_t>(items.size());
+  // One piece per leaf, in order of the leaf's first item; items keep their order.
+  leaves_.clear();
+  for (const Item* it : items) {
+    if (std::find(leaves_.begin(), leaves_.end(), it->leaf) == leaves_.end()) {
+      leaves_.push_back(it->leaf);
+    }
+  }
+  unit_groups_.clear();
+  const uint32_t stamp = ++stamp_;
+  uint64_t alone = 0;
+  for (uint32_t leaf : leaves_) {
+    Piece& piece = o.pieces_.back();  // The sentinel becomes this piece.
+    piece.offset = o.arena.size();
+    piece.envelope = leaf;
+    piece.unit = index;
+    piece.trace_slots = static_cast<uint32_t>(o.trace_slots.size());
+    piece.span_slots = static_cast<uint32_t>(o.span_slots.size());
+    piece.time_slots = static_cast<uint32_t>(o.time_slots.size());
+    piece.counter_slots = static_cast<uint32_t>(o.counter_slots.size());
+    for (const Item* it : items) {
+      if (it->leaf != leaf) continue;
+      alone += Cost(*it, stamp);
+      groups_.clear();
+      for (uint32_t t = it->traces_begin; t < it->traces_end; ++t) {
+        auto [g, fresh] =
+            unit_groups_.try_emplace(w.traces[t], static_cast<uint32_t>(o.trace_groups.size()));
+        if (fresh) o.trace_groups.push_back(w.traces[t]);
+        groups_.push_back(g->second);
+      }
+      const auto shift = static_cast<uint32_t>(o.arena.size() - piece.offset);
+      o.arena.append(w.bytes, it->bytes_begin, it->bytes_end - it->bytes_begin);
+      CopyIdSlots(w.trace_slots, it->trace_slots_begin, it->trace_slots_end, shift, groups_,
+                  &o.trace_slots);
+      CopyIdSlots(w.span_slots, it->span_slots_begin, it->span_slots_end, shift, groups_,
+                  &o.span_slots);
+      CopySlots(w.time_slots, it->time_slots_begin, it->time_slots_end, shift, &o.time_slots);
+      CopySlots(w.counter_slots, it->counter_slots_begin, it->counter_slots_end, shift,
+                &o.counter_slots);
+    }
+    piece.size = static_cast<uint32_t>(o.arena.size() - piece.offset);
+    Piece next;
+    next.offset = o.arena.size();
+    next.trace_slots = static_cast<uint32_t>(o.trace_slots.size());
+    next.span_slots = static_cast<uint32_t>(o.span_slots.size());
+    next.time_slots = static_cast<uint32_t>(o.time_slots.size());
+    next.counter_slots = static_cast<uint32_t>(o.counter_slots.size());
+    o.pieces_.push_back(next);
+  }
+  if (alone > limits_.max_bytes) {
+    // Traces are cut to fit before they get here, so this is a single item.
+    return absl::InvalidArgumentError(StrCat("one ", ItemName(o.signal), " takes ", alone,
+                                             " bytes, more than sending.max_request_bytes (",
+                                             limits_.max_bytes, ")"));
+  }
+  unit.alone_bytes = static_cast<uint32_t>(alone);
+  o.units_.back() = unit;
+  Unit sentinel;
+  sentinel.first_piece = static_cast<uint32_t>(o.pieces_.size() - 1);
+  sentinel.first_group = static_cast<uint32_t>(o.trace_groups.size());
+  o.units_.push_back(sentinel);
+  o.events += unit.events;
+  return absl::OkStatus();
+}
+
+absl::Status SignalCompiler::AddTrace(std::vector<const Item*>& spans) {
+  // A trace that fits in one request is one unit; a bigger one is cut into pieces in
+  // start order, so every span's parent is in the same or an earlier piece.
+  uint64_t bytes = 0;
+  const uint32_t stamp = ++stamp_;
+  for (const Item* it : spans) bytes += Cost(*it, stamp);
+  if (spans.size() <= limits_.max_items && bytes <= limits_.max_bytes) return AddUnit(spans);
+  std::stable_sort(spans.begin(), spans.end(),
+                   [](const Item* a, const Item* b) { return a->start < b->start; });
+  std::vector<const Item*> piece;
+  uint32_t piece_stamp = ++stamp_;
+  bytes = 0;
+  for (const Item* it : spans) {
+    // What this span adds to the piece, its envelopes included when they are new.
+    const uint64_t cost = Cost(*it, piece_stamp);
+    if (!piece.empty() &&
+        (piece.size() + 1 > limits_.max_items || bytes + cost > limits_.max_bytes)) {
+      RETURN_IF_ERROR(AddUnit(piece));
+      piece.clear();
+      piece_stamp = ++stamp_;
+      bytes = Cost(*it, piece_stamp);
+    } else {
+      bytes += cost;
+    }
+    piece.push_back(it);
+  }
+  return AddUnit(piece);
+}
+
+absl::StatusOr<uint64_t> SignalCompiler::Add(std::string_view payload, std::string_view where) {
+  Walker walker(this, payload, where);
+  RETURN_IF_ERROR(walker.Run());
+  walker_ = &walker;
+  absl::Status status = AddUnits(walker);
+  walker_ = nullptr;
+  if (!status.ok()) return absl::InvalidArgumentError(StrCat(where, ": ", status.message()));
+  return walker.items.size();
+}
+
+absl::Status SignalCompiler::AddUnits(const Walker& walker) {
+  if (out_.signal != Signal::kTraces) {
+    std::vector<const Item*> unit;
+    for (const Item& it : walker.items) {
+      unit.assign(1, &it);
+      RETURN_IF_ERROR(AddUnit(unit));
+    }
+    return absl::OkStatus();
+  }
+  // Spans by trace, traces in order of first appearance.
+  std::unordered_map<TraceId, uint32_t, TraceIdHash> index;
+  std::vector<std::vector<const Item*>> traces;
+  for (const Item& it : walker.items) {
+    auto [at, fresh] = index.try_emplace(it.trace, static_cast<uint32_t>(traces.size()));
+    if (fresh) traces.emplace_back();
+    traces[at->second].push_back(&it);
+  }
+  for (auto& spans : traces) RETURN_IF_ERROR(AddTrace(spans));
+  return absl::OkStatus();
+}
+
+CompiledSignal SignalCompiler::Finish() { return std::move(out_); }
 
 }  // namespace loadgen

@@ -32,16 +32,13 @@ std::string StatusMessage(const std::string& body) {
   return text;
 }
 
-struct HttpCall {
+struct HttpCall : internal::CallBase {
   std::string body;  // As sent (compressed when gzip is on).
   std::string response;
   std::string retry_after;
   CURL* easy = nullptr;
   char error[CURL_ERROR_SIZE] = {};
-  int64_t first_started_ns = 0, attempt_started_ns = 0;
-  int attempt = 0;
-  uint64_t events = 0;
-  size_t bytes = 0;  // Before compression, like the gRPC exporter counts.
+  int64_t attempt_started_ns = 0;
 };
 
 class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
@@ -75,13 +72,11 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
     return reinterpret_cast<uint8_t*>(pending_->body.data());
   }
 
-  void Send(uint64_t events) override {
+  void Send(const RequestInfo& request) override {
     HttpCall* call = pending_.release();
-    call->events = events;
     call->bytes = call->body.size();
     if (options_.gzip) call->body = GzipCompress(call->body);
-    call->first_started_ns = SteadyClock().NowNs();
-    Begin();
+    Begin(call, request);
     StartAttempt(call);
   }
 
@@ -199,12 +194,13 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
         return;
       }
     }
+    const uint64_t events = call->request.events;
     if (ok) {
-      outcomes_.Accepted(call->events, call->bytes, call->response);
+      outcomes_.Accepted(events, call->bytes, call->response);
     } else if (!retryable) {
-      outcomes_.Rejected(call->events, call->bytes, kind, message);
+      outcomes_.Rejected(events, call->bytes, kind, message);
     } else {
-      outcomes_.Failed(call->events, call->bytes, kind, message);
+      outcomes_.Failed(events, call->bytes, kind, message);
     }
     Finish(call);
   }

@@ -1,5 +1,7 @@
 #include "sender/loader.h"
 
+#include <filesystem>
+
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/template_file.h"
@@ -51,7 +53,7 @@ absl::StatusOr<std::string> AddResourceAttribute(std::string_view request, std::
   return out;
 }
 
-absl::Status LoadTemplateFile(const std::string& path, Signal signal, const ChunkLimits& limits,
+absl::Status LoadTemplateFile(const std::string& path, Signal signal, const UnitLimits& limits,
                               LoadedDataset* out,
                               const std::pair<std::string, std::string>& resource_attribute) {
   ASSIGN_OR_RETURN(auto reader, TemplateReader::Open(path));
@@ -60,7 +62,10 @@ absl::Status LoadTemplateFile(const std::string& path, Signal signal, const Chun
                                              " templates, but is configured as input.",
                                              SignalName(signal)));
   }
-  const int s = SignalIndex(signal);
+  SignalCompiler compiler(signal, limits);
+  std::error_code size_error;
+  const auto file_size = std::filesystem::file_size(path, size_error);
+  if (!size_error) compiler.Reserve(static_cast<size_t>(file_size));
   TemplateChunk chunk;
   while (true) {
     ASSIGN_OR_RETURN(bool more, reader->Next(&chunk));
@@ -75,24 +80,15 @@ absl::Status LoadTemplateFile(const std::string& path, Signal signal, const Chun
       }
       chunk.payload = *std::move(tagged);
     }
-    auto pieces = SplitChunk(signal, std::move(chunk.payload), chunk.item_count, limits);
-    if (!pieces.ok())
-      return absl::InvalidArgumentError(StrCat(where, ": ", pieces.status().message()));
-    uint64_t events = 0;
-    for (std::string& piece : *pieces) {
-      ASSIGN_OR_RETURN(CompiledFrame frame, CompileFrame(signal, std::move(piece), where));
-      events += frame.events;
-      if (frame.events == 0) continue;  // Never send empty envelopes.
-      out->events[s] += frame.events;
-      out->bytes[s] += frame.bytes.size();
-      out->frames[s].push_back(std::move(frame));
-    }
-    if (events != chunk.item_count) {
+    ASSIGN_OR_RETURN(uint64_t items, compiler.Add(chunk.payload, where));
+    if (items != chunk.item_count) {
       return absl::DataLossError(StrCat(where, ": header counts ", chunk.item_count, " ",
-                                        EventName(signal), " but the payload holds ", events));
+                                        EventName(signal), " but the payload holds ", items));
     }
-    chunk.payload = std::string();
   }
+  const int s = SignalIndex(signal);
+  out->signals[s] = compiler.Finish();
+  out->events[s] = out->signals[s].events;
   return absl::OkStatus();
 }
 

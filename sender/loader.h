@@ -1,5 +1,5 @@
-// Loads template files and compiles every chunk into a CompiledFrame, once, before
-// sending starts. Loading streams chunk by chunk, so peak memory is the compiled
+// Loads template files and compiles each signal's chunks into a CompiledSignal, once,
+// before sending starts. Loading streams chunk by chunk, so peak memory is the compiled
 // dataset plus one chunk.
 #pragma once
 
@@ -7,28 +7,26 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/signal.h"
 #include "sender/frame.h"
-#include "sender/rechunk.h"
 
 namespace loadgen {
 
 struct LoadedDataset {
-  std::array<std::vector<CompiledFrame>, 3> frames;  // Indexed by SignalIndex.
-  std::array<uint64_t, 3> events{};
-  std::array<uint64_t, 3> bytes{};
-  const std::vector<CompiledFrame>& of(Signal s) const { return frames[SignalIndex(s)]; }
+  std::array<CompiledSignal, 3> signals;  // Indexed by SignalIndex; empty when not loaded.
+  std::array<uint64_t, 3> events{};       // Spans, data points and log records per replay.
+  const CompiledSignal& of(Signal s) const { return signals[SignalIndex(s)]; }
+  uint64_t total_events() const { return events[0] + events[1] + events[2]; }
 };
 
-// Loads `path` as a template file of `signal`: every chunk is split to `limits` (see
-// rechunk.h) and compiled. Errors name the file and byte offset.
+// Loads `path` as the template file of `signal` into `out`, in units within `limits`
+// (see frame.h). Errors name the file and byte offset.
 // With `resource_attribute` set (key, value), every resource in the templates gets that
 // string attribute added before compiling (scale-out: each instance's metric series
 // stay distinct, so N instances' cumulative counters never collide).
-absl::Status LoadTemplateFile(const std::string& path, Signal signal, const ChunkLimits& limits,
+absl::Status LoadTemplateFile(const std::string& path, Signal signal, const UnitLimits& limits,
                               LoadedDataset* out,
                               const std::pair<std::string, std::string>& resource_attribute = {});
 

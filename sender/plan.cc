@@ -1,6 +1,9 @@
 #include "sender/plan.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
 
 #include "common/clock.h"
 #include "common/gzip.h"
@@ -12,24 +15,61 @@
 namespace loadgen {
 namespace {
 
-// Sizes after gzip as gRPC sends it, measured on up to kSampleBytes of each signal's
-// frames, spread evenly through the dataset and patched as a send would patch them
-// (fresh random IDs compress worse than the templates' own).
+// Requests and bytes per event at a request budget, from cutting (up to) kSampleEvents
+// of the signal's units the way the run cuts them.
+constexpr uint64_t kSampleEvents = 1 << 20;
+// Sizes after gzip as gRPC sends it, measured on up to kSampleBytes of requests spread
+// evenly through the dataset and patched as a send would patch them (fresh random IDs
+// compress worse than the templates' own).
 constexpr uint64_t kSampleBytes = 32u << 20;
 
-void MeasureGzip(const std::vector<CompiledFrame>& frames, uint64_t total_bytes, PlanSignal* out) {
-  if (frames.empty()) return;
+struct CutStats {
+  double requests_per_event = 0, bytes_per_event = 0;
+  uint64_t largest_request = 0;
+};
+
+CutStats MeasureCuts(const CompiledSignal& signal, uint64_t budget, size_t max_bytes) {
+  const IdMapper ids(1);
+  RequestBuilder builder(signal, ids, TimestampOptions{}, 1, 0);
+  CutStats out;
+  uint64_t events = 0, requests = 0, bytes = 0;
+  for (uint32_t u = 0; u < signal.unit_count() && events < kSampleEvents;) {
+    const RequestCut& cut = builder.Cut(u, signal.unit_count(), budget, max_bytes);
+    events += cut.events;
+    bytes += cut.bytes;
+    ++requests;
+    out.largest_request = std::max<uint64_t>(out.largest_request, cut.bytes);
+    u = cut.end;
+  }
+  out.requests_per_event = static_cast<double>(requests) / static_cast<double>(events);
+  out.bytes_per_event = static_cast<double>(bytes) / static_cast<double>(events);
+  return out;
+}
+
+void MeasureGzip(const CompiledSignal& signal, uint64_t budget, size_t max_bytes,
+                 const CutStats& cuts, PlanSignal* out) {
   const IdMapper ids(WallNowNs());
-  FramePatcher patcher(ids, TimestampOptions{}, 1, WallNowNs());
-  const size_t step = std::max<uint64_t>(1, total_bytes / kSampleBytes);
+  RequestBuilder builder(signal, ids, TimestampOptions{}, 1, WallNowNs());
+  const std::vector<uint64_t> last_sent(signal.unit_count(), WallNowNs());
+  const double request_bytes = cuts.bytes_per_event / cuts.requests_per_event;
+  const double dataset_bytes = cuts.bytes_per_event * static_cast<double>(signal.events);
+  // All requests of a small dataset; requests cut at evenly spaced units of a big one.
+  const uint64_t requests =
+      dataset_bytes <= kSampleBytes
+          ? std::numeric_limits<uint64_t>::max()
+          : std::max<uint64_t>(1, static_cast<uint64_t>(kSampleBytes / request_bytes));
   uint64_t raw = 0, packed = 0;
   std::string buffer;
-  for (size_t i = 0; i < frames.size(); i += step) {
-    buffer.resize(frames[i].bytes.size());
-    patcher.Patch(frames[i], 0, WallNowNs(), WallNowNs(),
-                  reinterpret_cast<uint8_t*>(buffer.data()));
+  uint64_t u = 0;
+  for (uint64_t j = 0; j < requests && u < signal.unit_count(); ++j) {
+    if (requests != std::numeric_limits<uint64_t>::max()) u = signal.unit_count() * j / requests;
+    const RequestCut& cut =
+        builder.Cut(static_cast<uint32_t>(u), signal.unit_count(), budget, max_bytes);
+    buffer.resize(cut.bytes);
+    builder.Write(0, WallNowNs(), last_sent.data(), reinterpret_cast<uint8_t*>(buffer.data()));
     raw += buffer.size();
     packed += GzipCompress(buffer).size();
+    u = cut.end;
   }
   out->gzip_sample_bytes = raw;
   out->gzip_ratio = raw > 0 ? static_cast<double>(packed) / static_cast<double>(raw) : 1;
@@ -63,12 +103,18 @@ absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& 
         "sending.schedule (unlimited runs go as fast as the receiver takes them, which a "
         "plan cannot know)");
   }
-  const uint64_t total_events = dataset.events[0] + dataset.events[1] + dataset.events[2];
+  const uint64_t total_events = dataset.total_events();
+  // The run ends at its duration, the schedule's end or its last replay, whichever
+  // comes first. Instance i of N sends replays i, i+N, ...
   int64_t end = schedule.end_ns();
   if (config.duration.count() > 0) end = std::min<int64_t>(end, config.duration.count());
-  if (end == RateSchedule::kForever && config.multiplier > 0) {
-    end = schedule.TimeOfEvent(static_cast<double>(total_events) *
-                               static_cast<double>(config.multiplier));
+  if (config.multiplier > 0) {
+    const int64_t replays =
+        config.multiplier > config.instance
+            ? (config.multiplier - config.instance + config.instances - 1) / config.instances
+            : 0;
+    end = std::min(end, schedule.TimeOfEvent(static_cast<double>(total_events) *
+                                             static_cast<double>(replays)));
   }
   if (end == RateSchedule::kForever) {
     return absl::InvalidArgumentError(
@@ -80,27 +126,51 @@ absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& 
   plan.shape = config.schedule.empty() ? fmt::format("{:.0f} events/s for {:g}s",
                                                      config.events_per_second, plan.seconds)
                                        : DescribeSchedule(config.schedule);
-  uint64_t largest_request = 0;
+  const std::array<int64_t, 3> batch = {config.batch_traces, config.batch_metrics,
+                                        config.batch_logs};
+  const auto max_bytes = static_cast<size_t>(config.max_request_bytes);
+  const double pacing_s = config.pacing_interval.count() / 1e9;
+  uint64_t largest_request = 0, templates = 0;
+  constexpr int kSlices = 100;  // The run's rate, sampled, sets the request sizes.
   for (int i = 0; i < 3; ++i) {
     PlanSignal& s = plan.signals[i];
-    s.dataset_events = dataset.events[i];
-    s.dataset_requests = dataset.frames[i].size();
-    s.dataset_bytes = dataset.bytes[i];
+    const CompiledSignal& signal = dataset.signals[i];
+    s.dataset_events = signal.events;
     if (s.dataset_events == 0) continue;
-    for (const CompiledFrame& f : dataset.frames[i]) {
-      largest_request = std::max<uint64_t>(largest_request, f.bytes.size());
+    templates += signal.MemoryBytes();
+    const double share = static_cast<double>(s.dataset_events) / total_events;
+    // Each signal is paced at its share of the events (see RateLimiter), in requests
+    // of one pacing interval of its rate (see RequestEventBudget).
+    auto budget_at = [&](double rate) {
+      const double n = rate * share * pacing_s;
+      return n >= 1 ? std::min<uint64_t>(batch[i], static_cast<uint64_t>(n)) : uint64_t{1};
+    };
+    std::map<uint64_t, CutStats> by_budget;
+    auto stats_at = [&](uint64_t budget) -> const CutStats& {
+      auto it = by_budget.find(budget);
+      if (it == by_budget.end())
+        it = by_budget.emplace(budget, MeasureCuts(signal, budget, max_bytes)).first;
+      return it->second;
+    };
+    for (int k = 0; k < kSlices; ++k) {
+      const int64_t t0 = end * k / kSlices, t1 = end * (k + 1) / kSlices;
+      const double events = (schedule.EventsBy(t1) - schedule.EventsBy(t0)) * share;
+      const CutStats& c = stats_at(budget_at(schedule.RateAt((t0 + t1) / 2)));
+      s.events += events;
+      s.requests += events * c.requests_per_event;
+      s.bytes += events * c.bytes_per_event;
+      largest_request = std::max(largest_request, c.largest_request);
     }
-    MeasureGzip(dataset.frames[i], dataset.bytes[i], &s);
-    // Each signal is paced at its share of the events (see RateLimiter).
-    s.events = plan.events * static_cast<double>(s.dataset_events) / total_events;
-    const double replays = s.events / static_cast<double>(s.dataset_events);
-    s.requests = replays * static_cast<double>(s.dataset_requests);
-    s.bytes = replays * static_cast<double>(s.dataset_bytes);
+    const uint64_t typical = budget_at(plan.seconds > 0 ? plan.events / plan.seconds : 0);
+    const CutStats& c = stats_at(typical);
+    s.dataset_requests = static_cast<uint64_t>(std::ceil(c.requests_per_event * s.dataset_events));
+    s.dataset_bytes = static_cast<uint64_t>(c.bytes_per_event * s.dataset_events);
+    MeasureGzip(signal, typical, max_bytes, c, &s);
     s.gzip_bytes = s.bytes * s.gzip_ratio;
   }
   // Templates and patch tables, plus what is in flight, plus gRPC and the process.
   plan.sender_memory_bytes =
-      dataset.bytes[0] + dataset.bytes[1] + dataset.bytes[2] + total_events * 24 +
+      templates +
       static_cast<uint64_t>(config.concurrency * config.max_in_flight) * largest_request +
       (24u << 20);
   return plan;

@@ -84,14 +84,16 @@ void StatsReporter::Record(int64_t now, bool print) {
     r.target_rate =
         (limiter_->ScheduledEvents(now) - limiter_->ScheduledEvents(last_ns_)) / r.seconds;
   }
-  LatencyHistogram::Counts latency{};
+  LatencyHistogram::Counts latency{}, intended{};
   uint64_t total = 0;
   std::string signals;
   for (Signal s : kAllSignals) {
     const int i = SignalIndex(s);
     const SignalSnapshot snap = stats_.Snapshot(s);
     stats_.of(s).latency.AddCountsTo(&latency);
+    stats_.of(s).intended_latency.AddCountsTo(&intended);
     r.accepted[i] = snap.events_accepted - last_[i].events_accepted;
+    r.late_requests += snap.late_requests - last_[i].late_requests;
     r.rejected += snap.events_rejected - last_[i].events_rejected;
     r.failed += snap.events_failed - last_[i].events_failed;
     r.retries += snap.retries - last_[i].retries;
@@ -103,12 +105,18 @@ void StatsReporter::Record(int64_t now, bool print) {
     }
     last_[i] = snap;
   }
-  LatencyHistogram::Counts interval = latency;
-  for (int b = 0; b < LatencyHistogram::kBuckets; ++b) interval[b] -= last_latency_[b];
+  LatencyHistogram::Counts interval = latency, intended_interval = intended;
+  for (int b = 0; b < LatencyHistogram::kBuckets; ++b) {
+    interval[b] -= last_latency_[b];
+    intended_interval[b] -= last_intended_[b];
+  }
   last_latency_ = latency;
+  last_intended_ = intended;
   r.p50_ns = LatencyHistogram::QuantileOf(interval, 0.5);
   r.p99_ns = LatencyHistogram::QuantileOf(interval, 0.99);
+  r.intended_p99_ns = LatencyHistogram::QuantileOf(intended_interval, 0.99);
   r.in_flight = stats_.in_flight();
+  if (limiter_ != nullptr) r.lag_ns = limiter_->LagNs(now);
   last_ns_ = now;
   if (print) {
     uint64_t rejected = 0, failed = 0, retries = 0;
@@ -123,7 +131,10 @@ void StatsReporter::Record(int64_t now, bool print) {
         "{:.0f} ev/s now",
         r.end_seconds, signals, total, rejected, failed, retries, r.in_flight, r.p99_ns / 1e6,
         r.achieved_rate());
-    if (r.target_rate >= 0) StrAppend(&line, fmt::format(", target {:.0f}/s", r.target_rate));
+    if (r.target_rate >= 0) {
+      StrAppend(&line,
+                fmt::format(", target {:.0f}/s, lag {:.0f} ms", r.target_rate, r.lag_ns / 1e6));
+    }
     StrAppend(&line, fmt::format(", {:.0f} overall", Rate(total, now - start_ns_)));
     if (tty_) {
       fmt::print(out_, "\r{}\x1b[K", line);
@@ -165,6 +176,21 @@ std::string SummaryText(const RunStats& stats, const RunInfo& info) {
   StrAppend(&out, fmt::format("requests in flight: peak {} of at most {}; peak RSS {:.0f} MiB\n",
                               stats.in_flight_peak(), info.in_flight_limit,
                               info.peak_rss_bytes / 1048576.0));
+  if (info.paced) {
+    LatencyHistogram::Counts intended{};
+    uint64_t late = 0;
+    for (Signal s : kAllSignals) {
+      stats.of(s).intended_latency.AddCountsTo(&intended);
+      late += stats.Snapshot(s).late_requests;
+    }
+    StrAppend(&out, fmt::format("schedule: lag worst {:.0f} ms, at the end {:.0f} ms; {} requests "
+                                "sent more than {:g} ms late; latency from the intended send "
+                                "time p50 {:.2f} ms, p99 {:.2f} ms\n",
+                                stats.lag_max_ns() / 1e6, info.final_lag_ns / 1e6, late,
+                                info.pacing_interval_ns / 1e6,
+                                LatencyHistogram::QuantileOf(intended, 0.5) / 1e6,
+                                LatencyHistogram::QuantileOf(intended, 0.99) / 1e6));
+  }
   return out;
 }
 
@@ -178,10 +204,11 @@ std::string SummaryJson(const RunStats& stats, const RunInfo& info,
       JsonEscape(info.stop_reason), info.instance, info.instances, info.start_unix_ns,
       info.stats_interval_seconds,
       info.capacity_json.empty() ? "" : StrCat("  \"capacity\": ", info.capacity_json, ",\n"));
-  uint64_t sent = 0, accepted = 0, rejected = 0, failed = 0, retries = 0;
+  uint64_t sent = 0, accepted = 0, rejected = 0, failed = 0, retries = 0, late = 0;
   bool first = true;
   for (Signal s : kAllSignals) {
     const SignalSnapshot snap = stats.Snapshot(s);
+    late += snap.late_requests;
     sent += snap.events_sent;
     accepted += snap.events_accepted;
     rejected += snap.events_rejected;
@@ -195,13 +222,16 @@ std::string SummaryJson(const RunStats& stats, const RunInfo& info,
                     "\"events_rejected\": {}, \"events_failed\": {}, \"requests\": {}, "
                     "\"rejected_requests\": {}, "
                     "\"failed_requests\": {}, \"retries\": {}, \"bytes\": {}, "
-                    "\"events_per_second\": {:.1f}, "
+                    "\"events_per_second\": {:.1f}, \"late_requests\": {}, "
                     "\"latency_ms\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, "
-                    "\"errors\": [",
+                    "\"intended_latency_ms\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, \"max\": "
+                    "{:.3f}}}, \"errors\": [",
                     SignalName(s), snap.events_sent, snap.events_accepted, snap.events_rejected,
                     snap.events_failed, snap.requests, snap.rejected_requests, snap.failed_requests,
                     snap.retries, snap.bytes_sent, Rate(snap.events_accepted, info.elapsed_ns),
-                    snap.p50_ns / 1e6, snap.p99_ns / 1e6, snap.max_ns / 1e6));
+                    snap.late_requests, snap.p50_ns / 1e6, snap.p99_ns / 1e6, snap.max_ns / 1e6,
+                    snap.intended_p50_ns / 1e6, snap.intended_p99_ns / 1e6,
+                    snap.intended_max_ns / 1e6));
     bool first_error = true;
     for (const auto& e : stats.Errors(s)) {
       StrAppend(&out, fmt::format("{}{{\"kind\": \"{}\", \"count\": {}, \"message\": \"{}\"}}",
@@ -211,28 +241,33 @@ std::string SummaryJson(const RunStats& stats, const RunInfo& info,
     }
     StrAppend(&out, "]}");
   }
-  StrAppend(&out,
-            fmt::format("\n  }},\n  \"total\": {{\"events_sent\": {}, \"events_accepted\": {}, "
-                        "\"events_rejected\": {}, \"events_failed\": {}, \"retries\": {}, "
-                        "\"events_per_second\": {:.1f}}},\n"
-                        "  \"in_flight\": {{\"peak\": {}, \"limit\": {}}},\n"
-                        "  \"peak_rss_bytes\": {},\n  \"schedule\": \"{}\",\n  \"intervals\": [",
-                        sent, accepted, rejected, failed, retries, Rate(accepted, info.elapsed_ns),
-                        stats.in_flight_peak(), info.in_flight_limit, info.peak_rss_bytes,
-                        JsonEscape(info.schedule)));
+  StrAppend(
+      &out,
+      fmt::format("\n  }},\n  \"total\": {{\"events_sent\": {}, \"events_accepted\": {}, "
+                  "\"events_rejected\": {}, \"events_failed\": {}, \"retries\": {}, "
+                  "\"late_requests\": {}, \"events_per_second\": {:.1f}}},\n"
+                  "  \"in_flight\": {{\"peak\": {}, \"limit\": {}}},\n"
+                  "  \"schedule_lag_ms\": {{\"paced\": {}, \"final\": {:.3f}, \"max\": {:.3f}, "
+                  "\"pacing_interval\": {:.3f}}},\n"
+                  "  \"peak_rss_bytes\": {},\n  \"schedule\": \"{}\",\n  \"intervals\": [",
+                  sent, accepted, rejected, failed, retries, late, Rate(accepted, info.elapsed_ns),
+                  stats.in_flight_peak(), info.in_flight_limit, info.paced, info.final_lag_ns / 1e6,
+                  stats.lag_max_ns() / 1e6, info.pacing_interval_ns / 1e6, info.peak_rss_bytes,
+                  JsonEscape(info.schedule)));
   // One line per interval: the time series that reports and --merge-reports read.
   for (size_t k = 0; k < intervals.size(); ++k) {
     const IntervalRecord& r = intervals[k];
-    StrAppend(
-        &out,
-        fmt::format("{}\n    {{\"t\": {:.3f}, \"seconds\": {:.3f}, \"target\": {:.1f}, "
-                    "\"achieved\": {:.1f}, \"accepted\": {{\"traces\": {}, \"metrics\": {}, "
-                    "\"logs\": {}}}, \"rejected\": {}, \"failed\": {}, \"retries\": {}, "
-                    "\"requests\": {}, \"p50_ms\": {:.3f}, \"p99_ms\": {:.3f}, "
-                    "\"in_flight\": {}}}",
-                    k == 0 ? "" : ",", r.end_seconds, r.seconds, r.target_rate, r.achieved_rate(),
-                    r.accepted[0], r.accepted[1], r.accepted[2], r.rejected, r.failed, r.retries,
-                    r.requests, r.p50_ns / 1e6, r.p99_ns / 1e6, r.in_flight));
+    StrAppend(&out, fmt::format(
+                        "{}\n    {{\"t\": {:.3f}, \"seconds\": {:.3f}, \"target\": {:.1f}, "
+                        "\"achieved\": {:.1f}, \"accepted\": {{\"traces\": {}, \"metrics\": {}, "
+                        "\"logs\": {}}}, \"rejected\": {}, \"failed\": {}, \"retries\": {}, "
+                        "\"requests\": {}, \"p50_ms\": {:.3f}, \"p99_ms\": {:.3f}, "
+                        "\"intended_p99_ms\": {:.3f}, \"in_flight\": {}, \"lag_ms\": {:.3f}, "
+                        "\"late_requests\": {}}}",
+                        k == 0 ? "" : ",", r.end_seconds, r.seconds, r.target_rate,
+                        r.achieved_rate(), r.accepted[0], r.accepted[1], r.accepted[2], r.rejected,
+                        r.failed, r.retries, r.requests, r.p50_ns / 1e6, r.p99_ns / 1e6,
+                        r.intended_p99_ns / 1e6, r.in_flight, r.lag_ns / 1e6, r.late_requests));
   }
   StrAppend(&out, "\n  ]\n}\n");
   return out;

@@ -30,6 +30,11 @@ struct RunInfo {
   std::string stop_reason;
   int64_t in_flight_limit = 0;  // Workers x max_in_flight.
   int64_t peak_rss_bytes = 0;
+  // A paced run (with a rate or schedule): how far behind the schedule the sender was
+  // at the end, and the pacing interval that makes a request "late".
+  bool paced = false;
+  int64_t final_lag_ns = 0;
+  int64_t pacing_interval_ns = 0;
 };
 
 // One stats interval of the run, for the time series in the JSON summary and reports.
@@ -40,7 +45,10 @@ struct IntervalRecord {
   std::array<uint64_t, 3> accepted{};  // Events accepted in the interval, per signal.
   uint64_t rejected = 0, failed = 0, retries = 0, requests = 0;
   int64_t p50_ns = 0, p99_ns = 0;  // Latency of the requests completed in the interval.
+  int64_t intended_p99_ns = 0;     // The same, from their intended send times.
   int64_t in_flight = 0;           // At the end of the interval.
+  int64_t lag_ns = 0;              // Behind the schedule at the end of the interval.
+  uint64_t late_requests = 0;      // Sent more than a pacing interval late, in the interval.
   uint64_t total_accepted() const { return accepted[0] + accepted[1] + accepted[2]; }
   double achieved_rate() const { return seconds > 0 ? total_accepted() / seconds : 0; }
 };
@@ -63,7 +71,7 @@ class StatsReporter {
   const RateLimiter* limiter_;
   int64_t start_ns_ = 0, last_ns_ = 0;
   std::array<SignalSnapshot, 3> last_{};
-  LatencyHistogram::Counts last_latency_{};
+  LatencyHistogram::Counts last_latency_{}, last_intended_{};
   std::vector<IntervalRecord> records_;  // Guarded by mu_.
   std::chrono::nanoseconds interval_;
   std::FILE* out_;

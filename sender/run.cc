@@ -24,8 +24,31 @@
 
 namespace loadgen {
 
+namespace {
+
+// How long the run lasts: its duration, or its schedule's end if that comes first (0:
+// until the multiplier is reached or it is stopped).
+std::chrono::nanoseconds RunLength(const SenderConfig& config) {
+  std::chrono::nanoseconds length = config.duration;
+  if (!config.schedule.empty()) {
+    const std::chrono::nanoseconds end(RateSchedule::FromStages(config.schedule).end_ns());
+    if (length.count() == 0 || end < length) length = end;
+  }
+  return length;
+}
+
+}  // namespace
+
 int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
               const std::atomic<bool>* interrupted) {
+  {
+    // Flags may have changed the duration since the config file was checked.
+    SenderConfig length = config;
+    length.duration = RunLength(config);
+    if (auto s = CheckPacingInterval(length); !s.ok()) {
+      return FailWith(StrCat("sending.pacing_interval: ", s.message()));
+    }
+  }
   const bool http = config.protocol == "http/protobuf";
   auto targets = http ? ResolveHttpUrls(&config) : ResolveGrpcTargets(&config);
   if (!targets.ok()) return FailWith(targets.status().message());
@@ -57,8 +80,8 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
         std::tuple{Signal::kMetrics, &config.metrics_file, config.batch_metrics},
         std::tuple{Signal::kLogs, &config.logs_file, config.batch_logs}}) {
     if (path->empty()) continue;
-    const ChunkLimits limits{static_cast<size_t>(batch),
-                             static_cast<size_t>(config.max_request_bytes)};
+    const UnitLimits limits{static_cast<size_t>(batch),
+                            static_cast<size_t>(config.max_request_bytes)};
     if (auto s = LoadTemplateFile(*path, signal, limits, &dataset, instance_attribute); !s.ok()) {
       return FailWith(s.message());
     }
@@ -66,12 +89,11 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   uint64_t total_events = 0;
   std::string loaded;
   for (Signal s : kAllSignals) {
-    const int i = SignalIndex(s);
-    if (dataset.frames[i].empty()) continue;
-    total_events += dataset.events[i];
-    StrAppend(&loaded,
-              fmt::format(" {} {} in {} frames ({:.1f} MiB);", SignalName(s), dataset.events[i],
-                          dataset.frames[i].size(), dataset.bytes[i] / 1048576.0));
+    const CompiledSignal& signal = dataset.of(s);
+    if (signal.empty()) continue;
+    total_events += signal.events;
+    StrAppend(&loaded, fmt::format(" {} {} in {} units ({:.1f} MiB);", SignalName(s), signal.events,
+                                   signal.unit_count(), signal.MemoryBytes() / 1048576.0));
   }
   if (total_events == 0) return FailWith("no events to send: every input is empty or unset");
   fmt::print("loaded{} compiled in {:.0f} ms\n", loaded, (clock.NowNs() - load_start) / 1e6);
@@ -126,11 +148,7 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   PoolOptions pool;
   pool.workers = static_cast<int>(config.concurrency);
   // A schedule ends the run when it ends (or at `duration`, if that comes first).
-  std::chrono::nanoseconds run_length = config.duration;
-  if (!config.schedule.empty()) {
-    const std::chrono::nanoseconds end(RateSchedule::FromStages(config.schedule).end_ns());
-    if (run_length.count() == 0 || end < run_length) run_length = end;
-  }
+  std::chrono::nanoseconds run_length = RunLength(config);
   const bool find_capacity = modes.find_capacity;
   if (find_capacity) {
     // The search decides the rates and when to stop; the pool just keeps sending.
@@ -140,6 +158,11 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
     run_length = std::chrono::nanoseconds(0);
   }
   pool.duration = run_length;
+  pool.pacing_interval = config.pacing_interval;
+  pool.max_events = {static_cast<uint64_t>(config.batch_traces),
+                     static_cast<uint64_t>(config.batch_metrics),
+                     static_cast<uint64_t>(config.batch_logs)};
+  pool.max_request_bytes = static_cast<size_t>(config.max_request_bytes);
   pool.multiplier = static_cast<uint64_t>(config.multiplier);
   pool.timestamps.jitter_ns = config.jitter.count();
   pool.timestamps.backdate_ns = config.backdate.count();
@@ -148,19 +171,18 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   pool.run_key = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32) ^ WallNowNs();
   pool.series_start_ns = WallNowNs() - static_cast<uint64_t>(config.backdate.count());
 
-  // The limiter may run ahead of the schedule by 0.1 s (or by `burst` events at the
-  // peak rate): enough for scheduling jitter, never a catch-up burst after a stall.
+  // Requests go at their intended time, or up to `burst` events (at the peak rate) early.
   std::unique_ptr<RateLimiter> limiter;
   std::string rate_text = "unlimited";
   if (!config.schedule.empty() || config.events_per_second > 0) {
     const RateSchedule schedule = config.schedule.empty()
                                       ? RateSchedule::Constant(config.events_per_second)
                                       : RateSchedule::FromStages(config.schedule);
-    const int64_t tolerance =
+    const int64_t early =
         config.burst_events > 0 && schedule.peak_rate() > 0
             ? static_cast<int64_t>(config.burst_events * 1e9 / schedule.peak_rate())
-            : 100'000'000;
-    limiter = std::make_unique<RateLimiter>(schedule, tolerance, dataset.events, &clock);
+            : 0;
+    limiter = std::make_unique<RateLimiter>(schedule, early, dataset.events, &clock);
     rate_text = config.schedule.empty()
                     ? fmt::format("{:.0f} events/s", config.events_per_second)
                     : StrCat("schedule (", DescribeSchedule(config.schedule), ")");
@@ -225,6 +247,9 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
     }
   }
   info.in_flight_limit = ran.workers * config.max_in_flight;
+  info.paced = limiter != nullptr;
+  info.pacing_interval_ns = config.pacing_interval.count();
+  info.final_lag_ns = ran.final_lag_ns;
   struct rusage usage;
   if (getrusage(RUSAGE_SELF, &usage) == 0) info.peak_rss_bytes = usage.ru_maxrss * 1024LL;
   if (info.stop_reason.empty()) {

@@ -64,12 +64,24 @@ int64_t LatencyHistogram::QuantileOf(const Counts& counts, double q) {
 SignalSnapshot RunStats::Snapshot(Signal s) const {
   const SignalCounters& c = signals_[SignalIndex(s)];
   auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return {ld(c.requests),           ld(c.events_sent),
-          ld(c.events_accepted),    ld(c.events_rejected),
-          ld(c.rejected_requests),  ld(c.events_failed),
-          ld(c.failed_requests),    ld(c.retries),
-          ld(c.bytes_sent),         c.latency.Quantile(0.5),
-          c.latency.Quantile(0.99), c.latency.Max()};
+  SignalSnapshot out;
+  out.requests = ld(c.requests);
+  out.events_sent = ld(c.events_sent);
+  out.events_accepted = ld(c.events_accepted);
+  out.events_rejected = ld(c.events_rejected);
+  out.rejected_requests = ld(c.rejected_requests);
+  out.events_failed = ld(c.events_failed);
+  out.failed_requests = ld(c.failed_requests);
+  out.retries = ld(c.retries);
+  out.bytes_sent = ld(c.bytes_sent);
+  out.late_requests = ld(c.late_requests);
+  out.p50_ns = c.latency.Quantile(0.5);
+  out.p99_ns = c.latency.Quantile(0.99);
+  out.max_ns = c.latency.Max();
+  out.intended_p50_ns = c.intended_latency.Quantile(0.5);
+  out.intended_p99_ns = c.intended_latency.Quantile(0.99);
+  out.intended_max_ns = c.intended_latency.Max();
+  return out;
 }
 
 void RunStats::NoteError(Signal s, const std::string& kind, const std::string& message) {

@@ -52,13 +52,20 @@ struct SignalCounters {
   std::atomic<uint64_t> failed_requests{0};
   std::atomic<uint64_t> retries{0};  // Attempts after the first.
   std::atomic<uint64_t> bytes_sent{0};
-  LatencyHistogram latency;
+  // Requests that went out more than one pacing interval after their intended time.
+  std::atomic<uint64_t> late_requests{0};
+  LatencyHistogram latency;  // Service time: from each attempt's start to its answer.
+  // From the time the schedule intended a request for to its final answer: what the
+  // backend's users would see, including the time the sender was held back (wrk2's
+  // coordinated-omission correction). Equal to the service time when nothing waits.
+  LatencyHistogram intended_latency;
 };
 
 struct SignalSnapshot {
   uint64_t requests, events_sent, events_accepted, events_rejected, rejected_requests,
-      events_failed, failed_requests, retries, bytes_sent;
+      events_failed, failed_requests, retries, bytes_sent, late_requests;
   int64_t p50_ns, p99_ns, max_ns;
+  int64_t intended_p50_ns, intended_p99_ns, intended_max_ns;
 };
 
 class RunStats {
@@ -88,11 +95,23 @@ class RunStats {
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   int64_t in_flight_peak() const { return in_flight_peak_.load(std::memory_order_relaxed); }
 
+  // A request went out `lag_ns` after its intended time; `late` when that is more than
+  // a pacing interval.
+  void NoteLag(Signal s, int64_t lag_ns, bool late) {
+    if (late) of(s).late_requests.fetch_add(1, std::memory_order_relaxed);
+    int64_t worst = lag_max_ns_.load(std::memory_order_relaxed);
+    while (lag_ns > worst && !lag_max_ns_.compare_exchange_weak(worst, lag_ns)) {
+    }
+  }
+  // The most any request was behind its intended time.
+  int64_t lag_max_ns() const { return lag_max_ns_.load(std::memory_order_relaxed); }
+
  private:
   std::array<SignalCounters, 3> signals_;
   mutable std::mutex error_mu_;  // Errors are rare next to events; a lock is fine.
   std::array<std::vector<ErrorKind>, 3> errors_;
   std::atomic<int64_t> in_flight_{0}, in_flight_peak_{0};
+  std::atomic<int64_t> lag_max_ns_{0};
 };
 
 }  // namespace loadgen

@@ -22,34 +22,30 @@ bool StopSignal::SleepUntil(int64_t deadline_ns) {
   return !stopped_.load();
 }
 
-TokenBucket::TokenBucket(double events_per_second, double burst_events, const Clock* clock)
-    : TokenBucket(RateSchedule::Constant(events_per_second),
-                  static_cast<int64_t>(std::max(1.0, burst_events) * 1e9 / events_per_second),
-                  clock) {}
+TokenBucket::TokenBucket(double events_per_second, const Clock* clock)
+    : TokenBucket(RateSchedule::Constant(events_per_second), 0, clock) {}
 
-TokenBucket::TokenBucket(RateSchedule schedule, int64_t tolerance_ns, const Clock* clock)
+TokenBucket::TokenBucket(RateSchedule schedule, int64_t early_ns, const Clock* clock)
     : clock_(clock),
+      early_ns_(early_ns),
       start_ns_(clock->NowNs()),
-      tolerance_ns_(tolerance_ns),
-      schedule_(std::move(schedule)),
-      // Starts empty: what the tolerance would allow at once is already spent.
-      issued_(schedule_.EventsBy(tolerance_ns)) {}
+      schedule_(std::move(schedule)) {}
 
-int64_t TokenBucket::Reserve(uint64_t n) {
+void TokenBucket::Start() {
   const int64_t now = clock_->NowNs();
   std::lock_guard<std::mutex> lock(mu_);
-  // A bucket idle for longer than the tolerance is full, not fuller: no catch-up.
-  issued_ = std::max(issued_, schedule_.EventsBy(now - start_ns_)) + static_cast<double>(n);
-  const int64_t due = schedule_.TimeOfEvent(issued_);
-  if (due == RateSchedule::kForever) return RateSchedule::kForever;
-  return std::max(now, start_ns_ + due - tolerance_ns_);
+  start_ns_ = now;
+  issued_ = 0;
 }
 
-bool TokenBucket::Acquire(uint64_t n, StopSignal* stop, int64_t deadline_ns) {
-  const int64_t at = Reserve(n);
-  if (at == RateSchedule::kForever || (deadline_ns != 0 && at >= deadline_ns)) return false;
-  if (at <= clock_->NowNs()) return !stop->stopped();
-  return stop->SleepUntil(at);
+Reservation TokenBucket::Reserve(uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const double middle = issued_ + static_cast<double>(n) / 2;
+  issued_ += static_cast<double>(n);
+  const int64_t due = schedule_.TimeOfEvent(middle);
+  if (due == RateSchedule::kForever) return {RateSchedule::kForever, RateSchedule::kForever};
+  const int64_t intended = start_ns_ + due;
+  return {std::max(start_ns_, intended - early_ns_), intended};
 }
 
 double TokenBucket::TargetRate() const {
@@ -63,6 +59,13 @@ double TokenBucket::ScheduledEvents(int64_t now_ns) const {
   return schedule_.EventsBy(now_ns - start_ns_);
 }
 
+int64_t TokenBucket::LagNs(int64_t now_ns) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t due = schedule_.TimeOfEvent(issued_);
+  if (due == RateSchedule::kForever) return 0;
+  return std::max<int64_t>(0, now_ns - (start_ns_ + due));
+}
+
 void TokenBucket::SetRate(double rate) {
   const int64_t now = clock_->NowNs();
   std::lock_guard<std::mutex> lock(mu_);
@@ -70,13 +73,24 @@ void TokenBucket::SetRate(double rate) {
   schedule_.HoldFrom(now - start_ns_, rate);
 }
 
-RateLimiter::RateLimiter(const RateSchedule& total, int64_t tolerance_ns,
+int64_t TokenBucket::start_ns() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return start_ns_;
+}
+
+RateLimiter::RateLimiter(const RateSchedule& total, int64_t early_ns,
                          const std::array<uint64_t, 3>& events, const Clock* clock) {
   const double sum = static_cast<double>(events[0] + events[1] + events[2]);
   for (int i = 0; i < 3; ++i) {
     if (events[i] == 0) continue;
     shares_[i] = static_cast<double>(events[i]) / sum;
-    buckets_[i] = std::make_unique<TokenBucket>(total.Scaled(shares_[i]), tolerance_ns, clock);
+    buckets_[i] = std::make_unique<TokenBucket>(total.Scaled(shares_[i]), early_ns, clock);
+  }
+}
+
+void RateLimiter::Start() {
+  for (const auto& b : buckets_) {
+    if (b) b->Start();
   }
 }
 
@@ -90,6 +104,12 @@ double RateLimiter::ScheduledEvents(int64_t now_ns) const {
   double e = 0;
   for (const auto& b : buckets_) e += b ? b->ScheduledEvents(now_ns) : 0;
   return e;
+}
+
+int64_t RateLimiter::LagNs(int64_t now_ns) const {
+  int64_t lag = 0;
+  for (const auto& b : buckets_) lag = std::max(lag, b ? b->LagNs(now_ns) : 0);
+  return lag;
 }
 
 void RateLimiter::SetRate(double total) {

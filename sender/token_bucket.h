@@ -1,15 +1,23 @@
-// The rate limiter shared by every worker of a run: a token bucket of `rate` events/s
-// (or a RateSchedule) holding at most `burst` events, kept as a theoretical arrival
-// time (GCRA) on the schedule's cumulative curve, so that a reservation is one short
-// critical section, the arithmetic is exact, and ramps are followed exactly.
+// The rate limiter shared by the workers of a run: a token bucket of `rate` events/s
+// (or a RateSchedule), kept as a theoretical arrival time (GCRA) on the schedule's
+// cumulative curve, so that a reservation is one short critical section, the
+// arithmetic is exact, and ramps are followed exactly.
 //
-// A request for n events waits until the bucket holds n tokens, including n larger
-// than the burst (it then waits its full share instead of bypassing the limit). The
-// bucket starts empty, so a run does not open with a burst above the rate.
+// A request of n events is intended for the moment the schedule reaches its middle
+// event: a run cut off at any moment has then sent what the schedule asked for, give
+// or take half a request (intending it at its last event would leave up to a whole
+// request per signal unsent). The bucket may let it go up to `early_ns` before that.
+//
+// A sender that falls behind (a slow or stalled receiver) is not forgiven: its next
+// requests were intended in the past, so it sends them as soon as the receiver lets it
+// and catches up, and how far behind it is shows as lag and as latency from the
+// intended time (wrk2's lesson), never as a silently lower load. Only a rate change
+// (SetRate: capacity steps, PUT /rate) starts the schedule afresh from that moment.
 // Thread-safe.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -35,39 +43,44 @@ class StopSignal {
   std::condition_variable cv_;
 };
 
+struct Reservation {
+  int64_t send_at_ns = 0;   // When the request may go; RateSchedule::kForever: never (the
+                            // schedule ends first).
+  int64_t intended_ns = 0;  // When the schedule meant it to go.
+};
+
 class TokenBucket {
  public:
-  // A constant rate. Requires rate > 0 and burst >= 1. `clock` must outlive the bucket.
-  TokenBucket(double events_per_second, double burst_events, const Clock* clock);
-  // A schedule, whose time 0 is now. The bucket may run up to `tolerance_ns` ahead of
-  // the schedule (at a constant rate that is burst / rate).
-  TokenBucket(RateSchedule schedule, int64_t tolerance_ns, const Clock* clock);
+  // A constant rate. Requires rate > 0. `clock` must outlive the bucket.
+  TokenBucket(double events_per_second, const Clock* clock);
+  // A schedule, whose time 0 is now (or the last Start()). Requests may go up to
+  // `early_ns` before their intended time.
+  TokenBucket(RateSchedule schedule, int64_t early_ns, const Clock* clock);
 
-  // Takes n tokens and returns the clock time at which the caller may send them
-  // (now or later; RateSchedule::kForever when the schedule ends first). Never blocks.
-  int64_t Reserve(uint64_t n);
-
-  // Reserve(n), then sleeps until that time. Returns false when `stop` fired first,
-  // or when that time is at or past `deadline_ns` (0: none) or the schedule's end.
-  bool Acquire(uint64_t n, StopSignal* stop, int64_t deadline_ns = 0);
+  // Makes now the schedule's time 0, with nothing reserved yet.
+  void Start();
+  // Takes n tokens. Never blocks.
+  Reservation Reserve(uint64_t n);
 
   // The target rate now (what the schedule asks for at this moment).
   double TargetRate() const;
   // Events the schedule has asked for from its start until clock time `now_ns`.
   double ScheduledEvents(int64_t now_ns) const;
-  // From now on, hold `rate` (runtime control); the schedule's end stays.
+  // How far behind the schedule the reservations are at `now_ns`: how long ago the
+  // next event nobody has reserved yet was due (0 when it is not due yet).
+  int64_t LagNs(int64_t now_ns) const;
+  // From now on, hold `rate` (runtime control); the schedule's end stays. A backlog
+  // is forgiven: the new rate starts now.
   void SetRate(double rate);
-  int64_t start_ns() const { return start_ns_; }
+  int64_t start_ns() const;
 
  private:
   const Clock* clock_;
-  const int64_t start_ns_;
-  const int64_t tolerance_ns_;
+  const int64_t early_ns_;
   mutable std::mutex mu_;
+  int64_t start_ns_;
   RateSchedule schedule_;
-  // Events reserved so far, on the schedule's cumulative curve: a reservation may go
-  // once the schedule has reached it, less the tolerance (GCRA on that curve).
-  double issued_;
+  double issued_ = 0;  // Events reserved so far, on the schedule's cumulative curve.
 };
 
 // The run's rate limit, split by signal: one bucket per signal at its share of the
@@ -77,11 +90,15 @@ class TokenBucket {
 class RateLimiter {
  public:
   // `events` per signal (by SignalIndex); a signal with none gets no bucket.
-  RateLimiter(const RateSchedule& total, int64_t tolerance_ns,
-              const std::array<uint64_t, 3>& events, const Clock* clock);
+  RateLimiter(const RateSchedule& total, int64_t early_ns, const std::array<uint64_t, 3>& events,
+              const Clock* clock);
   TokenBucket* of(Signal s) const { return buckets_[SignalIndex(s)].get(); }
+  // Starts every bucket's schedule now (when sending starts).
+  void Start();
   double TargetRate() const;
   double ScheduledEvents(int64_t now_ns) const;
+  // The largest lag of the signals' buckets.
+  int64_t LagNs(int64_t now_ns) const;
   // From now on, hold `total` events/s, split by the same shares.
   void SetRate(double total);
 

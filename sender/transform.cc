@@ -1,50 +1,227 @@
 #include "sender/transform.h"
 
+#include <cassert>
 #include <cstring>
 
 #include "common/wire.h"
 
 namespace loadgen {
+namespace {
 
-void FramePatcher::Patch(const CompiledFrame& frame, uint64_t replay, uint64_t now_ns,
-                         uint64_t window_start_ns, uint8_t* out) {
-  std::memcpy(out, frame.bytes.data(), frame.bytes.size());
-
-  new_traces_.resize(frame.trace_groups.size());
-  for (size_t g = 0; g < frame.trace_groups.size(); ++g) {
-    new_traces_[g] = ids_.MapTrace(frame.trace_groups[g], replay);
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
   }
-  for (const TraceIdSlot& s : frame.trace_slots) new_traces_[s.group].Store(out + s.offset);
-  for (const SpanIdSlot& s : frame.span_slots) {
-    wire::StoreLE64(out + s.offset, IdMapper::MapSpan(s.template_id, new_traces_[s.group]));
-  }
+  return n;
+}
 
-  bases_.resize(frame.time_groups);
-  const uint64_t base = now_ns - static_cast<uint64_t>(ts_.backdate_ns);
-  if (frame.signal == Signal::kMetrics) {
-    bases_[kMetricTimeGroup] = base;
-    bases_[kMetricStartTimeGroup] = series_start_ns_;
-    bases_[kMetricWindowStartGroup] = window_start_ns - static_cast<uint64_t>(ts_.backdate_ns);
-  } else if (ts_.jitter_ns > 0) {
-    const uint64_t span = static_cast<uint64_t>(ts_.jitter_ns) + 1;
-    for (auto& b : bases_) b = base + rng_.Below(span);
+uint8_t* PutVarint(uint8_t* out, uint64_t v) {
+  while (v >= 0x80) {
+    *out++ = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = static_cast<uint8_t>(v);
+  return out;
+}
+
+uint64_t LenTag(uint32_t field) { return (uint64_t{field} << 3) | wire::kLen; }
+
+}  // namespace
+
+RequestBuilder::RequestBuilder(const CompiledSignal& signal, const IdMapper& ids,
+                               TimestampOptions ts, uint64_t rng_seed, uint64_t series_start_ns)
+    : signal_(signal),
+      ids_(ids),
+      ts_(ts),
+      rng_(rng_seed),
+      series_start_ns_(series_start_ns),
+      local_(signal.envelopes.size(), -1),
+      counted_(signal.envelopes.size(), 0) {}
+
+int32_t RequestBuilder::Touch(uint32_t e) {
+  if (local_[e] >= 0) return local_[e];
+  const Envelope& env = signal_.envelopes[e];
+  const int32_t parent = env.parent >= 0 ? Touch(static_cast<uint32_t>(env.parent)) : -1;
+  const auto n = static_cast<int32_t>(nodes_.size());
+  nodes_.push_back(Node{e, parent});
+  local_[e] = n;
+  int32_t& last = parent >= 0 ? nodes_[parent].last_child : last_top_;
+  if (last >= 0) {
+    nodes_[last].next_sibling = n;
+  } else if (parent >= 0) {
+    nodes_[parent].first_child = n;
   } else {
-    std::fill(bases_.begin(), bases_.end(), base);
+    first_top_ = n;
   }
-  for (const TimeSlot& s : frame.time_slots) {
-    wire::StoreLE64(out + s.offset, bases_[s.group] + static_cast<uint64_t>(s.offset_ns));
-  }
-  const uint64_t factor = replay + 1;
-  for (const CounterSlot& s : frame.counter_slots) {
-    if (s.is_double) {
-      double v;
-      std::memcpy(&v, &s.template_bits, 8);
-      v *= static_cast<double>(factor);
-      std::memcpy(out + s.offset, &v, 8);
-    } else {
-      wire::StoreLE64(out + s.offset, s.template_bits * factor);
+  last = n;
+  return n;
+}
+
+void RequestBuilder::AddPiece(uint32_t p) {
+  const Piece& piece = signal_.piece(p);
+  const int32_t n = Touch(piece.envelope);
+  Node& node = nodes_[n];
+  node.content += piece.size;
+  if (node.last_run >= 0) {
+    Run& run = runs_[node.last_run];
+    if (run.end_piece == p && run.offset + run.size == piece.offset) {
+      run.end_piece = p + 1;
+      run.size += piece.size;
+      return;
     }
   }
+  const auto r = static_cast<int32_t>(runs_.size());
+  runs_.push_back(Run{p, p + 1, piece.offset, piece.size});
+  if (node.last_run >= 0) {
+    runs_[node.last_run].next = r;
+  } else {
+    node.first_run = r;
+  }
+  node.last_run = r;
+}
+
+const RequestCut& RequestBuilder::Cut(uint32_t begin, uint32_t end, uint64_t max_events,
+                                      size_t max_bytes) {
+  assert(begin < end && end <= signal_.unit_count());
+  for (const Node& n : nodes_) local_[n.envelope] = -1;
+  nodes_.clear();
+  runs_.clear();
+  first_top_ = last_top_ = -1;
+  cut_ = RequestCut{begin, begin, 0, 0};
+  uint64_t estimate = 0;  // An upper bound of the request's size (framing at its widest).
+  for (uint32_t u = begin; u < end; ++u) {
+    const Unit& unit = signal_.unit(u);
+    const uint32_t first = unit.first_piece, last = signal_.unit(u + 1).first_piece;
+    if (u > begin) {
+      if (cut_.events + unit.events > max_events) break;
+      // What the unit adds: its items, and the envelopes the request does not hold yet.
+      const uint32_t stamp = ++stamp_;
+      uint64_t cost = 0;
+      for (uint32_t p = first; p < last; ++p) {
+        const Piece& piece = signal_.piece(p);
+        cost += piece.size;
+        for (int32_t e = static_cast<int32_t>(piece.envelope);
+             e >= 0 && local_[e] < 0 && counted_[e] != stamp; e = signal_.envelopes[e].parent) {
+          counted_[e] = stamp;
+          cost += signal_.EnvelopeCost(static_cast<uint32_t>(e));
+        }
+      }
+      if (estimate + cost > max_bytes) break;
+      estimate += cost;
+    } else {
+      estimate = unit.alone_bytes;
+    }
+    for (uint32_t p = first; p < last; ++p) AddPiece(p);
+    cut_.events += unit.events;
+    cut_.end = u + 1;
+  }
+  // Sizes bottom up: every child comes after its parent.
+  uint64_t total = 0;
+  for (auto n = static_cast<int32_t>(nodes_.size()) - 1; n >= 0; --n) {
+    Node& node = nodes_[n];
+    const Envelope& env = signal_.envelopes[node.envelope];
+    node.size = env.head.size() + node.content;
+    const uint64_t framed = VarintSize(LenTag(env.field)) + VarintSize(node.size) + node.size;
+    if (node.parent >= 0) {
+      nodes_[node.parent].content += framed;
+    } else {
+      total += framed;
+    }
+  }
+  cut_.bytes = total;
+  return cut_;
+}
+
+void RequestBuilder::PatchPiece(uint32_t p, uint8_t* dst) {
+  const Piece& piece = signal_.piece(p);
+  const Piece& next = signal_.piece(p + 1);
+  for (uint32_t s = piece.trace_slots; s < next.trace_slots; ++s) {
+    const TraceIdSlot& slot = signal_.trace_slots[s];
+    new_traces_[slot.group - group_base_].Store(dst + slot.offset);
+  }
+  for (uint32_t s = piece.span_slots; s < next.span_slots; ++s) {
+    const SpanIdSlot& slot = signal_.span_slots[s];
+    wire::StoreLE64(dst + slot.offset,
+                    IdMapper::MapSpan(slot.template_id, new_traces_[slot.group - group_base_]));
+  }
+  if (signal_.signal == Signal::kMetrics) {
+    const uint64_t bases[kMetricTimeGroups] = {
+        base_ns_, series_start_ns_,
+        last_sent_[piece.unit] - static_cast<uint64_t>(ts_.backdate_ns)};
+    for (uint32_t s = piece.time_slots; s < next.time_slots; ++s) {
+      const TimeSlot& slot = signal_.time_slots[s];
+      wire::StoreLE64(dst + slot.offset, bases[slot.group] + static_cast<uint64_t>(slot.offset_ns));
+    }
+  } else {
+    const uint64_t base = bases_.empty() ? base_ns_ : bases_[piece.unit - cut_.begin];
+    for (uint32_t s = piece.time_slots; s < next.time_slots; ++s) {
+      const TimeSlot& slot = signal_.time_slots[s];
+      wire::StoreLE64(dst + slot.offset, base + static_cast<uint64_t>(slot.offset_ns));
+    }
+  }
+  for (uint32_t s = piece.counter_slots; s < next.counter_slots; ++s) {
+    const CounterSlot& slot = signal_.counter_slots[s];
+    if (slot.is_double) {
+      double v;
+      std::memcpy(&v, &slot.template_bits, 8);
+      v *= static_cast<double>(factor_);
+      std::memcpy(dst + slot.offset, &v, 8);
+    } else {
+      wire::StoreLE64(dst + slot.offset, slot.template_bits * factor_);
+    }
+  }
+}
+
+uint8_t* RequestBuilder::WriteNode(int32_t n, uint8_t* out, bool patch) {
+  const Node& node = nodes_[n];
+  const Envelope& env = signal_.envelopes[node.envelope];
+  out = PutVarint(out, LenTag(env.field));
+  out = PutVarint(out, node.size);
+  std::memcpy(out, env.head.data(), env.head.size());
+  out += env.head.size();
+  if (env.leaf) {
+    for (int32_t r = node.first_run; r >= 0; r = runs_[r].next) {
+      const Run& run = runs_[r];
+      std::memcpy(out, signal_.arena.data() + run.offset, run.size);
+      if (patch) {
+        for (uint32_t p = run.first_piece; p < run.end_piece; ++p) {
+          PatchPiece(p, out + (signal_.piece(p).offset - run.offset));
+        }
+      }
+      out += run.size;
+    }
+  } else {
+    for (int32_t c = node.first_child; c >= 0; c = nodes_[c].next_sibling) {
+      out = WriteNode(c, out, patch);
+    }
+  }
+  return out;
+}
+
+void RequestBuilder::Write(uint64_t replay, uint64_t now_ns, const uint64_t* last_sent,
+                           uint8_t* out) {
+  group_base_ = signal_.unit(cut_.begin).first_group;
+  const uint32_t group_end = signal_.unit(cut_.end).first_group;
+  new_traces_.resize(group_end - group_base_);
+  for (uint32_t g = group_base_; g < group_end; ++g) {
+    new_traces_[g - group_base_] = ids_.MapTrace(signal_.trace_groups[g], replay);
+  }
+  base_ns_ = now_ns - static_cast<uint64_t>(ts_.backdate_ns);
+  bases_.clear();
+  if (signal_.signal != Signal::kMetrics && ts_.jitter_ns > 0) {
+    const uint64_t span = static_cast<uint64_t>(ts_.jitter_ns) + 1;
+    bases_.resize(cut_.end - cut_.begin);
+    for (uint64_t& b : bases_) b = base_ns_ + rng_.Below(span);
+  }
+  factor_ = replay + 1;
+  last_sent_ = last_sent;
+  for (int32_t n = first_top_; n >= 0; n = nodes_[n].next_sibling) out = WriteNode(n, out, true);
+}
+
+void RequestBuilder::WriteTemplate(uint8_t* out) {
+  for (int32_t n = first_top_; n >= 0; n = nodes_[n].next_sibling) out = WriteNode(n, out, false);
 }
 
 }  // namespace loadgen

@@ -1,17 +1,21 @@
-// The per-send transform: copy a CompiledFrame's bytes into the outgoing buffer and
-// patch its fixed-width fields in place. This is the sender's hot path: no protobuf
-// message, no allocation (scratch vectors are reused), no locks.
+// The per-send transform: build one request from a run of a CompiledSignal's units
+// and patch its fixed-width fields in place. The units' items are copied from the arena
+// under the envelopes they share, each envelope written once with its length, so a
+// request of any size costs a memcpy of its bytes plus a few tags and lengths. This is
+// the sender's hot path: no protobuf message, no allocation once the scratch tables
+// have grown, no locks.
 //
 // New values per send:
 //   trace ID  = IdMapper::MapTrace(template trace ID, replay)
 //   span ID   = IdMapper::MapSpan(template span ID, new trace ID)   (parent links kept)
-//   time      = base[group] + (template time - kTemplateEpochNs)   (relative timing kept)
+//   time      = base + (template time - kTemplateEpochNs)          (relative timing kept)
 //   counter   = template value × (replay + 1)                       (cumulative metrics)
-// with base per trace (traces: now - backdate + jitter), per record (logs: now + jitter)
-// or {now, series start, previous send of this frame} (metrics: time, cumulative start,
-// delta window start).
+// with a base per unit (traces: now - backdate + jitter per trace; logs: now - backdate
+// + jitter per record) or per kind of metric time (now - backdate; the series start;
+// the previous send of the point, for delta windows).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -25,26 +29,69 @@ struct TimestampOptions {
   int64_t backdate_ns = 0;  // Shifts every timestamp into the past.
 };
 
-// Per-worker state of the transform. Not thread-safe: one per worker.
-class FramePatcher {
- public:
-  FramePatcher(const IdMapper& ids, TimestampOptions ts, uint64_t rng_seed,
-               uint64_t series_start_ns)
-      : ids_(ids), ts_(ts), rng_(rng_seed), series_start_ns_(series_start_ns) {}
+// A run of units cut for one request.
+struct RequestCut {
+  uint32_t begin = 0, end = 0;  // Units [begin, end).
+  uint64_t events = 0;
+  size_t bytes = 0;  // Its exact serialized size.
+};
 
-  // Writes frame.bytes.size() bytes to `out`: the frame as replay `replay` sent at
-  // wall time `now_ns`. `window_start_ns` is when this frame was last sent (the start
-  // of delta windows). Requires `out` to hold frame.bytes.size() bytes.
-  void Patch(const CompiledFrame& frame, uint64_t replay, uint64_t now_ns, uint64_t window_start_ns,
-             uint8_t* out);
+// Per-worker state of the transform. Not thread-safe: one per worker.
+class RequestBuilder {
+ public:
+  // `signal` and `ids` must outlive the builder.
+  RequestBuilder(const CompiledSignal& signal, const IdMapper& ids, TimestampOptions ts,
+                 uint64_t rng_seed, uint64_t series_start_ns);
+
+  // Cuts the request that starts at unit `begin`: as many whole units as keep it within
+  // `max_events` and `max_bytes`, at least one, none at or after `end`. Requires
+  // begin < end. The cut is the builder's current request until the next Cut.
+  const RequestCut& Cut(uint32_t begin, uint32_t end, uint64_t max_events, size_t max_bytes);
+  const RequestCut& cut() const { return cut_; }
+
+  // Writes the current request to `out` (cut().bytes bytes): replay `replay`, sent at
+  // wall time `now_ns`. `last_sent[u]` is when unit u was last sent (the start of its
+  // delta window); it is read for metrics only and may be null otherwise.
+  void Write(uint64_t replay, uint64_t now_ns, const uint64_t* last_sent, uint8_t* out);
+  // Writes the current request as the templates hold it, unpatched (tests, --plan).
+  void WriteTemplate(uint8_t* out);
 
  private:
+  struct Node {  // An envelope of the current request.
+    uint32_t envelope;
+    int32_t parent, first_child = -1, last_child = -1, next_sibling = -1;
+    int32_t first_run = -1, last_run = -1;
+    uint64_t content = 0, size = 0;
+  };
+  struct Run {  // Consecutive pieces of one leaf that are adjacent in the arena.
+    uint32_t first_piece, end_piece;
+    uint64_t offset;
+    uint64_t size;
+    int32_t next = -1;
+  };
+  int32_t Touch(uint32_t envelope);
+  void AddPiece(uint32_t p);
+  uint8_t* WriteNode(int32_t node, uint8_t* out, bool patch);
+  void PatchPiece(uint32_t p, uint8_t* dst);
+
+  const CompiledSignal& signal_;
   const IdMapper& ids_;
   TimestampOptions ts_;
   Rng rng_;
   uint64_t series_start_ns_;
+  RequestCut cut_;
+  std::vector<int32_t> local_;     // Per envelope: its node in the current request, or -1.
+  std::vector<uint32_t> counted_;  // Per envelope: the stamp it was last costed under.
+  uint32_t stamp_ = 0;
+  std::vector<Node> nodes_;  // Parents before their children.
+  int32_t first_top_ = -1, last_top_ = -1;
+  std::vector<Run> runs_;
+  // Per Write: new trace IDs of the cut's groups, and the time bases of its units.
   std::vector<TraceId> new_traces_;
   std::vector<uint64_t> bases_;
+  uint32_t group_base_ = 0;
+  uint64_t base_ns_ = 0, factor_ = 1;
+  const uint64_t* last_sent_ = nullptr;
 };
 
 }  // namespace loadgen

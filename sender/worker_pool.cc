@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 #include "common/clock.h"
@@ -9,12 +10,12 @@
 namespace loadgen {
 
 std::array<int, 3> SplitWorkers(int total, const std::array<uint64_t, 3>& events,
-                                const std::array<size_t, 3>& frames) {
+                                const std::array<size_t, 3>& units) {
   std::array<int, 3> out{};
   uint64_t sum = 0;
   int active = 0;
   for (int i = 0; i < 3; ++i) {
-    if (events[i] > 0 && frames[i] > 0) {
+    if (events[i] > 0 && units[i] > 0) {
       sum += events[i];
       ++active;
     }
@@ -24,7 +25,7 @@ std::array<int, 3> SplitWorkers(int total, const std::array<uint64_t, 3>& events
   std::array<double, 3> remainder{};
   int given = 0;
   for (int i = 0; i < 3; ++i) {
-    if (events[i] == 0 || frames[i] == 0) continue;
+    if (events[i] == 0 || units[i] == 0) continue;
     const double share = static_cast<double>(total) * events[i] / sum;
     out[i] = std::max(1, static_cast<int>(share));
     remainder[i] = share - static_cast<int>(share);
@@ -33,7 +34,7 @@ std::array<int, 3> SplitWorkers(int total, const std::array<uint64_t, 3>& events
   while (given < total) {  // Largest remainder gets the next worker.
     int best = -1;
     for (int i = 0; i < 3; ++i) {
-      if (out[i] == 0 || static_cast<size_t>(out[i]) >= frames[i]) continue;
+      if (out[i] == 0 || static_cast<size_t>(out[i]) >= units[i]) continue;
       if (best < 0 || remainder[i] > remainder[best]) best = i;
     }
     if (best < 0) break;
@@ -47,43 +48,110 @@ std::array<int, 3> SplitWorkers(int total, const std::array<uint64_t, 3>& events
     --*largest;
     --given;
   }
-  for (int i = 0; i < 3; ++i) out[i] = std::min<int>(out[i], static_cast<int>(frames[i]));
+  for (int i = 0; i < 3; ++i) out[i] = std::min<int>(out[i], static_cast<int>(units[i]));
   return out;
+}
+
+uint64_t RequestEventBudget(const TokenBucket* bucket, std::chrono::nanoseconds pacing_interval,
+                            uint64_t max_events) {
+  if (bucket == nullptr) return max_events;
+  const double per_interval =
+      bucket->TargetRate() * static_cast<double>(pacing_interval.count()) / 1e9;
+  if (!(per_interval >= 1)) return 1;
+  return std::min<uint64_t>(max_events, static_cast<uint64_t>(per_interval));
 }
 
 namespace {
 
+// A metric worker's record of which of its units are in an outstanding request.
+class SeriesGate final : public RequestListener {
+ public:
+  explicit SeriesGate(uint32_t begin, uint32_t end) : begin_(begin), busy_(end - begin, 0) {}
+  static uint64_t Tag(const RequestCut& cut) { return uint64_t{cut.begin} << 32 | cut.end; }
+  bool Busy(const RequestCut& cut) const {
+    for (uint32_t u = cut.begin; u < cut.end; ++u) {
+      if (busy_[u - begin_]) return true;
+    }
+    return false;
+  }
+  void Hold(const RequestCut& cut) { Set(cut.begin, cut.end, 1); }
+  void RequestDone(uint64_t tag) override {
+    Set(static_cast<uint32_t>(tag >> 32), static_cast<uint32_t>(tag), 0);
+  }
+
+ private:
+  void Set(uint32_t begin, uint32_t end, uint8_t v) {
+    std::fill(busy_.begin() + (begin - begin_), busy_.begin() + (end - begin_), v);
+  }
+  uint32_t begin_;
+  std::vector<uint8_t> busy_;
+};
+
+// Handles completions until `until_ns`, in slices so that a stop is noticed within
+// 50 ms; false when stopped.
+bool WaitUntilOrStop(Exporter& exporter, int64_t until_ns, StopSignal* stop) {
+  const SteadyClock clock;
+  for (int64_t now = clock.NowNs(); now < until_ns; now = clock.NowNs()) {
+    if (stop->stopped()) return false;
+    exporter.WaitUntil(std::min(until_ns, now + 50'000'000));
+  }
+  return !stop->stopped();
+}
+
+struct Worker {
+  Signal signal;
+  uint32_t begin, end;  // Its units.
+  uint64_t seed;
+};
+
 // Returns true when every replay was sent (not cut short by a stop, the deadline or
 // the end of the schedule).
-bool SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions& pool,
-              Exporter& exporter, FramePatcher& patcher, TokenBucket* limiter, StopSignal* stop,
+bool SendLoop(const Worker& w, const PoolOptions& pool, Exporter& exporter, RequestBuilder& builder,
+              TokenBucket* bucket, SeriesGate* gate, RunStats* stats, StopSignal* stop,
               int64_t deadline_ns) {
   const SteadyClock clock;
-  // When each frame was last sent: the start of its next delta window.
-  std::vector<uint64_t> last_sent(frames.size(), pool.series_start_ns);
+  const uint64_t max_events = pool.max_events[SignalIndex(w.signal)];
+  const int64_t pacing_ns = pool.pacing_interval.count();
+  // When each unit was last sent: the start of its next delta window (metrics).
+  std::vector<uint64_t> last_sent(gate != nullptr ? w.end : 0, pool.series_start_ns);
   const auto step = static_cast<uint64_t>(pool.instances);
   for (uint64_t replay = static_cast<uint64_t>(pool.instance);
        pool.multiplier == 0 || replay < pool.multiplier; replay += step) {
-    for (size_t i = 0; i < frames.size(); ++i) {
-      const CompiledFrame& frame = *frames[i];
+    for (uint32_t u = w.begin; u < w.end;) {
       exporter.WaitForSlot();
       if (stop->stopped()) return false;
-      if (limiter != nullptr) {
-        // Wait for the tokens while handling completions, in slices so a stop is
-        // noticed within 50 ms.
-        const int64_t at = limiter->Reserve(frame.events);
-        if (at == RateSchedule::kForever || (deadline_ns != 0 && at >= deadline_ns)) return false;
-        for (int64_t now = clock.NowNs(); now < at; now = clock.NowNs()) {
-          if (stop->stopped()) return false;
-          exporter.WaitUntil(std::min(at, now + 50'000'000));
-        }
+      const RequestCut& cut =
+          builder.Cut(u, w.end, RequestEventBudget(bucket, pool.pacing_interval, max_events),
+                      pool.max_request_bytes);
+      while (gate != nullptr && gate->Busy(cut)) {
         if (stop->stopped()) return false;
+        exporter.WaitForProgress();
       }
-      if (deadline_ns != 0 && clock.NowNs() >= deadline_ns) return false;
+      int64_t intended = clock.NowNs();
+      if (bucket != nullptr) {
+        // Wait for the tokens while handling completions.
+        const Reservation r = bucket->Reserve(cut.events);
+        if (r.send_at_ns == RateSchedule::kForever ||
+            (deadline_ns != 0 && r.send_at_ns >= deadline_ns)) {
+          // The run ends here; it lasts its duration, answering calls until then.
+          if (deadline_ns != 0) WaitUntilOrStop(exporter, deadline_ns, stop);
+          return false;
+        }
+        if (!WaitUntilOrStop(exporter, r.send_at_ns, stop)) return false;
+        intended = r.intended_ns;
+      }
+      const int64_t sent_at = clock.NowNs();
+      if (deadline_ns != 0 && sent_at >= deadline_ns) return false;
+      if (bucket != nullptr)
+        stats->NoteLag(w.signal, sent_at - intended, sent_at - intended > pacing_ns);
       const uint64_t now = WallNowNs();
-      patcher.Patch(frame, replay, now, last_sent[i], exporter.Prepare(frame.bytes.size()));
-      last_sent[i] = now;
-      exporter.Send(frame.events);
+      builder.Write(replay, now, last_sent.data(), exporter.Prepare(cut.bytes));
+      if (gate != nullptr) {
+        std::fill(last_sent.begin() + cut.begin, last_sent.begin() + cut.end, now);
+        gate->Hold(cut);
+      }
+      exporter.Send({cut.events, SeriesGate::Tag(cut), intended});
+      u = cut.end;
     }
   }
   return true;
@@ -92,39 +160,58 @@ bool SendLoop(const std::vector<const CompiledFrame*>& frames, const PoolOptions
 }  // namespace
 
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
-                         const ExporterOptions& exporter_options, const RateLimiter* limiter,
+                         const ExporterOptions& exporter_options, RateLimiter* limiter,
                          RunStats* stats, StopSignal* stop) {
-  std::array<size_t, 3> frame_counts{};
-  for (int i = 0; i < 3; ++i) frame_counts[i] = dataset.frames[i].size();
-  const std::array<int, 3> split = SplitWorkers(pool.workers, dataset.events, frame_counts);
+  std::array<size_t, 3> unit_counts{};
+  for (int i = 0; i < 3; ++i) unit_counts[i] = dataset.signals[i].unit_count();
+  const std::array<int, 3> split = SplitWorkers(pool.workers, dataset.events, unit_counts);
   const IdMapper ids(pool.run_key, pool.instances > 1 ? pool.instance : -1);
-  const int64_t deadline_ns =
-      pool.duration.count() > 0 ? SteadyClock().NowNs() + pool.duration.count() : 0;
+
+  std::vector<Worker> workers;
+  uint64_t worker_seed = pool.run_key;
+  for (Signal signal : kAllSignals) {
+    const int n = split[SignalIndex(signal)];
+    const auto units = static_cast<uint64_t>(dataset.of(signal).unit_count());
+    for (int w = 0; w < n; ++w) {
+      workers.push_back({signal, static_cast<uint32_t>(units * w / n),
+                         static_cast<uint32_t>(units * (w + 1) / n), SplitMix64(&worker_seed)});
+    }
+  }
+  // The schedule's time 0 and the deadline are the same moment.
+  const SteadyClock clock;
+  if (limiter != nullptr) limiter->Start();
+  const int64_t deadline_ns = pool.duration.count() > 0 ? clock.NowNs() + pool.duration.count() : 0;
 
   std::vector<std::thread> threads;
   std::atomic<int> unfinished{0};
-  uint64_t worker_seed = pool.run_key;
-  for (Signal signal : kAllSignals) {
-    const auto& frames = dataset.of(signal);
-    const int n = split[SignalIndex(signal)];
-    for (int w = 0; w < n; ++w) {
-      // Interleaved shares: worker w sends frames w, w+n, w+2n, ...
-      std::vector<const CompiledFrame*> share;
-      for (size_t f = w; f < frames.size(); f += n) share.push_back(&frames[f]);
-      const uint64_t seed = SplitMix64(&worker_seed);
-      threads.emplace_back([=, &pool, &exporter_options, &ids, &unfinished] {
-        const std::unique_ptr<Exporter> exporter = MakeExporter(exporter_options, signal, stats);
-        FramePatcher patcher(ids, pool.timestamps, seed, pool.series_start_ns);
-        TokenBucket* bucket = limiter != nullptr ? limiter->of(signal) : nullptr;
-        if (!SendLoop(share, pool, *exporter, patcher, bucket, stop, deadline_ns)) ++unfinished;
-        // On a stop, requests waiting for a retry are given up (and counted as failed)
-        // so that shutdown is bounded by the request timeout, not the retry budget.
-        exporter->Drain(/*abandon_retries=*/stop->stopped());
-      });
-    }
+  std::atomic<int64_t> final_lag{0};
+  for (const Worker& w : workers) {
+    threads.emplace_back([&, w] {
+      const CompiledSignal& signal = dataset.of(w.signal);
+      // Declared before the exporter: the exporter tells it of requests until it is gone.
+      std::unique_ptr<SeriesGate> gate;
+      if (w.signal == Signal::kMetrics) gate = std::make_unique<SeriesGate>(w.begin, w.end);
+      const std::unique_ptr<Exporter> exporter = MakeExporter(exporter_options, w.signal, stats);
+      exporter->SetListener(gate.get());
+      RequestBuilder builder(signal, ids, pool.timestamps, w.seed, pool.series_start_ns);
+      TokenBucket* bucket = limiter != nullptr ? limiter->of(w.signal) : nullptr;
+      if (!SendLoop(w, pool, *exporter, builder, bucket, gate.get(), stats, stop, deadline_ns)) {
+        ++unfinished;
+      }
+      if (bucket != nullptr) {
+        const int64_t lag =
+            bucket->LagNs(std::min(clock.NowNs(), deadline_ns != 0 ? deadline_ns : INT64_MAX));
+        int64_t seen = final_lag.load();
+        while (lag > seen && !final_lag.compare_exchange_weak(seen, lag)) {
+        }
+      }
+      // On a stop, requests waiting for a retry are given up (and counted as failed)
+      // so that shutdown is bounded by the request timeout, not the retry budget.
+      exporter->Drain(/*abandon_retries=*/stop->stopped());
+    });
   }
   for (auto& t : threads) t.join();
-  return {static_cast<int>(threads.size()), unfinished.load() == 0};
+  return {static_cast<int>(threads.size()), unfinished.load() == 0, final_lag.load()};
 }
 
 }  // namespace loadgen

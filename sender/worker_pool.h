@@ -1,11 +1,19 @@
 // Per-signal worker pools. Workers are split across signals by each signal's share of
 // the dataset's events (at least one per signal with data, never more than it has
-// frames); each worker owns a disjoint, interleaved share of its signal's frames, its
-// own exporter (connection) and its own patcher, and replays its share `multiplier`
-// times — so together the workers replay the dataset exactly `multiplier` times.
+// units); each worker owns a contiguous, disjoint share of its signal's units, its own
+// exporter (connection) and its own request builder, and replays its share
+// `multiplier` times, so together the workers replay the dataset exactly `multiplier`
+// times.
+//
+// Request size follows the rate: a request holds at most one pacing interval of its
+// signal's current target rate (and at most max_events and max_request_bytes), and at
+// least one unit. Metric workers hold a series gate: a unit is not sent again while a
+// request holding it is outstanding, so each series' points arrive in order and
+// cumulative values never go back, at any concurrency.
 //
 // The per-send loop (SendLoop in worker_pool.cc) is the whole hot path: wait for a
-// call slot, take tokens, copy + patch into the outgoing slice, start the call.
+// call slot, cut the request, take tokens, build + patch into the outgoing slice,
+// start the call.
 #pragma once
 
 #include <array>
@@ -23,14 +31,18 @@
 namespace loadgen {
 
 // Workers per signal for `total` workers, proportional to `events` (largest
-// remainder), at least 1 for each signal with events and at most its frame count.
+// remainder), at least 1 for each signal with events and at most its unit count.
 std::array<int, 3> SplitWorkers(int total, const std::array<uint64_t, 3>& events,
-                                const std::array<size_t, 3>& frames);
+                                const std::array<size_t, 3>& units);
 
 struct PoolOptions {
   int workers = 4;
   uint64_t multiplier = 1;               // 0: until stopped or the duration ends.
   std::chrono::nanoseconds duration{0};  // 0: no limit.
+  // The most of its signal's rate one request carries: requests are paced, not bursts.
+  std::chrono::nanoseconds pacing_interval = std::chrono::milliseconds(50);
+  std::array<uint64_t, 3> max_events = {8192, 8192, 8192};  // batch_size, by SignalIndex.
+  size_t max_request_bytes = 4 << 20;
   TimestampOptions timestamps;
   uint64_t run_key = 0;  // Seeds the ID mapping; random per run.
   // Scale-out: this is instance `instance` of `instances`. It sends replays instance,
@@ -41,15 +53,21 @@ struct PoolOptions {
   uint64_t series_start_ns = 0;  // Start time of cumulative metric series.
 };
 
-// Sends `dataset` until the multiplier (this instance's replays of it) or duration is reached or
-// `stop` fires, then waits for in-flight calls. `limiter` may be null (unlimited). Blocks the
-// caller.
+// The events one request of a signal paced by `bucket` (null: unlimited) may carry
+// now: one pacing interval of its target rate, within [1, max_events].
+uint64_t RequestEventBudget(const TokenBucket* bucket, std::chrono::nanoseconds pacing_interval,
+                            uint64_t max_events);
+
+// Sends `dataset` until the multiplier (this instance's replays of it) or duration is
+// reached or `stop` fires, then waits for in-flight calls. `limiter` may be null
+// (unlimited); its schedule starts when sending starts. Blocks the caller.
 struct PoolResult {
   int workers = 0;            // Workers it ran (see SplitWorkers).
   bool replays_done = false;  // Every worker sent its share `multiplier` times.
+  int64_t final_lag_ns = 0;   // How far behind the schedule sending ended.
 };
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
-                         const ExporterOptions& exporter, const RateLimiter* limiter,
-                         RunStats* stats, StopSignal* stop);
+                         const ExporterOptions& exporter, RateLimiter* limiter, RunStats* stats,
+                         StopSignal* stop);
 
 }  // namespace loadgen

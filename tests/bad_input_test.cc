@@ -81,7 +81,7 @@ TEST_CASE("bad template files: the sender names the file, the offset and what is
                 "}\notlp: {endpoint: 127.0.0.1:9, insecure: true}\n"
                 "sending: {retry: {enabled: false}}\n");
   auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("sender.yaml")});
-  CHECK_THAT(r.out, Catch::Contains("loaded logs 12 in 2 frames"));
+  CHECK_THAT(r.out, Catch::Contains("loaded logs 12 in 12 units"));
 }
 
 TEST_CASE("bad config files: the error names the file, line, column and key") {

@@ -74,8 +74,9 @@ TEST_CASE("a duration ends the run on time, with every sent event accounted for"
   const int64_t accepted = JsonInt(sent, "events_accepted", "\"total\"");
   CHECK(accepted == SinkAccepted(got));
   CHECK(accepted > 0);
-  // The limiter never lets more than the rate through: 20000/s for one second.
-  CHECK(accepted <= 20000);
+  // 20000/s for one second: the limiter sends each request when the schedule reaches
+  // its middle, so the run delivers that within 1% (half a request per signal).
+  CHECK(std::abs(accepted - 20000) <= 200);
 }
 
 TEST_CASE("at a set rate each signal gets its share of the dataset's events") {

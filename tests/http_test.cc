@@ -74,7 +74,9 @@ TEST_CASE("OTLP/HTTP faults: 503 retried, 429 waits for Retry-After, 400 rejecte
   const std::string prefix = GenerateSmallDataset(dir);
   SECTION("503 (UNAVAILABLE) is retried until accepted") {
     HttpSink sink({"--fail-share", "0.2"});
-    auto r = SendHttp(dir, prefix, sink, "sending:\n  retry: {initial_interval: 10ms}\n", {});
+    // Eight replays: enough requests for every fifth to be refused.
+    auto r = SendHttp(dir, prefix, sink, "sending:\n  retry: {initial_interval: 10ms}\n",
+                      {"--multiplier", "8"});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     const std::string sent = ReadText(dir.File("sender.json"));
@@ -90,7 +92,7 @@ TEST_CASE("OTLP/HTTP faults: 503 retried, 429 waits for Retry-After, 400 rejecte
     auto r = SendHttp(dir, prefix, sink,
                       "sending:\n  concurrency: 1\n  max_in_flight: 1\n"
                       "  retry: {initial_interval: 1ms, max_interval: 1ms}\n",
-                      {});
+                      {"--multiplier", "4"});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     const std::string sent = ReadText(dir.File("sender.json"));
@@ -106,7 +108,7 @@ TEST_CASE("OTLP/HTTP faults: 503 retried, 429 waits for Retry-After, 400 rejecte
   SECTION("400 (INVALID_ARGUMENT) is rejected for good, and partial success counted") {
     HttpSink sink(
         {"--fail-share", "0.2", "--fail-code", "INVALID_ARGUMENT", "--reject-share", "0.1"});
-    auto r = SendHttp(dir, prefix, sink, "", {});
+    auto r = SendHttp(dir, prefix, sink, "", {"--multiplier", "8"});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     const std::string sent = ReadText(dir.File("sender.json"));

@@ -66,15 +66,15 @@ TEST_CASE("the limiter follows a schedule second by second, and ends with it") {
                                              {seconds(0), 500},
                                              {seconds(1), 500}};
   const RateSchedule schedule = RateSchedule::FromStages(stages);
-  TokenBucket bucket(schedule, /*tolerance_ns=*/0, &clock);
+  TokenBucket bucket(schedule, /*early_ns=*/0, &clock);
   // A sender as fast as allowed: reserve 10 events, go when told.
   std::vector<double> per_second(5);
   for (;;) {
-    const int64_t at = bucket.Reserve(10);
-    if (at == RateSchedule::kForever) break;
-    REQUIRE(at >= clock.NowNs());
-    clock.Set(at);
-    per_second.at(static_cast<size_t>(at / kSec)) += 10;
+    const Reservation r = bucket.Reserve(10);
+    if (r.send_at_ns == RateSchedule::kForever) break;
+    REQUIRE(r.send_at_ns >= clock.NowNs());
+    clock.Set(r.send_at_ns);
+    per_second.at(static_cast<size_t>(r.send_at_ns / kSec)) += 10;
   }
   for (int s = 0; s < 5; ++s) {
     const double due = schedule.EventsBy((s + 1) * kSec) - schedule.EventsBy(s * kSec);
@@ -84,20 +84,19 @@ TEST_CASE("the limiter follows a schedule second by second, and ends with it") {
   // 1000 + 1000 + (2 s ramping 1000 -> 5000 = 6000) + 500.
   CHECK(per_second[0] + per_second[1] + per_second[2] + per_second[3] + per_second[4] ==
         Approx(8500).margin(10));
-  StopSignal stop;
-  CHECK_FALSE(bucket.Acquire(10, &stop));  // The schedule is over.
+  CHECK(bucket.Reserve(10).send_at_ns == RateSchedule::kForever);  // The schedule is over.
 }
 
-TEST_CASE("a rate change at run time applies from that moment") {
+TEST_CASE("a rate change in a schedule applies from that moment and keeps its end") {
   FakeClock clock(0);
-  TokenBucket bucket(1000, 1, &clock);
-  clock.Set(2 * kSec);
+  TokenBucket bucket(RateSchedule::FromStages({{seconds(10), 1000}}), 0, &clock);
+  clock.Set(5 * kSec);  // 1250 events due by now; none reserved, and forgiven.
   bucket.SetRate(100);
   CHECK(bucket.TargetRate() == 100);
-  // The bucket was idle, so nothing is owed: 100 events at 100/s take one second,
-  // less the bucket's tolerance (1 event at the 1000/s it was made with: 1 ms).
-  CHECK(bucket.Reserve(100) == 3 * kSec - 1'000'000);
-  CHECK(bucket.ScheduledEvents(3 * kSec) == Approx(2000 + 100));
+  CHECK(bucket.Reserve(100).intended_ns == 5 * kSec + kSec / 2);
+  CHECK(bucket.ScheduledEvents(10 * kSec) == Approx(1250 + 500));
+  clock.Set(10 * kSec);
+  CHECK(bucket.Reserve(1000).send_at_ns == RateSchedule::kForever);  // Past the end.
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ void RunAgainst(const SinkOptions& sink_options, const SenderConfig& config, Tls
   TempDir data_dir;
   const auto summary = testing::GenerateSmall(data_dir);
   LoadedDataset data;
-  REQUIRE(LoadTemplateFile(summary.logs.path, Signal::kLogs, ChunkLimits{}, &data).ok());
+  REQUIRE(LoadTemplateFile(summary.logs.path, Signal::kLogs, UnitLimits{}, &data).ok());
   OtlpSink sink(sink_options);
   auto port = http ? sink.StartHttp("127.0.0.1:0") : sink.Start("127.0.0.1:0");
   REQUIRE(port.ok());

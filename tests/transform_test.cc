@@ -39,28 +39,16 @@ std::string NewSpan(const std::string& new_trace, const std::string& tmpl) {
   return std::string(reinterpret_cast<const char*>(&id), 8);
 }
 
-// The straightforward transform the patcher must equal: decode, deep-copy, set each
-// field, drawing jitter from the same random stream in the same order (one draw per
-// trace in order of first appearance; one per log record).
+// The straightforward transform the builder must equal: decode, deep-copy, set each
+// field (without jitter, which the jitter test checks on its own).
 ct::ExportTraceServiceRequest ReferenceTraces(const ct::ExportTraceServiceRequest& tmpl,
                                               const IdMapper& ids, uint64_t replay,
-                                              TimestampOptions ts, uint64_t seed) {
+                                              TimestampOptions ts) {
   ct::ExportTraceServiceRequest out = tmpl;
-  std::vector<std::string> order;
-  for (const auto& rs : out.resource_spans())
-    for (const auto& ss : rs.scope_spans())
-      for (const auto& s : ss.spans())
-        if (std::find(order.begin(), order.end(), s.trace_id()) == order.end())
-          order.push_back(s.trace_id());
-  Rng rng(seed);
-  std::map<std::string, uint64_t> base;
-  for (const auto& t : order) {
-    base[t] = kNow - ts.backdate_ns + (ts.jitter_ns > 0 ? rng.Below(ts.jitter_ns + 1) : 0);
-  }
   for (auto& rs : *out.mutable_resource_spans())
     for (auto& ss : *rs.mutable_scope_spans())
       for (auto& s : *ss.mutable_spans()) {
-        const uint64_t b = base[s.trace_id()];
+        const uint64_t b = kNow - ts.backdate_ns;
         const std::string trace = NewTrace(ids, s.trace_id(), replay);
         s.set_span_id(NewSpan(trace, s.span_id()));
         if (!s.parent_span_id().empty()) s.set_parent_span_id(NewSpan(trace, s.parent_span_id()));
@@ -75,14 +63,12 @@ ct::ExportTraceServiceRequest ReferenceTraces(const ct::ExportTraceServiceReques
 
 cl::ExportLogsServiceRequest ReferenceLogs(const cl::ExportLogsServiceRequest& tmpl,
                                            const IdMapper& ids, uint64_t replay,
-                                           TimestampOptions ts, uint64_t seed) {
+                                           TimestampOptions ts) {
   cl::ExportLogsServiceRequest out = tmpl;
-  Rng rng(seed);
   for (auto& rl : *out.mutable_resource_logs())
     for (auto& sl : *rl.mutable_scope_logs())
       for (auto& r : *sl.mutable_log_records()) {
-        const uint64_t b =
-            kNow - ts.backdate_ns + (ts.jitter_ns > 0 ? rng.Below(ts.jitter_ns + 1) : 0);
+        const uint64_t b = kNow - ts.backdate_ns;
         r.set_time_unix_nano(b + r.time_unix_nano() - kTemplateEpochNs);
         r.set_observed_time_unix_nano(b + r.observed_time_unix_nano() - kTemplateEpochNs);
         if (!r.trace_id().empty()) {
@@ -142,67 +128,149 @@ cm::ExportMetricsServiceRequest ReferenceMetrics(const cm::ExportMetricsServiceR
   return out;
 }
 
-LoadedDataset Load(const DatasetSummary& s) {
+LoadedDataset Load(const DatasetSummary& s, UnitLimits limits = {}) {
   LoadedDataset d;
-  REQUIRE(LoadTemplateFile(s.traces.path, Signal::kTraces, ChunkLimits{}, &d).ok());
-  REQUIRE(LoadTemplateFile(s.metrics.path, Signal::kMetrics, ChunkLimits{}, &d).ok());
-  REQUIRE(LoadTemplateFile(s.logs.path, Signal::kLogs, ChunkLimits{}, &d).ok());
+  REQUIRE(LoadTemplateFile(s.traces.path, Signal::kTraces, limits, &d).ok());
+  REQUIRE(LoadTemplateFile(s.metrics.path, Signal::kMetrics, limits, &d).ok());
+  REQUIRE(LoadTemplateFile(s.logs.path, Signal::kLogs, limits, &d).ok());
   return d;
 }
 
-std::string Patched(FramePatcher& patcher, const CompiledFrame& f, uint64_t replay) {
-  std::string out(f.bytes.size(), '\0');
-  patcher.Patch(f, replay, kNow, kSeriesStart, reinterpret_cast<uint8_t*>(out.data()));
+// One request as the builder sends it, and the same units unpatched.
+struct Built {
+  std::string sent, tmpl;
+  RequestCut cut;
+};
+
+Built Build(RequestBuilder& b, const CompiledSignal& c, uint32_t begin, uint64_t max_events,
+            uint64_t replay, size_t max_bytes = 4 << 20) {
+  Built out;
+  out.cut = b.Cut(begin, c.unit_count(), max_events, max_bytes);
+  const std::vector<uint64_t> last_sent(c.unit_count(), kSeriesStart);
+  out.sent.resize(out.cut.bytes);
+  b.Write(replay, kNow, last_sent.data(), reinterpret_cast<uint8_t*>(out.sent.data()));
+  out.tmpl.resize(out.cut.bytes);
+  b.WriteTemplate(reinterpret_cast<uint8_t*>(out.tmpl.data()));
   return out;
 }
 
-TEST_CASE("patched frames equal a deep-copy-and-set transform, for every signal") {
+// Every request of one replay at a budget of `max_events`.
+template <typename Fn>
+void ForEachRequest(RequestBuilder& b, const CompiledSignal& c, uint64_t max_events,
+                    uint64_t replay, Fn&& fn) {
+  for (uint32_t u = 0; u < c.unit_count();) {
+    const Built r = Build(b, c, u, max_events, replay);
+    fn(r);
+    u = r.cut.end;
+  }
+}
+
+TEST_CASE("built requests equal a deep-copy-and-set transform, for every signal") {
   testing::TempDir dir;
   const LoadedDataset data = Load(testing::GenerateSmall(dir));
   const IdMapper ids(0xC0FFEE);
-  auto [jitter, backdate] =
-      GENERATE(std::pair<int64_t, int64_t>{0, 0}, std::pair<int64_t, int64_t>{250'000'000, 0},
-               std::pair<int64_t, int64_t>{10'000'000, 60'000'000'000});
-  const TimestampOptions ts{jitter, backdate};
+  const int64_t backdate = GENERATE(int64_t{0}, int64_t{60'000'000'000});
+  const TimestampOptions ts{0, backdate};
   const uint64_t replay = GENERATE(0u, 7u);
-  INFO("jitter " << jitter << " backdate " << backdate << " replay " << replay);
-  constexpr uint64_t kSeed = 99;
+  const uint64_t budget = GENERATE(1u, 37u, 8192u);
+  INFO("backdate " << backdate << " replay " << replay << " budget " << budget);
 
-  for (const CompiledFrame& f : data.of(Signal::kTraces)) {
-    FramePatcher patcher(ids, ts, kSeed, kSeriesStart);
+  RequestBuilder traces(data.of(Signal::kTraces), ids, ts, 1, kSeriesStart);
+  ForEachRequest(traces, data.of(Signal::kTraces), budget, replay, [&](const Built& r) {
     ct::ExportTraceServiceRequest tmpl, got;
-    REQUIRE(tmpl.ParseFromString(f.bytes));
-    REQUIRE(got.ParseFromString(Patched(patcher, f, replay)));
-    CHECK(MessageDifferencer::Equals(got, ReferenceTraces(tmpl, ids, replay, ts, kSeed)));
-  }
-  for (const CompiledFrame& f : data.of(Signal::kLogs)) {
-    FramePatcher patcher(ids, ts, kSeed, kSeriesStart);
+    REQUIRE(tmpl.ParseFromString(r.tmpl));
+    REQUIRE(got.ParseFromString(r.sent));
+    CHECK(MessageDifferencer::Equals(got, ReferenceTraces(tmpl, ids, replay, ts)));
+  });
+  RequestBuilder logs(data.of(Signal::kLogs), ids, ts, 1, kSeriesStart);
+  ForEachRequest(logs, data.of(Signal::kLogs), budget, replay, [&](const Built& r) {
     cl::ExportLogsServiceRequest tmpl, got;
-    REQUIRE(tmpl.ParseFromString(f.bytes));
-    REQUIRE(got.ParseFromString(Patched(patcher, f, replay)));
-    CHECK(MessageDifferencer::Equals(got, ReferenceLogs(tmpl, ids, replay, ts, kSeed)));
-  }
-  for (const CompiledFrame& f : data.of(Signal::kMetrics)) {
-    FramePatcher patcher(ids, ts, kSeed, kSeriesStart);
+    REQUIRE(tmpl.ParseFromString(r.tmpl));
+    REQUIRE(got.ParseFromString(r.sent));
+    CHECK(MessageDifferencer::Equals(got, ReferenceLogs(tmpl, ids, replay, ts)));
+  });
+  RequestBuilder metrics(data.of(Signal::kMetrics), ids, ts, 1, kSeriesStart);
+  ForEachRequest(metrics, data.of(Signal::kMetrics), budget, replay, [&](const Built& r) {
     cm::ExportMetricsServiceRequest tmpl, got;
-    REQUIRE(tmpl.ParseFromString(f.bytes));
-    REQUIRE(got.ParseFromString(Patched(patcher, f, replay)));
+    REQUIRE(tmpl.ParseFromString(r.tmpl));
+    REQUIRE(got.ParseFromString(r.sent));
     CHECK(MessageDifferencer::Equals(got, ReferenceMetrics(tmpl, ts, replay)));
+  });
+}
+
+TEST_CASE("requests are cut to the budget and coalesce their units under shared envelopes") {
+  testing::TempDir dir;
+  const auto summary = testing::GenerateSmall(dir);
+  const LoadedDataset data = Load(summary);
+  const CompiledSignal& c = data.of(Signal::kTraces);
+  const IdMapper ids(5);
+  RequestBuilder b(c, ids, {}, 1, kSeriesStart);
+  const uint64_t budget = GENERATE(1u, 30u, 200u, 100000u);
+  INFO("budget " << budget);
+  uint64_t spans = 0, requests = 0;
+  std::set<std::string> traces;
+  ForEachRequest(b, c, budget, 0, [&](const Built& r) {
+    ++requests;
+    ct::ExportTraceServiceRequest got;
+    REQUIRE(got.ParseFromString(r.sent));
+    CHECK(got.ByteSizeLong() == r.cut.bytes);  // The size Cut announced is exact.
+    std::set<std::string> resources;
+    uint64_t n = 0;
+    for (const auto& rs : got.resource_spans()) {
+      // Each resource (and scope) once per request, however many traces share it.
+      CHECK(resources.insert(rs.resource().SerializeAsString()).second);
+      CHECK(rs.scope_spans_size() == 1);
+      for (const auto& s : rs.scope_spans(0).spans()) {
+        ++n;
+        traces.insert(s.trace_id());
+      }
+    }
+    CHECK(n == r.cut.events);
+    // Within the budget, or one whole trace when a trace alone is more.
+    CHECK((n <= budget || r.cut.end == r.cut.begin + 1));
+    spans += n;
+  });
+  CHECK(spans == c.events);                // Every span once per replay...
+  CHECK(traces.size() == c.unit_count());  // ...with its whole trace in one request.
+  if (budget == 100000) CHECK(requests == 1);
+  if (budget == 1) CHECK(requests == c.unit_count());
+
+  // A byte limit is kept too: every request fits, and it takes more of them.
+  uint64_t small = 0;
+  for (uint32_t u = 0; u < c.unit_count();) {
+    const RequestCut& cut = b.Cut(u, c.unit_count(), 100000, 16 << 10);
+    CHECK((cut.bytes <= (16u << 10) || cut.end == cut.begin + 1));
+    ++small;
+    u = cut.end;
   }
+  CHECK(small > 2);
+}
+
+TEST_CASE("a cut never passes the end of the worker's share") {
+  testing::TempDir dir;
+  const LoadedDataset data = Load(testing::GenerateSmall(dir));
+  const CompiledSignal& c = data.of(Signal::kLogs);
+  const IdMapper ids(5);
+  RequestBuilder b(c, ids, {}, 1, kSeriesStart);
+  const RequestCut& cut = b.Cut(10, 25, 1000, 4 << 20);
+  CHECK(cut.begin == 10);
+  CHECK(cut.end == 25);
+  CHECK(cut.events == 15);
 }
 
 TEST_CASE("each replay gets new IDs, parent links and offsets are kept") {
   testing::TempDir dir;
   const LoadedDataset data = Load(testing::GenerateSmall(dir));
   const IdMapper ids(42);
-  FramePatcher patcher(ids, {}, 1, kSeriesStart);
+  const CompiledSignal& c = data.of(Signal::kTraces);
+  RequestBuilder b(c, ids, {}, 1, kSeriesStart);
   std::set<std::string> trace_ids, span_ids;
   size_t spans_seen = 0, traces_seen = 0;
   for (uint64_t replay = 0; replay < 3; ++replay) {
-    for (const CompiledFrame& f : data.of(Signal::kTraces)) {
+    ForEachRequest(b, c, 200, replay, [&](const Built& r) {
       ct::ExportTraceServiceRequest tmpl, got;
-      REQUIRE(tmpl.ParseFromString(f.bytes));
-      REQUIRE(got.ParseFromString(Patched(patcher, f, replay)));
+      REQUIRE(tmpl.ParseFromString(r.tmpl));
+      REQUIRE(got.ParseFromString(r.sent));
       std::map<std::string, std::set<std::string>> spans_of_trace;
       std::map<std::string, uint64_t> root_start;
       for (const auto& rs : got.resource_spans())
@@ -217,10 +285,10 @@ TEST_CASE("each replay gets new IDs, parent links and offsets are kept") {
         CHECK(trace_ids.insert(t).second);  // A new trace ID per trace per replay.
         ++traces_seen;
       }
-      for (int r = 0; r < got.resource_spans_size(); ++r)
-        for (int s = 0; s < got.resource_spans(r).scope_spans(0).spans_size(); ++s) {
-          const auto& g = got.resource_spans(r).scope_spans(0).spans(s);
-          const auto& t = tmpl.resource_spans(r).scope_spans(0).spans(s);
+      for (int rs = 0; rs < got.resource_spans_size(); ++rs)
+        for (int s = 0; s < got.resource_spans(rs).scope_spans(0).spans_size(); ++s) {
+          const auto& g = got.resource_spans(rs).scope_spans(0).spans(s);
+          const auto& t = tmpl.resource_spans(rs).scope_spans(0).spans(s);
           CHECK(g.trace_id() != t.trace_id());
           if (!g.parent_span_id().empty()) {
             CHECK(spans_of_trace[g.trace_id()].count(g.parent_span_id()) == 1);
@@ -231,36 +299,64 @@ TEST_CASE("each replay gets new IDs, parent links and offsets are kept") {
           CHECK(g.end_time_unix_nano() - g.start_time_unix_nano() ==
                 t.end_time_unix_nano() - t.start_time_unix_nano());
         }
-    }
+    });
   }
   CHECK(spans_seen == 3 * data.events[SignalIndex(Signal::kTraces)]);
   CHECK(traces_seen == 3 * 60);
+}
+
+TEST_CASE("jitter moves each trace and each log record as a whole, within the bound") {
+  testing::TempDir dir;
+  const LoadedDataset data = Load(testing::GenerateSmall(dir));
+  const IdMapper ids(9);
+  constexpr int64_t kJitter = 250'000'000;
+  RequestBuilder b(data.of(Signal::kTraces), ids, {kJitter, 0}, 3, kSeriesStart);
+  std::set<uint64_t> shifts;
+  ForEachRequest(b, data.of(Signal::kTraces), 100, 0, [&](const Built& r) {
+    ct::ExportTraceServiceRequest tmpl, got;
+    REQUIRE(tmpl.ParseFromString(r.tmpl));
+    REQUIRE(got.ParseFromString(r.sent));
+    std::map<std::string, uint64_t> shift_of_trace;
+    for (int rs = 0; rs < got.resource_spans_size(); ++rs)
+      for (int s = 0; s < got.resource_spans(rs).scope_spans(0).spans_size(); ++s) {
+        const auto& g = got.resource_spans(rs).scope_spans(0).spans(s);
+        const auto& t = tmpl.resource_spans(rs).scope_spans(0).spans(s);
+        const uint64_t shift =
+            g.start_time_unix_nano() - (t.start_time_unix_nano() - kTemplateEpochNs) - kNow;
+        CHECK(shift <= static_cast<uint64_t>(kJitter));
+        auto [it, fresh] = shift_of_trace.emplace(g.trace_id(), shift);
+        CHECK(it->second == shift);  // Every span of a trace moves together.
+        if (fresh) shifts.insert(shift);
+      }
+  });
+  CHECK(shifts.size() > 30);  // Traces move apart.
 }
 
 TEST_CASE("logs of a span carry that span's new IDs in the same replay") {
   testing::TempDir dir;
   const LoadedDataset data = Load(testing::GenerateSmall(dir));
   const IdMapper ids(7);
-  FramePatcher trace_patcher(ids, {}, 1, kSeriesStart), log_patcher(ids, {}, 2, kSeriesStart);
+  RequestBuilder traces(data.of(Signal::kTraces), ids, {}, 1, kSeriesStart);
+  RequestBuilder logs(data.of(Signal::kLogs), ids, {}, 2, kSeriesStart);
   const uint64_t replay = 4;
   std::set<std::string> sent_spans;  // trace_id + span_id as sent
-  for (const CompiledFrame& f : data.of(Signal::kTraces)) {
+  ForEachRequest(traces, data.of(Signal::kTraces), 500, replay, [&](const Built& r) {
     ct::ExportTraceServiceRequest got;
-    REQUIRE(got.ParseFromString(Patched(trace_patcher, f, replay)));
+    REQUIRE(got.ParseFromString(r.sent));
     for (const auto& rs : got.resource_spans())
       for (const auto& s : rs.scope_spans(0).spans()) sent_spans.insert(s.trace_id() + s.span_id());
-  }
+  });
   size_t correlated = 0;
-  for (const CompiledFrame& f : data.of(Signal::kLogs)) {
+  ForEachRequest(logs, data.of(Signal::kLogs), 7, replay, [&](const Built& r) {
     cl::ExportLogsServiceRequest got;
-    REQUIRE(got.ParseFromString(Patched(log_patcher, f, replay)));
+    REQUIRE(got.ParseFromString(r.sent));
     for (const auto& rl : got.resource_logs())
-      for (const auto& r : rl.scope_logs(0).log_records()) {
-        if (r.trace_id().empty()) continue;
+      for (const auto& rec : rl.scope_logs(0).log_records()) {
+        if (rec.trace_id().empty()) continue;
         ++correlated;
-        CHECK(sent_spans.count(r.trace_id() + r.span_id()) == 1);
+        CHECK(sent_spans.count(rec.trace_id() + rec.span_id()) == 1);
       }
-  }
+  });
   CHECK(correlated > 50);
 }
 
@@ -327,17 +423,22 @@ cm::ExportMetricsServiceRequest MetricKinds() {
 }
 
 TEST_CASE("cumulative counters grow across replays, deltas get consecutive windows") {
-  auto frame = CompileFrame(Signal::kMetrics, MetricKinds().SerializeAsString(), "kinds");
-  REQUIRE(frame.ok());
+  SignalCompiler compiler(Signal::kMetrics, {});
+  REQUIRE(compiler.Add(MetricKinds().SerializeAsString(), "kinds").ok());
+  const CompiledSignal c = compiler.Finish();
+  REQUIRE(c.unit_count() == 6);
   const IdMapper ids(1);
-  FramePatcher patcher(ids, {}, 1, kSeriesStart);
+  RequestBuilder builder(c, ids, {}, 1, kSeriesStart);
   uint64_t window_start = kSeriesStart;
+  std::vector<uint64_t> last_sent(c.unit_count(), kSeriesStart);
   double last_cpu = 0;
   int64_t last_count = 0;
   for (uint64_t replay = 0; replay < 4; ++replay) {
     const uint64_t now = kNow + replay * 10'000'000'000ull;
-    std::string out(frame->bytes.size(), '\0');
-    patcher.Patch(*frame, replay, now, window_start, reinterpret_cast<uint8_t*>(out.data()));
+    const RequestCut& cut = builder.Cut(0, c.unit_count(), 100, 1 << 20);
+    std::string out(cut.bytes, '\0');
+    builder.Write(replay, now, last_sent.data(), reinterpret_cast<uint8_t*>(out.data()));
+    std::fill(last_sent.begin(), last_sent.end(), now);
     cm::ExportMetricsServiceRequest got;
     REQUIRE(got.ParseFromString(out));
     const auto& m = got.resource_metrics(0).scope_metrics(0).metrics();

@@ -1,7 +1,8 @@
-// Fuzzes what the sender and the sink do with request bytes: the frame compiler (and,
-// for frames it accepts, patching, which must stay within the frame and leave a
-// well-formed request with the same item count), the re-splitter, and the sink's
-// counting and validation of untrusted network input. The first byte picks the signal.
+// Fuzzes what the sender and the sink do with request bytes: the signal compiler and,
+// for payloads it accepts, request building at several budgets (every request built
+// must be well formed, announce its exact size, and together the requests of a replay
+// must hold every item once), and the sink's counting and validation of untrusted
+// network input. The first byte picks the signal.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -10,7 +11,6 @@
 #include "bench/otlp_sink.h"
 #include "common/random.h"
 #include "sender/frame.h"
-#include "sender/rechunk.h"
 #include "sender/transform.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -24,29 +24,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (well_formed)
     loadgen::ValidateRequest(signal, payload, 5'000'000'000, 1'000'000'000, &problems);
 
-  auto pieces = loadgen::SplitChunk(signal, payload, counted,
-                                    loadgen::ChunkLimits{.max_items = 3, .max_bytes = 256});
-  if (pieces.ok() && well_formed) {
-    uint64_t total = 0;
-    for (const std::string& piece : *pieces) {
-      uint64_t n = 0;
-      if (!loadgen::CountItems(signal, piece, &n)) std::abort();  // Splitting broke a request.
-      total += n;
-    }
-    if (total != counted) std::abort();  // Splitting lost or invented items.
-  }
-
-  auto frame = loadgen::CompileFrame(signal, payload, "fuzz");
-  if (!frame.ok()) return 0;
+  loadgen::SignalCompiler compiler(signal, {.max_items = 3, .max_bytes = 1024});
+  auto items = compiler.Add(payload, "fuzz");
+  if (!items.ok()) return 0;
+  if (well_formed && *items != counted) std::abort();  // Compiling lost or invented items.
+  const loadgen::CompiledSignal compiled = compiler.Finish();
+  if (compiled.empty()) return 0;
   const loadgen::IdMapper ids(42);
-  loadgen::FramePatcher patcher(ids, loadgen::TimestampOptions{.jitter_ns = 1000}, 7,
-                                1'000'000'000);
-  std::string out(frame->bytes.size(), '\0');
-  for (uint64_t replay = 0; replay < 2; ++replay) {
-    patcher.Patch(*frame, replay, 2'000'000'000 + replay, 1'000'000'000,
-                  reinterpret_cast<uint8_t*>(out.data()));
-    uint64_t n = 0;
-    if (!loadgen::CountItems(signal, out, &n) || n != frame->events) std::abort();
+  loadgen::RequestBuilder builder(compiled, ids, loadgen::TimestampOptions{.jitter_ns = 1000}, 7,
+                                  1'000'000'000);
+  const std::vector<uint64_t> last_sent(compiled.unit_count(), 1'000'000'000);
+  std::string out;
+  for (uint64_t budget : {uint64_t{1}, uint64_t{4}, uint64_t{1000}}) {
+    uint64_t total = 0;
+    for (uint32_t u = 0; u < compiled.unit_count();) {
+      const loadgen::RequestCut& cut = builder.Cut(u, compiled.unit_count(), budget, 4096);
+      out.assign(cut.bytes, '\0');
+      builder.Write(budget, 2'000'000'000, last_sent.data(),
+                    reinterpret_cast<uint8_t*>(out.data()));
+      uint64_t n = 0;
+      if (!loadgen::CountItems(signal, out, &n) || n != cut.events) std::abort();
+      total += n;
+      u = cut.end;
+    }
+    if (total != compiled.events) std::abort();
   }
   return 0;
 }

@@ -1,0 +1,28 @@
+#include "common/duration.h"
+
+#include "fmt/format.h"
+
+namespace loadgen {
+
+std::string FormatDuration(std::chrono::nanoseconds d) {
+  int64_t ns = d.count();
+  std::string sign = ns < 0 ? "-" : "";
+  if (ns < 0) ns = -ns;
+  if (ns == 0) return "0s";
+  constexpr int64_t kUs = 1000, kMs = 1000 * kUs, kS = 1000 * kMs, kM = 60 * kS, kH = 60 * kM;
+  if (ns % kS == 0) {
+    std::string out = sign;
+    if (ns >= kH) out += fmt::format("{}h", ns / kH);
+    if (ns % kH >= kM) out += fmt::format("{}m", ns % kH / kM);
+    if (ns % kM != 0) out += fmt::format("{}s", ns % kM / kS);
+    return out;
+  }
+  if (ns >= kS) return fmt::format("{}{:g}s", sign, static_cast<double>(ns) / kS);
+  if (ns % kMs == 0 || ns >= kMs)
+    return fmt::format("{}{:g}ms", sign, static_cast<double>(ns) / kMs);
+  if (ns % kUs == 0 || ns >= kUs)
+    return fmt::format("{}{:g}us", sign, static_cast<double>(ns) / kUs);
+  return fmt::format("{}{}ns", sign, ns);
+}
+
+}  // namespace loadgen
