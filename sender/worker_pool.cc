@@ -89,8 +89,7 @@ class SeriesGate final : public RequestListener {
 
 // Handles completions until `until_ns`, in slices so that a stop is noticed within
 // 50 ms; false when stopped.
-bool WaitUntilOrStop(Exporter& exporter, int64_t until_ns, StopSignal* stop) {
-  const SteadyClock clock;
+bool WaitUntilOrStop(Exporter& exporter, int64_t until_ns, StopSignal* stop, const Clock& clock) {
   for (int64_t now = clock.NowNs(); now < until_ns; now = clock.NowNs()) {
     if (stop->stopped()) return false;
     exporter.WaitUntil(std::min(until_ns, now + 50'000'000));
@@ -98,18 +97,16 @@ bool WaitUntilOrStop(Exporter& exporter, int64_t until_ns, StopSignal* stop) {
   return !stop->stopped();
 }
 
-struct Worker {
-  Signal signal;
-  uint32_t begin, end;  // Its units.
-  uint64_t seed;
+// Detaches a gate from its exporter when the loop ends.
+struct GateAttachment {
+  GateAttachment(Exporter& e, SeriesGate* g) : exporter(e) { exporter.SetListener(g); }
+  ~GateAttachment() { exporter.SetListener(nullptr); }
+  Exporter& exporter;
 };
 
-// Returns true when every replay was sent (not cut short by a stop, the deadline or
-// the end of the schedule).
-bool SendLoop(const Worker& w, const PoolOptions& pool, Exporter& exporter, RequestBuilder& builder,
-              TokenBucket* bucket, SeriesGate* gate, RunStats* stats, StopSignal* stop,
-              int64_t deadline_ns) {
-  const SteadyClock clock;
+bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& exporter,
+                      RequestBuilder& builder, TokenBucket* bucket, SeriesGate* gate,
+                      RunStats* stats, StopSignal* stop, int64_t deadline_ns, const Clock& clock) {
   const uint64_t max_events = pool.max_events[SignalIndex(w.signal)];
   const int64_t pacing_ns = pool.pacing_interval.count();
   // When each unit was last sent: the start of its next delta window (metrics).
@@ -134,10 +131,10 @@ bool SendLoop(const Worker& w, const PoolOptions& pool, Exporter& exporter, Requ
         if (r.send_at_ns == RateSchedule::kForever ||
             (deadline_ns != 0 && r.send_at_ns >= deadline_ns)) {
           // The run ends here; it lasts its duration, answering calls until then.
-          if (deadline_ns != 0) WaitUntilOrStop(exporter, deadline_ns, stop);
+          if (deadline_ns != 0) WaitUntilOrStop(exporter, deadline_ns, stop, clock);
           return false;
         }
-        if (!WaitUntilOrStop(exporter, r.send_at_ns, stop)) return false;
+        if (!WaitUntilOrStop(exporter, r.send_at_ns, stop, clock)) return false;
         intended = r.intended_ns;
       }
       const int64_t sent_at = clock.NowNs();
@@ -159,6 +156,21 @@ bool SendLoop(const Worker& w, const PoolOptions& pool, Exporter& exporter, Requ
 
 }  // namespace
 
+bool SendLoop(const WorkerShare& share, const PoolOptions& pool, Exporter& exporter,
+              RequestBuilder& builder, TokenBucket* bucket, RunStats* stats, StopSignal* stop,
+              int64_t deadline_ns, const Clock& clock) {
+  if (share.signal != Signal::kMetrics) {
+    return SendLoopWithGate(share, pool, exporter, builder, bucket, nullptr, stats, stop,
+                            deadline_ns, clock);
+  }
+  // The gate outlives the loop only while the exporter still holds its requests: Drain
+  // answers them after the loop, with no gate left to tell.
+  SeriesGate gate(share.begin, share.end);
+  GateAttachment attached(exporter, &gate);
+  return SendLoopWithGate(share, pool, exporter, builder, bucket, &gate, stats, stop, deadline_ns,
+                          clock);
+}
+
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
                          const ExporterOptions& exporter_options, RateLimiter* limiter,
                          RunStats* stats, StopSignal* stop) {
@@ -167,14 +179,19 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
   const std::array<int, 3> split = SplitWorkers(pool.workers, dataset.events, unit_counts);
   const IdMapper ids(pool.run_key, pool.instances > 1 ? pool.instance : -1);
 
+  struct Worker {
+    WorkerShare share;
+    uint64_t seed;
+  };
   std::vector<Worker> workers;
   uint64_t worker_seed = pool.run_key;
   for (Signal signal : kAllSignals) {
     const int n = split[SignalIndex(signal)];
     const auto units = static_cast<uint64_t>(dataset.of(signal).unit_count());
     for (int w = 0; w < n; ++w) {
-      workers.push_back({signal, static_cast<uint32_t>(units * w / n),
-                         static_cast<uint32_t>(units * (w + 1) / n), SplitMix64(&worker_seed)});
+      workers.push_back({{signal, static_cast<uint32_t>(units * w / n),
+                          static_cast<uint32_t>(units * (w + 1) / n)},
+                         SplitMix64(&worker_seed)});
     }
   }
   // The schedule's time 0 and the deadline are the same moment.
@@ -187,15 +204,12 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
   std::atomic<int64_t> final_lag{0};
   for (const Worker& w : workers) {
     threads.emplace_back([&, w] {
-      const CompiledSignal& signal = dataset.of(w.signal);
-      // Declared before the exporter: the exporter tells it of requests until it is gone.
-      std::unique_ptr<SeriesGate> gate;
-      if (w.signal == Signal::kMetrics) gate = std::make_unique<SeriesGate>(w.begin, w.end);
-      const std::unique_ptr<Exporter> exporter = MakeExporter(exporter_options, w.signal, stats);
-      exporter->SetListener(gate.get());
+      const CompiledSignal& signal = dataset.of(w.share.signal);
+      const std::unique_ptr<Exporter> exporter =
+          MakeExporter(exporter_options, w.share.signal, stats);
       RequestBuilder builder(signal, ids, pool.timestamps, w.seed, pool.series_start_ns);
-      TokenBucket* bucket = limiter != nullptr ? limiter->of(w.signal) : nullptr;
-      if (!SendLoop(w, pool, *exporter, builder, bucket, gate.get(), stats, stop, deadline_ns)) {
+      TokenBucket* bucket = limiter != nullptr ? limiter->of(w.share.signal) : nullptr;
+      if (!SendLoop(w.share, pool, *exporter, builder, bucket, stats, stop, deadline_ns, clock)) {
         ++unfinished;
       }
       if (bucket != nullptr) {

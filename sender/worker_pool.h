@@ -58,6 +58,21 @@ struct PoolOptions {
 uint64_t RequestEventBudget(const TokenBucket* bucket, std::chrono::nanoseconds pacing_interval,
                             uint64_t max_events);
 
+// One worker's part of a signal: units [begin, end).
+struct WorkerShare {
+  Signal signal = Signal::kTraces;
+  uint32_t begin = 0, end = 0;
+};
+
+// The per-send loop of one worker (the hot path): replays its share until the
+// multiplier, the deadline (clock time; 0: none), the end of the bucket's schedule
+// or a stop, then returns; true when every replay was sent. `bucket` may be null
+// (unlimited). Metric shares hold a series gate (the exporter's listener while the loop
+// runs). Waits through exporter.WaitUntil, so a test's exporter can move a fake clock.
+bool SendLoop(const WorkerShare& share, const PoolOptions& pool, Exporter& exporter,
+              RequestBuilder& builder, TokenBucket* bucket, RunStats* stats, StopSignal* stop,
+              int64_t deadline_ns, const Clock& clock);
+
 // Sends `dataset` until the multiplier (this instance's replays of it) or duration is
 // reached or `stop` fires, then waits for in-flight calls. `limiter` may be null
 // (unlimited); its schedule starts when sending starts. Blocks the caller.

@@ -266,6 +266,22 @@ std::string WriteSenderConfig(const TempDir& dir, const std::string& prefix,
   return path;
 }
 
+std::string DefaultSetup(const TempDir& dir,
+                         const std::vector<std::pair<std::string, std::string>>& edits) {
+  auto r = Run({BinaryPath("telemetry-generator"), "--config",
+                SourceDir() + "/configs/generator.yaml", "--output", dir.File("generated")});
+  if (r.exit_code != 0) throw std::runtime_error("telemetry-generator failed: " + r.err);
+  std::string config = ReadText(SourceDir() + "/configs/sender.yaml");
+  for (const auto& [from, to] : edits) {
+    const size_t at = config.find(from);
+    if (at == std::string::npos) throw std::runtime_error("configs/sender.yaml has no " + from);
+    config.replace(at, from.size(), to);
+  }
+  const std::string path = dir.File("sender.yaml");
+  WriteText(path, config);
+  return path;
+}
+
 int64_t MetaCount(const std::string& metadata, const std::string& key) {
   std::string needle = key;
   needle.append(": ");

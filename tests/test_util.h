@@ -100,6 +100,13 @@ std::string GenerateSmallDataset(const TempDir& dir, int seed = 3);
 // (indented lines add otlp keys; unindented ones add other sections). Returns its path.
 std::string WriteSenderConfig(const TempDir& dir, const std::string& prefix,
                               const std::string& extra = "");
+// The shipped defaults, as a user runs them: the default dataset (configs/generator.yaml)
+// generated into dir/generated, and configs/sender.yaml copied to dir/sender.yaml with
+// each `edits` pair (exact text, replacement) applied; its inputs (./generated/...)
+// resolve when the sender runs in dir. Returns the config's path.
+std::string DefaultSetup(const TempDir& dir,
+                         const std::vector<std::pair<std::string, std::string>>& edits = {});
+
 // The number after "key: " in the generator's metadata YAML.
 int64_t MetaCount(const std::string& metadata, const std::string& key);
 
