@@ -1,5 +1,6 @@
 #include "sender/admin.h"
 
+#include "common/clock.h"
 #include "common/strings.h"
 
 namespace loadgen {
@@ -25,6 +26,9 @@ std::string PrometheusText(const RunStats& stats, const RateLimiter* limiter) {
       {"loadgen_retries_total", "Attempts after the first.", &SignalSnapshot::retries},
       {"loadgen_bytes_sent_total", "Request payload bytes, before compression.",
        &SignalSnapshot::bytes_sent},
+      {"loadgen_late_requests_total",
+       "Requests sent more than one pacing interval after their intended time.",
+       &SignalSnapshot::late_requests},
   };
   std::array<SignalSnapshot, 3> snaps;
   for (Signal s : kAllSignals) snaps[SignalIndex(s)] = stats.Snapshot(s);
@@ -48,6 +52,23 @@ std::string PrometheusText(const RunStats& stats, const RateLimiter* limiter) {
     StrAppend(&out, fmt::format("loadgen_request_duration_seconds_count{{signal=\"{}\"}} {}\n",
                                 SignalName(s), stats.of(s).latency.Count()));
   }
+  // Latency from the time the schedule intended each request for: under backpressure it
+  // grows while the service time above stays flat (coordinated omission).
+  StrAppend(&out,
+            "# HELP loadgen_intended_latency_seconds Latency from each request's intended send "
+            "time to its final answer (over the run).\n"
+            "# TYPE loadgen_intended_latency_seconds summary\n");
+  for (Signal s : kAllSignals) {
+    const SignalSnapshot& snap = snaps[SignalIndex(s)];
+    for (auto [q, v] :
+         {std::pair{"0.5", snap.intended_p50_ns}, std::pair{"0.99", snap.intended_p99_ns}}) {
+      StrAppend(&out, fmt::format(
+                          "loadgen_intended_latency_seconds{{signal=\"{}\",quantile=\"{}\"}} {}\n",
+                          SignalName(s), q, v / 1e9));
+    }
+    StrAppend(&out, fmt::format("loadgen_intended_latency_seconds_count{{signal=\"{}\"}} {}\n",
+                                SignalName(s), stats.of(s).intended_latency.Count()));
+  }
   StrAppend(&out, fmt::format("# HELP loadgen_requests_in_flight Requests outstanding.\n"
                               "# TYPE loadgen_requests_in_flight gauge\n"
                               "loadgen_requests_in_flight {}\n",
@@ -56,7 +77,16 @@ std::string PrometheusText(const RunStats& stats, const RateLimiter* limiter) {
     StrAppend(&out, fmt::format("# HELP loadgen_target_rate Target events per second now.\n"
                                 "# TYPE loadgen_target_rate gauge\nloadgen_target_rate {}\n",
                                 limiter->TargetRate()));
+    StrAppend(&out, fmt::format("# HELP loadgen_schedule_lag_seconds How far the sends are behind "
+                                "the schedule now.\n# TYPE loadgen_schedule_lag_seconds gauge\n"
+                                "loadgen_schedule_lag_seconds {}\n",
+                                limiter->LagNs(SteadyClock().NowNs()) / 1e9));
   }
+  StrAppend(&out, fmt::format("# HELP loadgen_schedule_lag_max_seconds The most any request was "
+                              "behind its intended time.\n"
+                              "# TYPE loadgen_schedule_lag_max_seconds gauge\n"
+                              "loadgen_schedule_lag_max_seconds {}\n",
+                              stats.lag_max_ns() / 1e9));
   return out;
 }
 

@@ -1,7 +1,8 @@
 // The sender's own HTTP endpoint (opt-in, `admin.listen`): GET /metrics in Prometheus
-// text format (counters per signal, the target rate, requests in flight, latency
-// quantiles), GET /rate, and, only with `admin.allow_rate_change`, PUT /rate to change
-// the target rate while running (logged). Never exposes header values.
+// text format (counters per signal, the target rate, requests in flight, service and
+// intended-time latency quantiles, schedule lag), GET /rate, and, only with
+// `admin.allow_rate_change`, PUT /rate to change the target rate while running (logged). Never
+// exposes header values.
 #pragma once
 
 #include <cstdio>

@@ -7,6 +7,8 @@
 namespace loadgen {
 namespace {
 
+constexpr int64_t kLagSampleNs = 100'000'000;
+
 struct Totals {
   uint64_t accepted = 0, attempts = 0, errors = 0;
   LatencyHistogram::Counts latency{};
@@ -36,9 +38,17 @@ CapacityStep Measure(const CapacityOptions& o, double target, RateLimiter* limit
   }
   const Totals before = Read(stats);
   const int64_t measured_from = clock.NowNs();
-  if (!stop->SleepUntil(begin + o.hold.count())) {
-    *stopped = true;
-    return {};
+  // The lag is sampled through the step: the limiter forgives the backlog at each rate
+  // change, so what it reaches here belongs to this step alone.
+  int64_t lag_ns = 0;
+  for (int64_t at = measured_from;;) {
+    at = std::min<int64_t>(at + kLagSampleNs, begin + o.hold.count());
+    if (!stop->SleepUntil(at)) {
+      *stopped = true;
+      return {};
+    }
+    lag_ns = std::max(lag_ns, limiter->LagNs(clock.NowNs()));
+    if (at >= begin + o.hold.count()) break;
   }
   const Totals after = Read(stats);
   const double seconds = (clock.NowNs() - measured_from) / 1e9;
@@ -50,11 +60,14 @@ CapacityStep Measure(const CapacityOptions& o, double target, RateLimiter* limit
   LatencyHistogram::Counts window = after.latency;
   for (int b = 0; b < LatencyHistogram::kBuckets; ++b) window[b] -= before.latency[b];
   s.p99_ms = LatencyHistogram::QuantileOf(window, 0.99) / 1e6;
+  s.lag_ms = lag_ns / 1e6;
   if (s.error_share > o.max_error_share) {
     s.broke =
         fmt::format("error share {:.2f}% > {:.2f}%", s.error_share * 100, o.max_error_share * 100);
   } else if (s.p99_ms > o.max_p99_ms) {
     s.broke = fmt::format("p99 {:.1f} ms > {:.1f} ms", s.p99_ms, o.max_p99_ms);
+  } else if (s.lag_ms > o.max_lag_ms) {
+    s.broke = fmt::format("lag {:.0f} ms > {:.0f} ms", s.lag_ms, o.max_lag_ms);
   } else if (s.achieved < o.min_achieved_ratio * target) {
     s.broke = fmt::format("achieved {:.0f}/s < {:.0f}% of target", s.achieved,
                           o.min_achieved_ratio * 100);
@@ -86,9 +99,10 @@ CapacityResult FindCapacity(const CapacityOptions& o, RateLimiter* limiter, cons
     if (r.stopped) return false;
     r.steps.push_back(s);
     fmt::print(out,
-               "capacity: {:.0f}/s {} (achieved {:.0f}/s, errors {:.2f}%, p99 {:.1f} ms{}{})\n",
+               "capacity: {:.0f}/s {} (achieved {:.0f}/s, errors {:.2f}%, p99 {:.1f} ms, lag "
+               "{:.0f} ms{}{})\n",
                target, s.held ? "held" : "broke", s.achieved, s.error_share * 100, s.p99_ms,
-               s.held ? "" : ": ", s.broke);
+               s.lag_ms, s.held ? "" : ": ", s.broke);
     std::fflush(out);
     if (s.held && target > r.capacity) {
       r.capacity = target;
@@ -130,28 +144,29 @@ std::string CapacityText(const CapacityOptions& o, const CapacityResult& r) {
         o.start_rate, r.stopped ? " (interrupted)" : "");
   }
   return fmt::format(
-      "capacity: {:.0f} events/s sustained (achieved {:.0f}/s, errors {:.2f}%, p99 {:.1f} ms) "
-      "after {} steps{}; thresholds: errors <= {:.2f}%, p99 <= {:.0f} ms, achieved >= {:.0f}% "
-      "of target\n",
-      r.capacity, r.best.achieved, r.best.error_share * 100, r.best.p99_ms, r.steps.size(),
-      r.stopped ? " (interrupted)" : "", o.max_error_share * 100, o.max_p99_ms,
-      o.min_achieved_ratio * 100);
+      "capacity: {:.0f} events/s sustained (achieved {:.0f}/s, errors {:.2f}%, p99 {:.1f} ms, lag "
+      "{:.0f} ms) after {} steps{}; thresholds: errors <= {:.2f}%, p99 <= {:.0f} ms, lag <= {:.0f} "
+      "ms, achieved >= {:.0f}% of target\n",
+      r.capacity, r.best.achieved, r.best.error_share * 100, r.best.p99_ms, r.best.lag_ms,
+      r.steps.size(), r.stopped ? " (interrupted)" : "", o.max_error_share * 100, o.max_p99_ms,
+      o.max_lag_ms, o.min_achieved_ratio * 100);
 }
 
 std::string CapacityJson(const CapacityOptions& o, const CapacityResult& r) {
   std::string out = fmt::format(
       "{{\"sustained_rate\": {:.1f}, \"achieved\": {:.1f}, \"error_share\": {:.6f}, \"p99_ms\": "
-      "{:.3f}, "
+      "{:.3f}, \"lag_ms\": {:.3f}, "
       "\"interrupted\": {}, \"thresholds\": {{\"max_error_share\": {}, \"max_p99_ms\": {}, "
-      "\"min_achieved_ratio\": {}}}, \"steps\": [",
-      r.capacity, r.best.achieved, r.best.error_share, r.best.p99_ms, r.stopped, o.max_error_share,
-      o.max_p99_ms, o.min_achieved_ratio);
+      "\"max_lag_ms\": {}, \"min_achieved_ratio\": {}}}, \"steps\": [",
+      r.capacity, r.best.achieved, r.best.error_share, r.best.p99_ms, r.best.lag_ms, r.stopped,
+      o.max_error_share, o.max_p99_ms, o.max_lag_ms, o.min_achieved_ratio);
   for (size_t i = 0; i < r.steps.size(); ++i) {
     const CapacityStep& s = r.steps[i];
     StrAppend(&out, fmt::format("{}{{\"target\": {:.1f}, \"achieved\": {:.1f}, \"error_share\": "
-                                "{:.6f}, \"p99_ms\": {:.3f}, \"held\": {}, \"broke\": \"{}\"}}",
+                                "{:.6f}, \"p99_ms\": {:.3f}, \"lag_ms\": {:.3f}, \"held\": {}, "
+                                "\"broke\": \"{}\"}}",
                                 i ? ", " : "", s.target, s.achieved, s.error_share, s.p99_ms,
-                                s.held, s.broke));
+                                s.lag_ms, s.held, s.broke));
   }
   StrAppend(&out, "]}");
   return out;

@@ -1,6 +1,6 @@
 // --find-capacity: raises the rate step by step (start, then times `factor` or plus
 // `step`, each held for `hold`) until a threshold breaks (error share, p99 request
-// latency, achieved/target below a bound), then bisects between the last rate that
+// latency, schedule lag, achieved/target below a bound), then bisects between the last rate that
 // held and the first that broke, and reports the highest sustained rate with its
 // figures. Like k6's thresholds, the bounds are config (the `capacity` section).
 //
@@ -23,6 +23,7 @@ namespace loadgen {
 
 struct CapacityStep {
   double target = 0, achieved = 0, error_share = 0, p99_ms = 0;
+  double lag_ms = 0;  // The most the sends fell behind the schedule in the step.
   bool held = false;
   std::string broke;  // Which threshold broke, and by how much.
 };

@@ -247,6 +247,7 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   RETURN_IF_ERROR(thresholds.GetDouble("max_error_share", &co.max_error_share, 0, 1));
   RETURN_IF_ERROR(thresholds.GetDouble("max_p99_ms", &co.max_p99_ms, 0, 1e9));
   RETURN_IF_ERROR(thresholds.GetDouble("min_achieved_ratio", &co.min_achieved_ratio, 0, 1));
+  RETURN_IF_ERROR(thresholds.GetDouble("max_lag_ms", &co.max_lag_ms, 0, 1e9));
   RETURN_IF_ERROR(thresholds.Finish());
   RETURN_IF_ERROR(cap.Finish());
   if (co.warmup >= co.hold) {

@@ -48,6 +48,9 @@ struct CapacityOptions {
   double max_error_share = 0.01;  // (retries + failed + rejected requests) / attempts
   double max_p99_ms = 1000;
   double min_achieved_ratio = 0.95;  // Accepted events/s over target.
+  // The most the sends may fall behind the schedule during a step: a receiver slower
+  // than the target shows as growing lag before it shows as errors.
+  double max_lag_ms = 1000;
 };
 
 struct SenderConfig {

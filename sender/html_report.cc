@@ -75,7 +75,8 @@ std::string LineChart(const std::string& title, const std::string& unit,
     StrAppend(&svg, fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" "
                                 "class=\"grid\"/><text x=\"{3}\" y=\"{4:.1f}\" class=\"tick\" "
                                 "text-anchor=\"end\">{5}</text>",
-                                L, W - R, py(v), L - 6, py(v) + 4, Num(v)));
+                                L, W - R, py(v), L - 6, py(v) + 4,
+                                ystep < 1 ? fmt::format("{:g}", v) : Num(v)));
   }
   for (double v = 0; v <= xmax + xstep / 2; v += xstep) {
     StrAppend(&svg, fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"tick\" "
@@ -178,23 +179,26 @@ absl::StatusOr<std::string> HtmlReport(const std::string& summary_json, const st
     if (const YAML::Node cap = root["capacity"]) {
       StrAppend(&html,
                 fmt::format("<h2>Capacity</h2><p><b>{:.0f} events/s</b> sustained "
-                            "(achieved {:.0f}/s, errors {:.2f}%, p99 {:.1f} ms)</p>"
+                            "(achieved {:.0f}/s, errors {:.2f}%, p99 {:.1f} ms, lag {:.0f} ms)</p>"
                             "<table><tr><th>target</th><th>achieved</th><th>errors</th>"
-                            "<th>p99 ms</th><th>result</th></tr>\n",
+                            "<th>p99 ms</th><th>lag ms</th><th>result</th></tr>\n",
                             cap["sustained_rate"].as<double>(0), cap["achieved"].as<double>(0),
-                            cap["error_share"].as<double>(0) * 100, cap["p99_ms"].as<double>(0)));
+                            cap["error_share"].as<double>(0) * 100, cap["p99_ms"].as<double>(0),
+                            cap["lag_ms"].as<double>(0)));
       for (const auto& st : cap["steps"]) {
         StrAppend(&html, fmt::format(
                              "<tr><td>{:.0f}</td><td>{:.0f}</td><td>{:.2f}%</td>"
-                             "<td>{:.1f}</td><td>{}</td></tr>\n",
+                             "<td>{:.1f}</td><td>{:.0f}</td><td>{}</td></tr>\n",
                              st["target"].as<double>(), st["achieved"].as<double>(),
                              st["error_share"].as<double>() * 100, st["p99_ms"].as<double>(),
+                             st["lag_ms"].as<double>(0),
                              st["held"].as<bool>() ? "held" : Html(st["broke"].as<std::string>())));
       }
       StrAppend(&html, "</table>\n");
     }
     // The time series.
-    std::vector<double> t, target, achieved, p50, p99, rejected, failed, retries;
+    std::vector<double> t, target, achieved, p50, p99, intended_p99, lag, late, rejected, failed,
+        retries;
     std::array<std::vector<double>, 3> mix;
     bool has_target = false;
     // A last interval much shorter than the others (the drain at the end) would show
@@ -211,6 +215,9 @@ absl::StatusOr<std::string> HtmlReport(const std::string& summary_json, const st
       achieved.push_back(r["achieved"].as<double>());
       p50.push_back(r["p50_ms"].as<double>());
       p99.push_back(r["p99_ms"].as<double>());
+      intended_p99.push_back(r["intended_p99_ms"].as<double>(0));
+      lag.push_back(r["lag_ms"].as<double>(0));
+      late.push_back(r["late_requests"].as<double>(0) / seconds);
       rejected.push_back(r["rejected"].as<double>() / seconds);
       failed.push_back(r["failed"].as<double>() / seconds);
       retries.push_back(r["retries"].as<double>() / seconds);
@@ -223,8 +230,14 @@ absl::StatusOr<std::string> HtmlReport(const std::string& summary_json, const st
     std::vector<Series> rate = {{"achieved", "#1f77b4", achieved}};
     if (has_target) rate.insert(rate.begin(), {"target", "#888", target, true});
     StrAppend(&html, LineChart("Rate: target vs achieved", "events/s accepted", t, rate));
+    // Service time beside the latency from the intended send time: the gap between them
+    // is the time requests waited behind the schedule (coordinated omission).
     StrAppend(&html, LineChart("Request latency", "ms", t,
-                               {{"p50", "#2ca02c", p50}, {"p99", "#d62728", p99}}));
+                               {{"p50", "#2ca02c", p50},
+                                {"p99", "#d62728", p99},
+                                {"p99 from intended time", "#8c564b", intended_p99}}));
+    StrAppend(&html, LineChart("Schedule lag", "ms behind / late requests per second", t,
+                               {{"lag ms", "#17becf", lag}, {"late requests/s", "#e377c2", late}}));
     StrAppend(&html, LineChart("Errors and retries", "per second", t,
                                {{"retries", "#ff7f0e", retries},
                                 {"rejected", "#9467bd", rejected},

@@ -244,6 +244,10 @@ TEST_CASE("the admin endpoint serves Prometheus metrics and changes the rate whe
              Catch::Contains("# TYPE loadgen_events_accepted_total counter") &&
                  Catch::Contains("loadgen_events_accepted_total{signal=\"traces\"} ") &&
                  Catch::Contains("loadgen_target_rate 2000") &&
+                 Catch::Contains("loadgen_schedule_lag_seconds ") &&
+                 Catch::Contains("loadgen_late_requests_total{signal=\"metrics\"} ") &&
+                 Catch::Contains("loadgen_intended_latency_seconds{signal=\"traces\","
+                                 "quantile=\"0.99\"}") &&
                  Catch::Contains("loadgen_request_duration_seconds{signal=\"logs\","
                                  "quantile=\"0.99\"}"));
   CHECK(HttpCall(port, "GET", "/rate").body == "{\"target_rate\": 2000.0}\n");
@@ -300,10 +304,11 @@ TEST_CASE("the HTML report is self-contained and renders in headless Chromium") 
     CHECK(html.find(needle) == std::string::npos);
   }
   CHECK_THAT(html, Catch::Contains("Rate: target vs achieved") &&
-                       Catch::Contains("Request latency") &&
+                       Catch::Contains("Request latency") && Catch::Contains("Schedule lag") &&
+                       Catch::Contains("p99 from intended time") &&
                        Catch::Contains("Errors and retries") && Catch::Contains("Signal mix") &&
                        Catch::Contains("UNAVAILABLE (retried)"));
-  // Chromium (Debian's) parses it into four charts with their lines...
+  // Chromium (Debian's) parses it into five charts with their lines...
   auto dom = Run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                   "file://" + dir.File("report.html")});
   REQUIRE(dom.exit_code == 0);
@@ -316,8 +321,8 @@ TEST_CASE("the HTML report is self-contained and renders in headless Chromium") 
        at = dom.out.find("<polyline", at + 1)) {
     ++lines;
   }
-  CHECK(charts == 4);
-  CHECK(lines == 10);  // target+achieved, p50+p99, 3 error series, 3 signals.
+  CHECK(charts == 5);
+  CHECK(lines == 13);  // target+achieved, p50+p99+intended p99, lag+late, 3 errors, 3 signals.
   // ...and paints them: the screenshot (kept in the build tree for people to look at)
   // is far from the ~9 KB of a blank page.
   const std::string artifacts = std::string(LOADGEN_BIN_DIR) + "/../test-artifacts";
