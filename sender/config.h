@@ -77,7 +77,8 @@ struct SenderConfig {
   double burst_events = 0;
   // One request carries at most this much of its signal's rate, so the receiver sees
   // evenly spaced requests rather than bursts (within batch_size and max_request_bytes,
-  // and at least one trace, point or record). Above 0, at most the run's duration.
+  // and at least one trace, point or record). In (0, 1h]; a run shorter than it uses
+  // its own length, so that every request falls inside the run.
   std::chrono::nanoseconds pacing_interval = std::chrono::milliseconds(50);
   int64_t concurrency = 4;              // Workers across all signals (at least one per signal).
   int64_t max_in_flight = 8;            // Outstanding requests per worker.
@@ -118,10 +119,6 @@ struct SenderConfig {
 
 // Applies the OTEL_EXPORTER_OTLP_* variables to `config`. Errors name the variable.
 absl::Status ApplyOtelEnvironment(SenderConfig* config);
-
-// Whether sending.pacing_interval is within (0, the run's duration] (1h when the
-// duration is unlimited); the error says the range and the value, without the key.
-absl::Status CheckPacingInterval(const SenderConfig& config);
 
 // Applies the settings present in a YAML file over `config`.
 absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* config);

@@ -101,6 +101,8 @@ TEST_CASE("bad config files: the error names the file, line, column and key") {
       {"telemetry-sender", "sender-bad-duration.yaml",
        "2:13: sending.duration: expected a duration such as 500ms, 10s, 5m or 1h30m, got \"10 "
        "parsecs\""},
+      {"telemetry-sender", "sender-pacing-interval.yaml",
+       "3:20: sending.pacing_interval: must be above 0 and at most 1h, got 0s"},
       {"telemetry-sender", "sender-bad-syntax.yaml",
        "3:1: invalid YAML: end of sequence flow not found"},
       {"telemetry-sender", "sender-bad-enum.yaml",

@@ -57,6 +57,15 @@ TEST_CASE("wrong types and values name the key and what was expected") {
   CHECK_THAT(SenderError("sending: {\n"), Catch::Contains("invalid YAML"));
 }
 
+TEST_CASE("pacing_interval must be above 0 and at most 1h") {
+  CHECK_THAT(
+      SenderError("sending:\n  pacing_interval: 0s\n"),
+      Catch::Contains(":2:20: sending.pacing_interval: must be above 0 and at most 1h, got 0s"));
+  CHECK_THAT(SenderError("sending:\n  pacing_interval: 2h\n"),
+             Catch::Contains("sending.pacing_interval: must be above 0 and at most 1h, got 2h"));
+  CHECK(SenderError("sending:\n  duration: 2s\n  pacing_interval: 3s\n").empty());
+}
+
 TEST_CASE("a missing config file is named") {
   SenderConfig c;
   auto s = ApplySenderConfigFile("/nonexistent/sender.yaml", &c);
