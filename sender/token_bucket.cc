@@ -107,6 +107,7 @@ double RateLimiter::ScheduledEvents(int64_t now_ns) const {
 }
 
 int64_t RateLimiter::LagNs(int64_t now_ns) const {
+  now_ns = std::min(now_ns, end_ns_.load(std::memory_order_relaxed));
   int64_t lag = 0;
   for (const auto& b : buckets_) lag = std::max(lag, b ? b->LagNs(now_ns) : 0);
   return lag;

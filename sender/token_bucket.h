@@ -97,14 +97,17 @@ class RateLimiter {
   void Start();
   double TargetRate() const;
   double ScheduledEvents(int64_t now_ns) const;
-  // The largest lag of the signals' buckets.
+  // The largest lag of the signals' buckets. Nothing is scheduled after `EndAt`, so
+  // the lag stops there instead of growing while the last calls drain.
   int64_t LagNs(int64_t now_ns) const;
+  void EndAt(int64_t end_ns) { end_ns_.store(end_ns, std::memory_order_relaxed); }
   // From now on, hold `total` events/s, split by the same shares.
   void SetRate(double total);
 
  private:
   std::array<double, 3> shares_{};
   std::array<std::unique_ptr<TokenBucket>, 3> buckets_;
+  std::atomic<int64_t> end_ns_{INT64_MAX};
 };
 
 }  // namespace loadgen

@@ -198,6 +198,7 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
   const SteadyClock clock;
   if (limiter != nullptr) limiter->Start();
   const int64_t deadline_ns = pool.duration.count() > 0 ? clock.NowNs() + pool.duration.count() : 0;
+  if (limiter != nullptr && deadline_ns != 0) limiter->EndAt(deadline_ns);
 
   std::vector<std::thread> threads;
   std::atomic<int> unfinished{0};
@@ -218,6 +219,9 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
         int64_t seen = final_lag.load();
         while (lag > seen && !final_lag.compare_exchange_weak(seen, lag)) {
         }
+        // Events never sent count as late as those sent late: the worst lag is at
+        // least the lag the run ended with.
+        stats->NoteLag(w.share.signal, lag, /*late=*/false);
       }
       // On a stop, requests waiting for a retry are given up (and counted as failed)
       // so that shutdown is bounded by the request timeout, not the retry budget.
