@@ -1,4 +1,4 @@
-#include "bench/otlp_sink.h"
+#include "sink/otlp_sink.h"
 
 #include "catch2/catch.hpp"
 #include "common/clock.h"

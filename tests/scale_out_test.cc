@@ -6,10 +6,10 @@
 #include <mutex>
 #include <set>
 
-#include "bench/otlp_sink.h"
 #include "catch2/catch.hpp"
 #include "common/wire.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "sink/otlp_sink.h"
 #include "tests/test_util.h"
 
 namespace loadgen::testing {

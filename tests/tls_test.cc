@@ -1,10 +1,10 @@
 // TLS and mTLS between the sender's exporter and otlp-sink on 127.0.0.1, with
 // certificates made at test time by openssl.
-#include "bench/otlp_sink.h"
 #include "catch2/catch.hpp"
 #include "common/atomic_file.h"
 #include "sender/exporter.h"
 #include "sender/worker_pool.h"
+#include "sink/otlp_sink.h"
 #include "tests/small_dataset.h"
 
 namespace loadgen {

@@ -5,9 +5,9 @@
 #include <mutex>
 #include <set>
 
-#include "bench/otlp_sink.h"
 #include "catch2/catch.hpp"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "sink/otlp_sink.h"
 #include "tests/small_dataset.h"
 
 namespace loadgen {

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "bench/otlp_sink.h"
 #include "common/random.h"
 #include "sender/frame.h"
 #include "sender/transform.h"
+#include "sink/otlp_sink.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;

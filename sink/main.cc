@@ -4,12 +4,12 @@
 
 #include <cstdio>
 
-#include "bench/otlp_sink.h"
 #include "common/atomic_file.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
 #include "cxxopts.hpp"
 #include "fmt/core.h"
+#include "sink/otlp_sink.h"
 
 int main(int argc, char** argv) {
   cxxopts::Options options(
