@@ -13,9 +13,9 @@
 #include "cxxopts.hpp"
 #include "fmt/core.h"
 #include "sender/config.h"
-#include "sender/html_report.h"
-#include "sender/merge.h"
-#include "sender/run.h"
+#include "sender/modes/html_report.h"
+#include "sender/modes/merge.h"
+#include "sender/modes/run.h"
 #include "sender/token_bucket.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "sender/run.h"
+#include "sender/modes/run.h"
 
 #include <sys/resource.h>
 
@@ -12,13 +12,13 @@
 #include "common/http_server.h"
 #include "common/strings.h"
 #include "fmt/core.h"
-#include "sender/admin.h"
-#include "sender/capacity.h"
 #include "sender/exporter.h"
-#include "sender/html_report.h"
 #include "sender/loader.h"
-#include "sender/plan.h"
-#include "sender/report.h"
+#include "sender/modes/admin.h"
+#include "sender/modes/capacity.h"
+#include "sender/modes/html_report.h"
+#include "sender/modes/plan.h"
+#include "sender/modes/report.h"
 #include "sender/token_bucket.h"
 #include "sender/worker_pool.h"
 

@@ -1,4 +1,4 @@
-#include "sender/merge.h"
+#include "sender/modes/merge.h"
 
 #include <algorithm>
 #include <array>

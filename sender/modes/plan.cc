@@ -1,4 +1,4 @@
-#include "sender/plan.h"
+#include "sender/modes/plan.h"
 
 #include <algorithm>
 #include <cmath>

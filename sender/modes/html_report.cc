@@ -1,4 +1,4 @@
-#include "sender/html_report.h"
+#include "sender/modes/html_report.h"
 
 #include <algorithm>
 #include <cmath>

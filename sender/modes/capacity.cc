@@ -1,4 +1,4 @@
-#include "sender/capacity.h"
+#include "sender/modes/capacity.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "sender/report.h"
+#include "sender/modes/report.h"
 
 #include <unistd.h>
 

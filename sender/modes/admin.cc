@@ -1,4 +1,4 @@
-#include "sender/admin.h"
+#include "sender/modes/admin.h"
 
 #include "common/clock.h"
 #include "common/strings.h"
