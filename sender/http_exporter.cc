@@ -12,6 +12,7 @@
 #include "common/gzip.h"
 #include "common/strings.h"
 #include "common/wire.h"
+#include "sender/call_queue.h"
 
 namespace loadgen {
 namespace {

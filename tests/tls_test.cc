@@ -2,7 +2,7 @@
 // certificates made at test time by openssl.
 #include "catch2/catch.hpp"
 #include "common/atomic_file.h"
-#include "sender/exporter.h"
+#include "sender/grpc_exporter.h"
 #include "sender/worker_pool.h"
 #include "sink/otlp_sink.h"
 #include "tests/small_dataset.h"

@@ -12,7 +12,7 @@
 #include "common/http_server.h"
 #include "common/strings.h"
 #include "fmt/core.h"
-#include "sender/exporter.h"
+#include "sender/grpc_exporter.h"
 #include "sender/loader.h"
 #include "sender/modes/admin.h"
 #include "sender/modes/capacity.h"
@@ -116,7 +116,6 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   exporter.credentials = *credentials;
   exporter.protocol = config.protocol;
   if (http) exporter.http_urls = *targets;
-  exporter.insecure = config.insecure;
   exporter.tls_ca_file = config.tls.ca_file;
   exporter.tls_cert_file = config.tls.cert_file;
   exporter.tls_key_file = config.tls.key_file;
