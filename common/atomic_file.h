@@ -46,7 +46,4 @@ class AtomicFile {
 // Writes `contents` to `path` atomically.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents);
 
-// Reads a whole file; the error names the file and the reason.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
-
 }  // namespace loadgen

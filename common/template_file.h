@@ -20,7 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/atomic_file.h"
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 
 namespace loadgen {
 

@@ -5,7 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "common/atomic_file.h"
+#include "common/duration.h"
+#include "common/read_file.h"
 #include "common/strings.h"
 #include "fmt/ranges.h"
 
@@ -284,51 +285,6 @@ absl::StatusOr<ConfigDoc> ConfigDoc::Parse(std::string text, const std::string& 
   }
   doc.root_ = std::make_unique<ConfigMap>(root, doc.file_, "");
   return doc;
-}
-
-absl::StatusOr<std::chrono::nanoseconds> ParseDuration(std::string_view text,
-                                                       std::string_view what) {
-  auto bad = [&] {
-    return absl::InvalidArgumentError(
-        StrCat(what, ": expected a duration such as 500ms, 10s, 5m or 1h30m, got \"", text, "\""));
-  };
-  if (text == "0") return std::chrono::nanoseconds(0);
-  if (text.empty()) return bad();
-  if (text[0] == '-') {
-    return absl::InvalidArgumentError(
-        StrCat(what, ": a duration cannot be negative, got \"", text, "\""));
-  }
-  double total_ns = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-      ++i;
-    if (i == start) return bad();
-    double v;
-    if (!ParseDouble(text.substr(start, i - start), &v)) return bad();
-    size_t ustart = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string_view unit = text.substr(ustart, i - ustart);
-    double mult;
-    if (unit == "ns")
-      mult = 1;
-    else if (unit == "us")
-      mult = 1e3;
-    else if (unit == "ms")
-      mult = 1e6;
-    else if (unit == "s")
-      mult = 1e9;
-    else if (unit == "m")
-      mult = 60e9;
-    else if (unit == "h")
-      mult = 3600e9;
-    else
-      return bad();
-    total_ns += v * mult;
-  }
-  if (total_ns > 9.2e18) return bad();
-  return std::chrono::nanoseconds(static_cast<int64_t>(std::llround(total_ns)));
 }
 
 absl::StatusOr<std::string> ExpandEnv(std::string_view text, std::string_view what) {

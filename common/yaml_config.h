@@ -88,9 +88,6 @@ class ConfigDoc {
   std::unique_ptr<ConfigMap> root_;
 };
 
-// Parses a duration string as GetDuration does; `what` names the source in errors.
-absl::StatusOr<std::chrono::nanoseconds> ParseDuration(std::string_view text,
-                                                       std::string_view what);
 // Replaces ${VAR} with the environment variable's value; fails on an unset variable.
 absl::StatusOr<std::string> ExpandEnv(std::string_view text, std::string_view what);
 // The candidate closest to `word` by edit distance, or "" if none is close.

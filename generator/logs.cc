@@ -1,6 +1,6 @@
 #include "generator/logs.h"
 
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "common/strings.h"
 
 namespace loadgen {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "common/strings.h"
 
 namespace loadgen {

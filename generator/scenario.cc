@@ -5,7 +5,7 @@
 #include <optional>
 #include <unordered_set>
 
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"

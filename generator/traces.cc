@@ -4,7 +4,7 @@
 #include <cmath>
 #include <unordered_set>
 
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "common/strings.h"
 
 namespace loadgen {

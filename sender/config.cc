@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "common/duration.h"
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"

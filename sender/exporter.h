@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "grpcpp/security/credentials.h"
 #include "sender/config.h"
 #include "sender/stats.h"

@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/otlp_signal.h"
 #include "common/random.h"
-#include "common/signal.h"
 
 namespace loadgen {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "common/atomic_file.h"
 #include "common/clock.h"
+#include "common/read_file.h"
 #include "common/strings.h"
 
 namespace loadgen {

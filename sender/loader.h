@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "sender/frame.h"
 
 namespace loadgen {

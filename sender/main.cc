@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/atomic_file.h"
+#include "common/duration.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
 #include "cxxopts.hpp"

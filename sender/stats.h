@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 
 namespace loadgen {
 

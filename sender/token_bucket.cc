@@ -6,22 +6,6 @@
 
 namespace loadgen {
 
-void StopSignal::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopped_.store(true);
-  }
-  cv_.notify_all();
-}
-
-bool StopSignal::SleepUntil(int64_t deadline_ns) {
-  std::unique_lock<std::mutex> lock(mu_);
-  const auto deadline =
-      std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
-  cv_.wait_until(lock, deadline, [&] { return stopped_.load(); });
-  return !stopped_.load();
-}
-
 TokenBucket::TokenBucket(double events_per_second, const Clock* clock)
     : TokenBucket(RateSchedule::Constant(events_per_second), 0, clock) {}
 

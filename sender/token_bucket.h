@@ -24,24 +24,11 @@
 #include <mutex>
 
 #include "common/clock.h"
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "sender/schedule.h"
+#include "sender/stop_signal.h"
 
 namespace loadgen {
-
-// A stop request that sleeping workers wake up for. Thread-safe.
-class StopSignal {
- public:
-  void Stop();
-  bool stopped() const { return stopped_.load(std::memory_order_relaxed); }
-  // Sleeps until the steady-clock time `deadline_ns` or a stop; true if not stopped.
-  bool SleepUntil(int64_t deadline_ns);
-
- private:
-  std::atomic<bool> stopped_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
 
 struct Reservation {
   int64_t send_at_ns = 0;   // When the request may go; RateSchedule::kForever: never (the

@@ -5,6 +5,8 @@
 #include <cstdio>
 
 #include "common/atomic_file.h"
+#include "common/duration.h"
+#include "common/read_file.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
 #include "cxxopts.hpp"

@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/http_server.h"
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 
 namespace grpc {
 class Server;

@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "catch2/catch.hpp"
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "sender/config.h"
 #include "tests/test_util.h"
 

@@ -1,7 +1,7 @@
 // TLS and mTLS between the sender's exporter and otlp-sink on 127.0.0.1, with
 // certificates made at test time by openssl.
 #include "catch2/catch.hpp"
-#include "common/atomic_file.h"
+#include "common/read_file.h"
 #include "sender/grpc_exporter.h"
 #include "sender/worker_pool.h"
 #include "sink/otlp_sink.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 #include "common/strings.h"
 #include "yaml-cpp/yaml.h"
 

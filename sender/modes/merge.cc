@@ -5,8 +5,8 @@
 #include <cmath>
 #include <map>
 
-#include "common/atomic_file.h"
-#include "common/signal.h"
+#include "common/otlp_signal.h"
+#include "common/read_file.h"
 #include "common/strings.h"
 #include "yaml-cpp/yaml.h"
 

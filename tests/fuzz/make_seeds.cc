@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/atomic_file.h"
+#include "common/read_file.h"
 #include "common/strings.h"
 #include "common/template_file.h"
 #include "fmt/core.h"

@@ -1,4 +1,4 @@
-#include "common/signal.h"
+#include "common/otlp_signal.h"
 
 namespace loadgen {
 
