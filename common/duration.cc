@@ -1,8 +1,6 @@
 #include "common/duration.h"
 
-#include <cctype>
-#include <cmath>
-
+#include "absl/time/time.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 
@@ -31,47 +29,20 @@ std::string FormatDuration(std::chrono::nanoseconds d) {
 
 absl::StatusOr<std::chrono::nanoseconds> ParseDuration(std::string_view text,
                                                        std::string_view what) {
-  auto bad = [&] {
+  absl::Duration d;
+  // absl reads Go-style durations: 500ms, 1.5s, 1h30m, 0; it also takes "inf" and
+  // negatives, which no setting here means.
+  if (text.empty() || !absl::ParseDuration(absl::string_view(text.data(), text.size()), &d) ||
+      d == absl::InfiniteDuration() || d == -absl::InfiniteDuration() ||
+      d > absl::Hours(24 * 365 * 100)) {
     return absl::InvalidArgumentError(
         StrCat(what, ": expected a duration such as 500ms, 10s, 5m or 1h30m, got \"", text, "\""));
-  };
-  if (text == "0") return std::chrono::nanoseconds(0);
-  if (text.empty()) return bad();
-  if (text[0] == '-') {
+  }
+  if (d < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         StrCat(what, ": a duration cannot be negative, got \"", text, "\""));
   }
-  double total_ns = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-      ++i;
-    if (i == start) return bad();
-    double v;
-    if (!ParseDouble(text.substr(start, i - start), &v)) return bad();
-    size_t ustart = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string_view unit = text.substr(ustart, i - ustart);
-    double mult;
-    if (unit == "ns")
-      mult = 1;
-    else if (unit == "us")
-      mult = 1e3;
-    else if (unit == "ms")
-      mult = 1e6;
-    else if (unit == "s")
-      mult = 1e9;
-    else if (unit == "m")
-      mult = 60e9;
-    else if (unit == "h")
-      mult = 3600e9;
-    else
-      return bad();
-    total_ns += v * mult;
-  }
-  if (total_ns > 9.2e18) return bad();
-  return std::chrono::nanoseconds(static_cast<int64_t>(std::llround(total_ns)));
+  return absl::ToChronoNanoseconds(d);
 }
 
 }  // namespace loadgen
