@@ -1,10 +1,16 @@
 // deploy/kubernetes: what can be checked without a cluster. The manifests parse, the
 // Indexed Job's wiring is consistent (completions = parallelism = --instances, the
 // index reaches the sender, the backend comes from the Secret), and the configs the
-// ConfigMap ships load with the real loaders.
+// ConfigMap ships load with the real loaders, and the image's runtime stage installs
+// the packages of every library the built binaries link.
 #include <algorithm>
+#include <cstdio>
+#include <set>
+#include <sstream>
 
+#include "absl/strings/str_split.h"
 #include "catch2/catch.hpp"
+#include "common/read_file.h"
 #include "generator/config.h"
 #include "sender/config.h"
 #include "tests/test_util.h"
@@ -15,6 +21,69 @@ namespace {
 
 YAML::Node Manifest(const std::string& name) {
   return YAML::LoadFile(SourceDir() + "/deploy/kubernetes/" + name);
+}
+
+// The standard output of a shell command; the test fails if it does not run.
+std::string Sh(const std::string& command) {
+  std::FILE* p = popen(command.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+std::vector<std::string> Words(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+// The packages installed as dependencies of `roots`, recursively, from dpkg's own
+// records: what any Debian image has because apt and dpkg need it.
+std::set<std::string> DependencyClosure(std::vector<std::string> roots) {
+  std::set<std::string> seen;
+  while (!roots.empty()) {
+    const std::string pkg = roots.back();
+    roots.pop_back();
+    if (!seen.insert(pkg).second) continue;
+    const std::string deps =
+        Sh("dpkg-query -W -f='${Pre-Depends},${Depends}' '" + pkg + "' 2>/dev/null");
+    const std::vector<std::string> alts = absl::StrSplit(deps, absl::ByAnyChar(",|"));
+    for (const std::string& alt : alts) {
+      std::vector<std::string> w = Words(alt);
+      if (w.empty()) continue;
+      std::string name = w[0].substr(0, w[0].find(':'));
+      roots.push_back(name);
+    }
+  }
+  return seen;
+}
+
+// The packages the Dockerfile's last stage installs with apt-get.
+std::set<std::string> RuntimeStagePackages() {
+  const std::string text = *ReadFile(SourceDir() + "/deploy/Dockerfile");
+  // The last stage, with its line continuations joined.
+  std::string stage;
+  for (char c : text.substr(text.rfind("\nFROM "))) {
+    if (c == '\n' && !stage.empty() && stage.back() == '\\') {
+      stage.back() = ' ';
+    } else {
+      stage.push_back(c);
+    }
+  }
+  std::set<std::string> pkgs;
+  const size_t install = stage.find("apt-get install");
+  REQUIRE(install != std::string::npos);
+  std::vector<std::string> w =
+      Words(stage.substr(install + 15, stage.find("&&", install) - install - 15));
+  for (const std::string& word : w) {
+    if (!word.starts_with("-")) pkgs.insert(word);
+  }
+  return pkgs;
 }
 
 TEST_CASE("deploy: the Indexed Job runs as many instances as it says") {
@@ -79,6 +148,31 @@ TEST_CASE("deploy: the ConfigMap's configs load with the real loaders") {
   const YAML::Node pod = Manifest("job.yaml")["spec"]["template"]["spec"];
   CHECK(pod["volumes"][0]["configMap"]["name"].as<std::string>() ==
         Manifest("configmap.yaml")["metadata"]["name"].as<std::string>());
+}
+
+TEST_CASE("deploy: the image's runtime stage installs every library the binaries link") {
+  const std::set<std::string> runtime = RuntimeStagePackages();
+  const std::set<std::string> base = DependencyClosure({"apt", "dpkg", "base-files"});
+  REQUIRE(base.contains("libc6"));  // dpkg's records were read.
+  std::set<std::string> needed;
+  for (const char* tool : {"telemetry-generator", "telemetry-sender", "otlp-sink"}) {
+    const std::string dynamic = Sh("readelf -d '" + BinaryPath(tool) + "'");
+    const std::vector<std::string> lines = absl::StrSplit(dynamic, '\n');
+    for (const std::string& line : lines) {
+      if (line.find("(NEEDED)") == std::string::npos) continue;
+      const size_t open = line.find('['), close = line.find(']');
+      const std::string lib(line.substr(open + 1, close - open - 1));
+      const std::string owner = Sh("dpkg -S '*/x86_64-linux-gnu/" + lib + "' 2>/dev/null");
+      INFO(tool << " links " << lib);
+      REQUIRE_FALSE(owner.empty());
+      needed.insert(owner.substr(0, owner.find_first_of(":,")));
+    }
+  }
+  REQUIRE(needed.contains("libgrpc++1.51"));
+  for (const std::string& pkg : needed) {
+    INFO("deploy/Dockerfile's runtime stage does not install " << pkg);
+    CHECK((runtime.contains(pkg) || base.contains(pkg)));
+  }
 }
 
 }  // namespace
