@@ -29,10 +29,12 @@ kill -TERM "$sink_pid"
 wait "$sink_pid" || true
 trap - EXIT
 
-# Pull counts out of the two JSON summaries (no JSON tool needed).
-sent() { grep -o "\"$1\": {\"events_sent\": [0-9]*, \"events_accepted\": [0-9]*" "$out/sender.json" | grep -o '[0-9]*$'; }
-got() { grep -o "\"$1\": [0-9]*" "$out/sink.json" | head -1 | grep -o '[0-9]*$'; }
-invalid=$(grep -o '"validation": {"enabled": true, "errors": [0-9]*' "$out/sink.json" | grep -o '[0-9]*$')
+# Pull counts out of the two JSON summaries (no JSON tool needed): squeezed onto one
+# line without blanks, each count follows its key.
+flat() { tr -d ' \n' < "$1"; }
+sent() { flat "$out/sender.json" | grep -o "\"$1\":{\"events_sent\":[0-9]*,\"events_accepted\":[0-9]*" | grep -o '[0-9]*$'; }
+got() { flat "$out/sink.json" | grep -o "\"$1\":[0-9]*" | head -1 | grep -o '[0-9]*$'; }
+invalid=$(flat "$out/sink.json" | grep -o '"validation":{"enabled":true,"errors":[0-9]*' | grep -o '[0-9]*$')
 
 echo
 echo "== what the sender reports as accepted vs what otlp-sink received"

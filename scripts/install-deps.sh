@@ -7,6 +7,7 @@ packages=(
   build-essential make cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev libcxxopts-dev libfmt-dev catch2 zlib1g-dev
+  nlohmann-json3-dev  # the typed run summary (--stats-json, --merge-reports, --report)
   libcurl4-openssl-dev  # OTLP/HTTP export
   libssl-dev  # otlp-sink's OTLP/HTTP over TLS
   openssl   # the TLS tests make their certificates at test time

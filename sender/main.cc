@@ -169,15 +169,16 @@ int main(int argc, char** argv) {
     if (!merged.ok()) return FailWith(merged.status().message());
     fmt::print("{}", merged->text);
     if (args.count("stats-json")) {
-      if (auto s = WriteFileAtomically(args["stats-json"].as<std::string>(), merged->json);
+      if (auto s =
+              WriteFileAtomically(args["stats-json"].as<std::string>(), ToJson(merged->summary));
           !s.ok()) {
         return FailWith(StrCat("--stats-json: ", s.message()));
       }
     }
     if (args.count("report")) {
-      auto html = HtmlReport(merged->json, "the merged summary");
-      if (!html.ok()) return FailWith(html.status().message());
-      if (auto s = WriteFileAtomically(args["report"].as<std::string>(), *html); !s.ok()) {
+      if (auto s =
+              WriteFileAtomically(args["report"].as<std::string>(), HtmlReport(merged->summary));
+          !s.ok()) {
         return FailWith(StrCat("--report: ", s.message()));
       }
     }

@@ -152,24 +152,15 @@ std::string CapacityText(const CapacityOptions& o, const CapacityResult& r) {
       o.max_lag_ms, o.min_achieved_ratio * 100);
 }
 
-std::string CapacityJson(const CapacityOptions& o, const CapacityResult& r) {
-  std::string out = fmt::format(
-      "{{\"sustained_rate\": {:.1f}, \"achieved\": {:.1f}, \"error_share\": {:.6f}, \"p99_ms\": "
-      "{:.3f}, \"lag_ms\": {:.3f}, "
-      "\"interrupted\": {}, \"thresholds\": {{\"max_error_share\": {}, \"max_p99_ms\": {}, "
-      "\"max_lag_ms\": {}, \"min_achieved_ratio\": {}}}, \"steps\": [",
-      r.capacity, r.best.achieved, r.best.error_share, r.best.p99_ms, r.best.lag_ms, r.stopped,
-      o.max_error_share, o.max_p99_ms, o.max_lag_ms, o.min_achieved_ratio);
-  for (size_t i = 0; i < r.steps.size(); ++i) {
-    const CapacityStep& s = r.steps[i];
-    StrAppend(&out, fmt::format("{}{{\"target\": {:.1f}, \"achieved\": {:.1f}, \"error_share\": "
-                                "{:.6f}, \"p99_ms\": {:.3f}, \"lag_ms\": {:.3f}, \"held\": {}, "
-                                "\"broke\": \"{}\"}}",
-                                i ? ", " : "", s.target, s.achieved, s.error_share, s.p99_ms,
-                                s.lag_ms, s.held, s.broke));
+CapacitySummary CapacitySummaryOf(const CapacityOptions& o, const CapacityResult& r) {
+  CapacitySummary c{
+      r.capacity, r.best.achieved,   r.best.error_share, r.best.p99_ms, r.best.lag_ms,
+      r.stopped,  o.max_error_share, o.max_p99_ms,       o.max_lag_ms,  o.min_achieved_ratio,
+      {}};
+  for (const CapacityStep& s : r.steps) {
+    c.steps.push_back({s.target, s.achieved, s.error_share, s.p99_ms, s.lag_ms, s.held, s.broke});
   }
-  StrAppend(&out, "]}");
-  return out;
+  return c;
 }
 
 }  // namespace loadgen

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "sender/config.h"
+#include "sender/modes/summary.h"
 #include "sender/stats.h"
 #include "sender/token_bucket.h"
 
@@ -40,6 +41,7 @@ CapacityResult FindCapacity(const CapacityOptions& options, RateLimiter* limiter
                             const RunStats& stats, StopSignal* stop, std::FILE* out);
 
 std::string CapacityText(const CapacityOptions& options, const CapacityResult& result);
-std::string CapacityJson(const CapacityOptions& options, const CapacityResult& result);
+// The result as the run summary carries it.
+CapacitySummary CapacitySummaryOf(const CapacityOptions& options, const CapacityResult& result);
 
 }  // namespace loadgen

@@ -6,7 +6,6 @@
 
 #include "common/otlp_signal.h"
 #include "common/strings.h"
-#include "yaml-cpp/yaml.h"
 
 namespace loadgen {
 namespace {
@@ -118,141 +117,122 @@ th:first-child,td:first-child{text-align:left}
 .chart .grid{stroke:#eee}.err{color:#a00}
 </style>)";
 
+// The run's line: endpoint, length, rate, how it ended.
+std::string HeadHtml(const RunSummary& root) {
+  const std::string target_text = !root.schedule.empty() ? root.schedule
+                                  : root.target_rate > 0
+                                      ? fmt::format("{:.0f} events/s", root.target_rate)
+                                      : "unlimited";
+  return StrCat(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>telemetry-sender report</title>",
+      kStyle, "</head><body>\n<h1>telemetry-sender report</h1>\n",
+      fmt::format("<p class=\"meta\">{} &middot; {:.1f} s &middot; rate {} &middot; {}{}</p>\n",
+                  Html(root.endpoint.empty() ? "merged instances" : root.endpoint),
+                  root.elapsed_seconds, Html(target_text), Html(root.stop_reason),
+                  root.instances > 1 ? fmt::format(" &middot; {} instances", root.instances) : ""));
+}
+
+// The figures per signal, and the errors by kind.
+std::string TotalsHtml(const RunSummary& root) {
+  std::string html =
+      "<h2>Totals</h2><table><tr><th>signal</th><th>sent</th><th>accepted</th>"
+      "<th>rejected</th><th>failed</th><th>retries</th><th>requests</th>"
+      "<th>events/s</th><th>p50 ms</th><th>p99 ms</th></tr>\n";
+  std::string errors;
+  for (Signal s : kAllSignals) {
+    const SignalSummary& n = root.signals[SignalIndex(s)];
+    if (!n.active()) continue;
+    StrAppend(&html,
+              fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                          "<td>{}</td><td>{}</td><td>{}</td><td>{:.2f}</td><td>{:.2f}</td></tr>\n",
+                          SignalName(s), n.events_sent, n.events_accepted, n.events_rejected,
+                          n.events_failed, n.retries, n.requests, Num(n.events_per_second),
+                          n.latency.p50, n.latency.p99));
+    for (const ErrorCount& e : n.errors) {
+      StrAppend(&errors, fmt::format("<li class=\"err\">{} {} &times;{}: {}</li>\n", SignalName(s),
+                                     Html(e.kind), e.count, Html(e.message)));
+    }
+  }
+  StrAppend(&html, "</table>\n");
+  if (!errors.empty()) StrAppend(&html, "<h2>Errors</h2><ul>", errors, "</ul>\n");
+  return html;
+}
+
+std::string CapacityHtml(const CapacitySummary& cap) {
+  std::string html = fmt::format(
+      "<h2>Capacity</h2><p><b>{:.0f} events/s</b> sustained "
+      "(achieved {:.0f}/s, errors {:.2f}%, p99 {:.1f} ms, lag {:.0f} ms)</p>"
+      "<table><tr><th>target</th><th>achieved</th><th>errors</th>"
+      "<th>p99 ms</th><th>lag ms</th><th>result</th></tr>\n",
+      cap.sustained_rate, cap.achieved, cap.error_share * 100, cap.p99_ms, cap.lag_ms);
+  for (const CapacityStepSummary& st : cap.steps) {
+    StrAppend(&html, fmt::format("<tr><td>{:.0f}</td><td>{:.0f}</td><td>{:.2f}%</td>"
+                                 "<td>{:.1f}</td><td>{:.0f}</td><td>{}</td></tr>\n",
+                                 st.target, st.achieved, st.error_share * 100, st.p99_ms, st.lag_ms,
+                                 st.held ? "held" : Html(st.broke)));
+  }
+  StrAppend(&html, "</table>\n");
+  return html;
+}
+
+// The time series, one chart per concern.
+std::string ChartsHtml(const std::vector<IntervalSummary>& intervals) {
+  std::vector<double> t, target, achieved, p50, p99, intended_p99, lag, late, rejected, failed,
+      retries;
+  std::array<std::vector<double>, 3> mix;
+  bool has_target = false;
+  // A last interval much shorter than the others (the drain at the end) would show
+  // rates from a few milliseconds as spikes: it is left out of the charts.
+  double longest = 0;
+  for (const IntervalSummary& r : intervals) longest = std::max(longest, r.seconds);
+  for (const IntervalSummary& r : intervals) {
+    const double seconds = std::max(1e-9, r.seconds);
+    if (seconds < longest / 2) continue;
+    t.push_back(r.t);
+    has_target = has_target || r.target >= 0;
+    target.push_back(std::max(0.0, r.target));
+    achieved.push_back(r.achieved);
+    p50.push_back(r.p50_ms);
+    p99.push_back(r.p99_ms);
+    intended_p99.push_back(r.intended_p99_ms);
+    lag.push_back(r.lag_ms);
+    late.push_back(r.late_requests / seconds);
+    rejected.push_back(r.rejected / seconds);
+    failed.push_back(r.failed / seconds);
+    retries.push_back(r.retries / seconds);
+    for (size_t i = 0; i < 3; ++i) mix[i].push_back(r.accepted[i] / seconds);
+  }
+  std::string html = "<h2>Over time</h2><div class=\"charts\">\n";
+  std::vector<Series> rate = {{"achieved", "#1f77b4", achieved}};
+  if (has_target) rate.insert(rate.begin(), {"target", "#888", target, true});
+  StrAppend(&html, LineChart("Rate: target vs achieved", "events/s accepted", t, rate));
+  // Service time beside the latency from the intended send time: the gap between them
+  // is the time requests waited behind the schedule (coordinated omission).
+  StrAppend(&html, LineChart("Request latency", "ms", t,
+                             {{"p50", "#2ca02c", p50},
+                              {"p99", "#d62728", p99},
+                              {"p99 from intended time", "#8c564b", intended_p99}}));
+  StrAppend(&html, LineChart("Schedule lag", "ms behind / late requests per second", t,
+                             {{"lag ms", "#17becf", lag}, {"late requests/s", "#e377c2", late}}));
+  StrAppend(&html, LineChart("Errors and retries", "per second", t,
+                             {{"retries", "#ff7f0e", retries},
+                              {"rejected", "#9467bd", rejected},
+                              {"failed", "#d62728", failed}}));
+  StrAppend(&html, LineChart("Signal mix", "events/s accepted", t,
+                             {{"traces", "#1f77b4", mix[0]},
+                              {"metrics", "#2ca02c", mix[1]},
+                              {"logs", "#ff7f0e", mix[2]}}));
+  StrAppend(&html, "</div>\n");
+  if (t.empty()) StrAppend(&html, "<p>No intervals recorded (the run was shorter than one).</p>");
+  return html;
+}
+
 }  // namespace
 
-absl::StatusOr<std::string> HtmlReport(const std::string& summary_json, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(summary_json);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(StrCat(source, ": not a JSON summary: ", e.msg));
-  }
-  if (!root.IsMap() || !root["signals"] || !root["intervals"]) {
-    return absl::InvalidArgumentError(
-        StrCat(source, ": not a sender JSON summary (no \"signals\" or \"intervals\")"));
-  }
-  std::string html;
-  try {
-    const double elapsed = root["elapsed_seconds"].as<double>(0);
-    const std::string schedule = root["schedule"].as<std::string>("");
-    const double target_rate = root["target_rate"].as<double>(0);
-    const std::string target_text = !schedule.empty() ? schedule
-                                    : target_rate > 0 ? fmt::format("{:.0f} events/s", target_rate)
-                                                      : "unlimited";
-    html = StrCat(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<title>telemetry-sender report</title>",
-        kStyle, "</head><body>\n<h1>telemetry-sender report</h1>\n",
-        fmt::format("<p class=\"meta\">{} &middot; {:.1f} s &middot; rate {} &middot; {}{}</p>\n",
-                    Html(root["endpoint"].as<std::string>("merged instances")), elapsed,
-                    Html(target_text), Html(root["stop_reason"].as<std::string>("")),
-                    root["instances"].as<int>(1) > 1
-                        ? fmt::format(" &middot; {} instances", root["instances"].as<int>())
-                        : ""));
-    // The figures, per signal.
-    StrAppend(&html,
-              "<h2>Totals</h2><table><tr><th>signal</th><th>sent</th><th>accepted</th>"
-              "<th>rejected</th><th>failed</th><th>retries</th><th>requests</th>"
-              "<th>events/s</th><th>p50 ms</th><th>p99 ms</th></tr>\n");
-    std::string errors;
-    for (Signal s : kAllSignals) {
-      const YAML::Node n = root["signals"][std::string(SignalName(s))];
-      if (!n || n["requests"].as<double>(0) + n["retries"].as<double>(0) == 0) continue;
-      StrAppend(
-          &html,
-          fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                      "<td>{}</td><td>{}</td><td>{}</td><td>{:.2f}</td><td>{:.2f}</td></tr>\n",
-                      SignalName(s), n["events_sent"].as<uint64_t>(0),
-                      n["events_accepted"].as<uint64_t>(0), n["events_rejected"].as<uint64_t>(0),
-                      n["events_failed"].as<uint64_t>(0), n["retries"].as<uint64_t>(0),
-                      n["requests"].as<uint64_t>(0), Num(n["events_per_second"].as<double>(0)),
-                      n["latency_ms"]["p50"].as<double>(0), n["latency_ms"]["p99"].as<double>(0)));
-      for (const auto& e : n["errors"]) {
-        StrAppend(&errors,
-                  fmt::format("<li class=\"err\">{} {} &times;{}: {}</li>\n", SignalName(s),
-                              Html(e["kind"].as<std::string>()), e["count"].as<uint64_t>(0),
-                              Html(e["message"].as<std::string>(""))));
-      }
-    }
-    StrAppend(&html, "</table>\n");
-    if (!errors.empty()) StrAppend(&html, "<h2>Errors</h2><ul>", errors, "</ul>\n");
-    if (const YAML::Node cap = root["capacity"]) {
-      StrAppend(&html,
-                fmt::format("<h2>Capacity</h2><p><b>{:.0f} events/s</b> sustained "
-                            "(achieved {:.0f}/s, errors {:.2f}%, p99 {:.1f} ms, lag {:.0f} ms)</p>"
-                            "<table><tr><th>target</th><th>achieved</th><th>errors</th>"
-                            "<th>p99 ms</th><th>lag ms</th><th>result</th></tr>\n",
-                            cap["sustained_rate"].as<double>(0), cap["achieved"].as<double>(0),
-                            cap["error_share"].as<double>(0) * 100, cap["p99_ms"].as<double>(0),
-                            cap["lag_ms"].as<double>(0)));
-      for (const auto& st : cap["steps"]) {
-        StrAppend(&html, fmt::format(
-                             "<tr><td>{:.0f}</td><td>{:.0f}</td><td>{:.2f}%</td>"
-                             "<td>{:.1f}</td><td>{:.0f}</td><td>{}</td></tr>\n",
-                             st["target"].as<double>(), st["achieved"].as<double>(),
-                             st["error_share"].as<double>() * 100, st["p99_ms"].as<double>(),
-                             st["lag_ms"].as<double>(0),
-                             st["held"].as<bool>() ? "held" : Html(st["broke"].as<std::string>())));
-      }
-      StrAppend(&html, "</table>\n");
-    }
-    // The time series.
-    std::vector<double> t, target, achieved, p50, p99, intended_p99, lag, late, rejected, failed,
-        retries;
-    std::array<std::vector<double>, 3> mix;
-    bool has_target = false;
-    // A last interval much shorter than the others (the drain at the end) would show
-    // rates from a few milliseconds as spikes: it is left out of the charts.
-    double longest = 0;
-    for (const auto& r : root["intervals"]) longest = std::max(longest, r["seconds"].as<double>());
-    for (const auto& r : root["intervals"]) {
-      const double seconds = std::max(1e-9, r["seconds"].as<double>());
-      if (seconds < longest / 2) continue;
-      t.push_back(r["t"].as<double>());
-      const double tg = r["target"].as<double>(-1);
-      has_target = has_target || tg >= 0;
-      target.push_back(std::max(0.0, tg));
-      achieved.push_back(r["achieved"].as<double>());
-      p50.push_back(r["p50_ms"].as<double>());
-      p99.push_back(r["p99_ms"].as<double>());
-      intended_p99.push_back(r["intended_p99_ms"].as<double>(0));
-      lag.push_back(r["lag_ms"].as<double>(0));
-      late.push_back(r["late_requests"].as<double>(0) / seconds);
-      rejected.push_back(r["rejected"].as<double>() / seconds);
-      failed.push_back(r["failed"].as<double>() / seconds);
-      retries.push_back(r["retries"].as<double>() / seconds);
-      int i = 0;
-      for (Signal s : kAllSignals) {
-        mix[i++].push_back(r["accepted"][std::string(SignalName(s))].as<double>() / seconds);
-      }
-    }
-    StrAppend(&html, "<h2>Over time</h2><div class=\"charts\">\n");
-    std::vector<Series> rate = {{"achieved", "#1f77b4", achieved}};
-    if (has_target) rate.insert(rate.begin(), {"target", "#888", target, true});
-    StrAppend(&html, LineChart("Rate: target vs achieved", "events/s accepted", t, rate));
-    // Service time beside the latency from the intended send time: the gap between them
-    // is the time requests waited behind the schedule (coordinated omission).
-    StrAppend(&html, LineChart("Request latency", "ms", t,
-                               {{"p50", "#2ca02c", p50},
-                                {"p99", "#d62728", p99},
-                                {"p99 from intended time", "#8c564b", intended_p99}}));
-    StrAppend(&html, LineChart("Schedule lag", "ms behind / late requests per second", t,
-                               {{"lag ms", "#17becf", lag}, {"late requests/s", "#e377c2", late}}));
-    StrAppend(&html, LineChart("Errors and retries", "per second", t,
-                               {{"retries", "#ff7f0e", retries},
-                                {"rejected", "#9467bd", rejected},
-                                {"failed", "#d62728", failed}}));
-    StrAppend(&html, LineChart("Signal mix", "events/s accepted", t,
-                               {{"traces", "#1f77b4", mix[0]},
-                                {"metrics", "#2ca02c", mix[1]},
-                                {"logs", "#ff7f0e", mix[2]}}));
-    StrAppend(&html, "</div>\n");
-    if (t.empty()) StrAppend(&html, "<p>No intervals recorded (the run was shorter than one).</p>");
-    StrAppend(&html, "</body></html>\n");
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(StrCat(source, ": a field has the wrong type: ", e.msg));
-  }
-  return html;
+std::string HtmlReport(const RunSummary& root) {
+  return StrCat(HeadHtml(root), TotalsHtml(root), root.capacity ? CapacityHtml(*root.capacity) : "",
+                ChartsHtml(root.intervals), "</body></html>\n");
 }
 
 }  // namespace loadgen

@@ -6,11 +6,10 @@
 
 #include <string>
 
-#include "absl/status/statusor.h"
+#include "sender/modes/summary.h"
 
 namespace loadgen {
 
-// `summary_json` is what --stats-json writes; `source` names it in errors.
-absl::StatusOr<std::string> HtmlReport(const std::string& summary_json, const std::string& source);
+std::string HtmlReport(const RunSummary& summary);
 
 }  // namespace loadgen

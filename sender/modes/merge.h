@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "sender/modes/summary.h"
 
 namespace loadgen {
 
 struct MergedReport {
-  std::string json;  // The combined summary (same schema as one instance's).
-  std::string text;  // A table for the terminal.
+  RunSummary summary;  // The combined summary (same schema as one instance's).
+  std::string text;    // A table for the terminal.
 };
 
 // Errors name the file and what in it was not a sender summary.

@@ -10,25 +10,6 @@
 namespace loadgen {
 namespace {
 
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 double Rate(uint64_t n, int64_t ns) { return ns > 0 ? n * 1e9 / static_cast<double>(ns) : 0; }
 
 }  // namespace
@@ -194,82 +175,63 @@ std::string SummaryText(const RunStats& stats, const RunInfo& info) {
   return out;
 }
 
-std::string SummaryJson(const RunStats& stats, const RunInfo& info,
-                        const std::vector<IntervalRecord>& intervals) {
-  std::string out = fmt::format(
-      "{{\n  \"endpoint\": \"{}\",\n  \"elapsed_seconds\": {:.3f},\n  \"target_rate\": {},\n"
-      "  \"stop_reason\": \"{}\",\n  \"instance\": {},\n  \"instances\": {},\n"
-      "  \"start_unix_ns\": {},\n  \"stats_interval_seconds\": {:.3f},\n{}  \"signals\": {{",
-      JsonEscape(info.endpoint), info.elapsed_ns / 1e9, info.target_rate,
-      JsonEscape(info.stop_reason), info.instance, info.instances, info.start_unix_ns,
-      info.stats_interval_seconds,
-      info.capacity_json.empty() ? "" : StrCat("  \"capacity\": ", info.capacity_json, ",\n"));
-  uint64_t sent = 0, accepted = 0, rejected = 0, failed = 0, retries = 0, late = 0;
-  bool first = true;
+RunSummary MakeRunSummary(const RunStats& stats, const RunInfo& info,
+                          const std::vector<IntervalRecord>& intervals) {
+  RunSummary out;
+  out.endpoint = info.endpoint;
+  out.elapsed_seconds = info.elapsed_ns / 1e9;
+  out.target_rate = info.target_rate;
+  out.schedule = info.schedule;
+  out.stop_reason = info.stop_reason;
+  out.instance = info.instance;
+  out.instances = info.instances;
+  out.start_unix_ns = info.start_unix_ns;
+  out.stats_interval_seconds = info.stats_interval_seconds;
+  out.capacity = info.capacity;
   for (Signal s : kAllSignals) {
     const SignalSnapshot snap = stats.Snapshot(s);
-    late += snap.late_requests;
-    sent += snap.events_sent;
-    accepted += snap.events_accepted;
-    rejected += snap.events_rejected;
-    failed += snap.events_failed;
-    retries += snap.retries;
-    StrAppend(&out, first ? "\n" : ",\n");
-    first = false;
-    StrAppend(
-        &out,
-        fmt::format("    \"{}\": {{\"events_sent\": {}, \"events_accepted\": {}, "
-                    "\"events_rejected\": {}, \"events_failed\": {}, \"requests\": {}, "
-                    "\"rejected_requests\": {}, "
-                    "\"failed_requests\": {}, \"retries\": {}, \"bytes\": {}, "
-                    "\"events_per_second\": {:.1f}, \"late_requests\": {}, "
-                    "\"latency_ms\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, "
-                    "\"intended_latency_ms\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, \"max\": "
-                    "{:.3f}}}, \"errors\": [",
-                    SignalName(s), snap.events_sent, snap.events_accepted, snap.events_rejected,
-                    snap.events_failed, snap.requests, snap.rejected_requests, snap.failed_requests,
-                    snap.retries, snap.bytes_sent, Rate(snap.events_accepted, info.elapsed_ns),
-                    snap.late_requests, snap.p50_ns / 1e6, snap.p99_ns / 1e6, snap.max_ns / 1e6,
-                    snap.intended_p50_ns / 1e6, snap.intended_p99_ns / 1e6,
-                    snap.intended_max_ns / 1e6));
-    bool first_error = true;
-    for (const auto& e : stats.Errors(s)) {
-      StrAppend(&out, fmt::format("{}{{\"kind\": \"{}\", \"count\": {}, \"message\": \"{}\"}}",
-                                  first_error ? "" : ", ", JsonEscape(e.kind), e.count,
-                                  JsonEscape(e.first_message)));
-      first_error = false;
-    }
-    StrAppend(&out, "]}");
+    SignalSummary& o = out.signals[SignalIndex(s)];
+    o.events_sent = snap.events_sent;
+    o.events_accepted = snap.events_accepted;
+    o.events_rejected = snap.events_rejected;
+    o.events_failed = snap.events_failed;
+    o.requests = snap.requests;
+    o.rejected_requests = snap.rejected_requests;
+    o.failed_requests = snap.failed_requests;
+    o.retries = snap.retries;
+    o.bytes = snap.bytes_sent;
+    o.late_requests = snap.late_requests;
+    o.events_per_second = Rate(snap.events_accepted, info.elapsed_ns);
+    o.latency = {snap.p50_ns / 1e6, snap.p99_ns / 1e6, snap.max_ns / 1e6};
+    o.intended_latency = {snap.intended_p50_ns / 1e6, snap.intended_p99_ns / 1e6,
+                          snap.intended_max_ns / 1e6};
+    for (const auto& e : stats.Errors(s)) o.errors.push_back({e.kind, e.count, e.first_message});
   }
-  StrAppend(
-      &out,
-      fmt::format("\n  }},\n  \"total\": {{\"events_sent\": {}, \"events_accepted\": {}, "
-                  "\"events_rejected\": {}, \"events_failed\": {}, \"retries\": {}, "
-                  "\"late_requests\": {}, \"events_per_second\": {:.1f}}},\n"
-                  "  \"in_flight\": {{\"peak\": {}, \"limit\": {}}},\n"
-                  "  \"schedule_lag_ms\": {{\"paced\": {}, \"final\": {:.3f}, \"max\": {:.3f}, "
-                  "\"pacing_interval\": {:.3f}}},\n"
-                  "  \"peak_rss_bytes\": {},\n  \"schedule\": \"{}\",\n  \"intervals\": [",
-                  sent, accepted, rejected, failed, retries, late, Rate(accepted, info.elapsed_ns),
-                  stats.in_flight_peak(), info.in_flight_limit, info.paced, info.final_lag_ns / 1e6,
-                  stats.lag_max_ns() / 1e6, info.pacing_interval_ns / 1e6, info.peak_rss_bytes,
-                  JsonEscape(info.schedule)));
-  // One line per interval: the time series that reports and --merge-reports read.
-  for (size_t k = 0; k < intervals.size(); ++k) {
-    const IntervalRecord& r = intervals[k];
-    StrAppend(&out, fmt::format(
-                        "{}\n    {{\"t\": {:.3f}, \"seconds\": {:.3f}, \"target\": {:.1f}, "
-                        "\"achieved\": {:.1f}, \"accepted\": {{\"traces\": {}, \"metrics\": {}, "
-                        "\"logs\": {}}}, \"rejected\": {}, \"failed\": {}, \"retries\": {}, "
-                        "\"requests\": {}, \"p50_ms\": {:.3f}, \"p99_ms\": {:.3f}, "
-                        "\"intended_p99_ms\": {:.3f}, \"in_flight\": {}, \"lag_ms\": {:.3f}, "
-                        "\"late_requests\": {}}}",
-                        k == 0 ? "" : ",", r.end_seconds, r.seconds, r.target_rate,
-                        r.achieved_rate(), r.accepted[0], r.accepted[1], r.accepted[2], r.rejected,
-                        r.failed, r.retries, r.requests, r.p50_ns / 1e6, r.p99_ns / 1e6,
-                        r.intended_p99_ns / 1e6, r.in_flight, r.lag_ns / 1e6, r.late_requests));
+  out.in_flight_peak = stats.in_flight_peak();
+  out.in_flight_limit = info.in_flight_limit;
+  out.paced = info.paced;
+  out.lag_final_ms = info.final_lag_ns / 1e6;
+  out.lag_max_ms = stats.lag_max_ns() / 1e6;
+  out.pacing_interval_ms = info.pacing_interval_ns / 1e6;
+  out.peak_rss_bytes = info.peak_rss_bytes;
+  for (const IntervalRecord& r : intervals) {
+    IntervalSummary& o = out.intervals.emplace_back();
+    o.t = r.end_seconds;
+    o.seconds = r.seconds;
+    o.target = r.target_rate;
+    o.achieved = r.achieved_rate();
+    o.accepted = r.accepted;
+    o.rejected = r.rejected;
+    o.failed = r.failed;
+    o.retries = r.retries;
+    o.requests = r.requests;
+    o.late_requests = r.late_requests;
+    o.p50_ms = r.p50_ns / 1e6;
+    o.p99_ms = r.p99_ns / 1e6;
+    o.intended_p99_ms = r.intended_p99_ns / 1e6;
+    o.lag_ms = r.lag_ns / 1e6;
+    o.in_flight = r.in_flight;
   }
-  StrAppend(&out, "\n  ]\n}\n");
   return out;
 }
 

@@ -8,10 +8,12 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "sender/modes/summary.h"
 #include "sender/stats.h"
 #include "sender/token_bucket.h"
 
@@ -24,7 +26,8 @@ struct RunInfo {
   int instance = 0, instances = 1;  // Scale-out.
   int64_t start_unix_ns = 0;        // Wall-clock start, to align merged time series.
   double stats_interval_seconds = 0;
-  std::string capacity_text, capacity_json;  // --find-capacity's result.
+  std::string capacity_text;  // --find-capacity's result.
+  std::optional<CapacitySummary> capacity;
   bool capacity_found = false;
   int64_t elapsed_ns = 0;
   std::string stop_reason;
@@ -83,7 +86,7 @@ class StatsReporter {
 };
 
 std::string SummaryText(const RunStats& stats, const RunInfo& info);
-std::string SummaryJson(const RunStats& stats, const RunInfo& info,
-                        const std::vector<IntervalRecord>& intervals = {});
+RunSummary MakeRunSummary(const RunStats& stats, const RunInfo& info,
+                          const std::vector<IntervalRecord>& intervals = {});
 
 }  // namespace loadgen

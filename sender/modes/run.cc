@@ -219,7 +219,7 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
     stop->Stop();
     senders.join();
     info.capacity_text = CapacityText(config.capacity, result);
-    info.capacity_json = CapacityJson(config.capacity, result);
+    info.capacity = CapacitySummaryOf(config.capacity, result);
     info.stop_reason = result.stopped ? "interrupted" : "capacity search done";
     info.capacity_found = result.capacity > 0;
   } else {
@@ -256,16 +256,14 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   }
   fmt::print("{}", SummaryText(stats, info));
   fmt::print("{}", info.capacity_text);
-  const std::string summary_json = SummaryJson(stats, info, reporter.intervals());
+  const RunSummary summary = MakeRunSummary(stats, info, reporter.intervals());
   if (!config.stats_json_file.empty()) {
-    if (auto s = WriteFileAtomically(config.stats_json_file, summary_json); !s.ok()) {
+    if (auto s = WriteFileAtomically(config.stats_json_file, ToJson(summary)); !s.ok()) {
       return FailWith(StrCat("stats.json_file: ", s.message()));
     }
   }
   if (!config.report_file.empty()) {
-    auto html = HtmlReport(summary_json, "the run's summary");
-    if (!html.ok()) return FailWith(html.status().message());
-    if (auto s = WriteFileAtomically(config.report_file, *html); !s.ok()) {
+    if (auto s = WriteFileAtomically(config.report_file, HtmlReport(summary)); !s.ok()) {
       return FailWith(StrCat("stats.report_file: ", s.message()));
     }
     fmt::print("report: {}\n", config.report_file);
