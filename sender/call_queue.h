@@ -1,6 +1,6 @@
 // What every exporter shares: the calls outstanding and the retry queue
 // (CallQueueExporter), how a request's outcome is counted (OutcomeCounter), and the
-// retry rules (which codes retry, the server's RetryInfo delay, backoff with jitter).
+// backoff between retries (which codes retry is in common/otlp_wire).
 #pragma once
 
 #include <algorithm>
@@ -18,19 +18,9 @@
 
 namespace loadgen {
 
-// Whether an Export failing with `code` may be retried; `has_retry_info` says whether
-// the status carried google.rpc.RetryInfo.
-bool IsRetryable(int code, bool has_retry_info);
-
-// The RetryInfo delay in a serialized google.rpc.Status, or -1 when there is none.
-int64_t RetryDelayNs(std::string_view status_details);
-
 // The wait before retry number `attempt` (1 = the first retry) by the policy's
 // exponential backoff with jitter, or the server's delay when it gave one (>= 0).
 int64_t RetryBackoffNs(const RetryPolicy& policy, int attempt, int64_t server_delay_ns, Rng* rng);
-
-// The name of a gRPC status code (UNAVAILABLE, ...).
-const char* GrpcCodeName(int code);
 
 namespace internal {
 // What every exporter's calls hold besides their transport state.

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/otlp_wire.h"
 #include "common/read_file.h"
 #include "common/strings.h"
 
@@ -120,15 +121,15 @@ void GrpcExporter::Complete(Call* call, bool ok) {
   SignalCounters& c = stats_->of(signal_);
   const int64_t now = SteadyClock().NowNs();
   c.latency.Record(now - call->attempt_started_ns);
-  const int code = ok ? call->status.error_code() : grpc::UNAVAILABLE;
+  const grpc::StatusCode code = ok ? call->status.error_code() : grpc::UNAVAILABLE;
   if (code != grpc::OK) {
-    const int64_t server_delay = RetryDelayNs(call->status.error_details());
-    if (options_.retry.enabled && IsRetryable(code, server_delay >= 0)) {
+    const int64_t server_delay = otlp::RetryDelayNs(call->status.error_details());
+    if (options_.retry.enabled && otlp::IsRetryable(code, server_delay >= 0)) {
       // The server's RetryInfo says when it wants to hear from us again.
       const int64_t delay = RetryBackoffNs(options_.retry, call->attempt, server_delay, &rng_);
       if (now + delay - call->first_started_ns <= options_.retry.max_elapsed_time.count()) {
         // Retried causes are reported too (once per kind), not only final failures.
-        outcomes_.Retried(GrpcCodeName(code),
+        outcomes_.Retried(std::string(otlp::StatusCodeName(code)),
                           ok ? call->status.error_message() : "completion queue failure");
         RetryAt(now + delay, call);
         return;
@@ -138,11 +139,13 @@ void GrpcExporter::Complete(Call* call, bool ok) {
   const uint64_t events = call->request.events;
   if (code == grpc::OK) {
     outcomes_.Accepted(events, call->bytes, Flatten(call->response));
-  } else if (ok && !IsRetryable(code, RetryDelayNs(call->status.error_details()) >= 0)) {
+  } else if (ok &&
+             !otlp::IsRetryable(code, otlp::RetryDelayNs(call->status.error_details()) >= 0)) {
     // The receiver refused the request itself; resending it would not help.
-    outcomes_.Rejected(events, call->bytes, GrpcCodeName(code), call->status.error_message());
+    outcomes_.Rejected(events, call->bytes, std::string(otlp::StatusCodeName(code)),
+                       call->status.error_message());
   } else {
-    outcomes_.Failed(events, call->bytes, GrpcCodeName(code),
+    outcomes_.Failed(events, call->bytes, std::string(otlp::StatusCodeName(code)),
                      ok ? call->status.error_message() : "completion queue failure");
   }
   Finish(call);

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/gzip.h"
+#include "common/otlp_wire.h"
 #include "common/strings.h"
 #include "common/wire.h"
 #include "sender/call_queue.h"
@@ -177,8 +178,7 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
     if (result == CURLE_OK) curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
     const bool ok = result == CURLE_OK && status >= 200 && status < 300;
     // Transport errors and 429/502/503/504 are worth another try (OTLP/HTTP spec).
-    const bool retryable =
-        result != CURLE_OK || status == 429 || status == 502 || status == 503 || status == 504;
+    const bool retryable = result != CURLE_OK || otlp::IsRetryableHttpStatus(status);
     const std::string kind = result != CURLE_OK ? "connection error" : StrCat("HTTP ", status);
     const std::string message =
         result != CURLE_OK ? std::string(call->error[0] ? call->error : curl_easy_strerror(result))

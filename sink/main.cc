@@ -6,6 +6,7 @@
 
 #include "common/atomic_file.h"
 #include "common/duration.h"
+#include "common/otlp_wire.h"
 #include "common/read_file.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
@@ -116,21 +117,16 @@ int main(int argc, char** argv) {
     }
     sink_options.required_header_value = h.substr(eq + 1);
   }
-  static const std::pair<const char*, int> kCodes[] = {
-      {"CANCELLED", 1},          {"UNKNOWN", 2},    {"INVALID_ARGUMENT", 3},
-      {"DEADLINE_EXCEEDED", 4},  {"NOT_FOUND", 5},  {"PERMISSION_DENIED", 7},
-      {"RESOURCE_EXHAUSTED", 8}, {"ABORTED", 10},   {"INTERNAL", 13},
-      {"UNAVAILABLE", 14},       {"DATA_LOSS", 15}, {"UNAUTHENTICATED", 16}};
   const std::string code = args["fail-code"].as<std::string>();
-  int64_t numeric = -1;
-  for (const auto& [name, value] : kCodes) {
-    if (code == name) numeric = value;
-  }
-  if (numeric < 0 && (!loadgen::ParseInt64(code, &numeric) || numeric < 1 || numeric > 16)) {
-    fmt::print(stderr, "otlp-sink: --fail-code: unknown gRPC status \"{}\"\n", code);
+  const auto fail_code = loadgen::otlp::ParseStatusCode(code);
+  if (!fail_code) {
+    fmt::print(stderr,
+               "otlp-sink: --fail-code: unknown gRPC status \"{}\" (a name such as UNAVAILABLE or "
+               "a number 1-16)\n",
+               code);
     return 2;
   }
-  sink_options.fail_code = static_cast<int>(numeric);
+  sink_options.fail_code = *fail_code;
   for (auto [flag, out] : {std::pair{"tls-cert", &sink_options.tls_cert_pem},
                            std::pair{"tls-key", &sink_options.tls_key_pem},
                            std::pair{"tls-client-ca", &sink_options.client_ca_pem}}) {

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/gzip.h"
+#include "common/otlp_wire.h"
 #include "common/random.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -91,21 +92,19 @@ class RawExport : public Service::template WithRawCallbackMethod_Export<typename
         verdict = sink_->Receive(signal_, joined, headers);
       }
     }
-    // Full success is an empty response; partial success sets field 1
-    // {1: rejected count, 2: error_message}, the same numbers for all three signals.
-    std::string body;
-    if (verdict.code == 0 && verdict.rejected > 0) {
-      std::string partial;
-      wire::AppendVarintField(&partial, 1, static_cast<uint64_t>(verdict.rejected));
-      wire::AppendLenField(&partial, 2, verdict.message);
-      wire::AppendLenField(&body, 1, partial);
-    }
+    const std::string body = verdict.code == grpc::OK
+                                 ? otlp::EncodeExportResponse({verdict.rejected, verdict.message})
+                                 : "";
     grpc::Slice slice(body.data(), body.size());
     *response = grpc::ByteBuffer(&slice, 1);
     grpc::Status status = grpc::Status::OK;
     if (verdict.code != 0) {
-      status = grpc::Status(static_cast<grpc::StatusCode>(verdict.code), verdict.message,
-                            StatusDetails(verdict));
+      // A google.rpc.Status with RetryInfo, when the refusal says when to come back.
+      status = grpc::Status(
+          verdict.code, verdict.message,
+          verdict.retry_after_ns > 0
+              ? otlp::EncodeStatus(verdict.code, verdict.message, verdict.retry_after_ns)
+              : "");
     }
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     if (verdict.delay_ns <= 0) {
@@ -122,21 +121,6 @@ class RawExport : public Service::template WithRawCallbackMethod_Export<typename
   }
 
  private:
-  // A serialized google.rpc.Status carrying google.rpc.RetryInfo when asked for.
-  static std::string StatusDetails(const SinkVerdict& v) {
-    if (v.retry_after_ns <= 0) return "";
-    std::string duration, retry_info, any, status;
-    wire::AppendVarintField(&duration, 1, static_cast<uint64_t>(v.retry_after_ns / 1000000000));
-    wire::AppendVarintField(&duration, 2, static_cast<uint64_t>(v.retry_after_ns % 1000000000));
-    wire::AppendLenField(&retry_info, 1, duration);
-    wire::AppendLenField(&any, 1, "type.googleapis.com/google.rpc.RetryInfo");
-    wire::AppendLenField(&any, 2, retry_info);
-    wire::AppendVarintField(&status, 1, static_cast<uint64_t>(v.code));
-    wire::AppendLenField(&status, 2, v.message);
-    wire::AppendLenField(&status, 3, any);
-    return status;
-  }
-
  private:
   OtlpSink* sink_;
   Signal signal_;
@@ -516,28 +500,10 @@ absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
     const SinkVerdict v =
         Receive(signal, body, [&](std::string_view name) { return r.Header(name); });
     if (v.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(v.delay_ns));
-    std::string response;
-    if (v.code == 0) {
-      if (v.rejected > 0) {
-        std::string partial;
-        wire::AppendVarintField(&partial, 1, static_cast<uint64_t>(v.rejected));
-        wire::AppendLenField(&partial, 2, v.message);
-        wire::AppendLenField(&response, 1, partial);
-      }
-      return {200, proto, response};
-    }
+    if (v.code == grpc::OK)
+      return {200, proto, otlp::EncodeExportResponse({v.rejected, v.message})};
     // A google.rpc.Status body, and the HTTP status the OTLP/HTTP spec maps to.
-    wire::AppendVarintField(&response, 1, static_cast<uint64_t>(v.code));
-    wire::AppendLenField(&response, 2, v.message);
-    HttpResponse out{500, proto, response};
-    switch (v.code) {
-      case 14: out.status = 503; break;
-      case 8: out.status = 429; break;
-      case 3: out.status = 400; break;
-      case 16: out.status = 401; break;
-      case 7: out.status = 403; break;
-      default: break;
-    }
+    HttpResponse out{otlp::HttpStatusFor(v.code), proto, otlp::EncodeStatus(v.code, v.message)};
     if (v.retry_after_ns > 0) {
       out.headers.push_back(
           {"Retry-After", std::to_string((v.retry_after_ns + 999999999) / 1000000000)});
@@ -658,7 +624,7 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
   uint64_t items;
   if (!CountItems(signal, request, &items)) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
-    verdict.code = 3;  // INVALID_ARGUMENT: never worth a retry.
+    verdict.code = grpc::INVALID_ARGUMENT;  // Never worth a retry.
     verdict.message = "malformed request";
     return verdict;
   }
@@ -667,7 +633,7 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
     if (value == nullptr || *value != options_.required_header_value) {
       refused_requests_[i].fetch_add(1, std::memory_order_relaxed);
       refused_items_[i].fetch_add(items, std::memory_order_relaxed);
-      verdict.code = 16;  // UNAUTHENTICATED
+      verdict.code = grpc::UNAUTHENTICATED;
       verdict.message =
           StrCat("otlp-sink: missing or wrong ", options_.required_header_name, " header");
       return verdict;
@@ -694,7 +660,7 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
     } else if (backlog > kTolerance) {
       refused_requests_[i].fetch_add(1, std::memory_order_relaxed);
       refused_items_[i].fetch_add(items, std::memory_order_relaxed);
-      verdict.code = 8;  // RESOURCE_EXHAUSTED
+      verdict.code = grpc::RESOURCE_EXHAUSTED;
       verdict.message = "otlp-sink: over --max-rate";
       verdict.retry_after_ns = backlog - kTolerance;
       return verdict;

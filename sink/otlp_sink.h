@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "common/http_server.h"
 #include "common/otlp_signal.h"
+#include "grpcpp/support/status_code_enum.h"
 
 namespace grpc {
 class Server;
@@ -40,8 +41,7 @@ struct SinkOptions {
   // Misbehaviour, for tests and demos of how senders cope. Shares are exact, not random:
   // with fail_share 0.2 every fifth request of the sink fails.
   double fail_share = 0;  // Share of requests refused with fail_code.
-  int fail_code =
-      14;  // gRPC status code (14 UNAVAILABLE, 8 RESOURCE_EXHAUSTED, 3 INVALID_ARGUMENT).
+  grpc::StatusCode fail_code = grpc::UNAVAILABLE;
   int64_t retry_after_ns = 0;  // If > 0, refusals carry google.rpc.RetryInfo with this delay.
   double reject_share = 0;  // Share of each accepted request's items refused via partial_success.
   int64_t delay_ns = 0;     // Added to responses (to delay_share of them).
@@ -79,7 +79,7 @@ struct SinkOptions {
 
 // What the sink answers to one request.
 struct SinkVerdict {
-  int code = 0;  // gRPC status code; 0 = OK.
+  grpc::StatusCode code = grpc::OK;
   std::string message;
   int64_t retry_after_ns = 0;
   int64_t rejected = 0;  // Items refused via partial_success (with code 0).

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "catch2/catch.hpp"
+#include "common/otlp_wire.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "sink/otlp_sink.h"
 #include "tests/small_dataset.h"
@@ -379,9 +380,10 @@ TEST_CASE("requests to a port nobody listens on are counted as failed, not accep
 
 TEST_CASE("retryable refusals are retried until accepted, and counted as retries") {
   SinkOptions faulty;
-  faulty.fail_share = 0.2;             // Every fifth request.
-  faulty.fail_code = GENERATE(14, 8);  // UNAVAILABLE; RESOURCE_EXHAUSTED with RetryInfo.
-  faulty.retry_after_ns = faulty.fail_code == 8 ? 2'000'000 : 0;
+  faulty.fail_share = 0.2;  // Every fifth request.
+  faulty.fail_code =
+      GENERATE(grpc::UNAVAILABLE, grpc::RESOURCE_EXHAUSTED);  // The latter with RetryInfo.
+  faulty.retry_after_ns = faulty.fail_code == grpc::RESOURCE_EXHAUSTED ? 2'000'000 : 0;
   Harness h(faulty);
   RunStats stats;
   h.Run(2, &stats);
@@ -389,7 +391,7 @@ TEST_CASE("retryable refusals are retried until accepted, and counted as retries
   uint64_t retries = 0, refused = 0;
   for (Signal s : kAllSignals) {
     const int i = SignalIndex(s);
-    INFO(SignalName(s) << " code " << faulty.fail_code);
+    INFO(SignalName(s) << " code " << otlp::StatusCodeName(faulty.fail_code));
     // Nothing counted as accepted that the sink did not accept, and nothing lost.
     CHECK(stats.Snapshot(s).events_accepted == got.items[i]);
     CHECK(got.items[i] == 2 * h.data.events[i]);
@@ -405,7 +407,7 @@ TEST_CASE("non-retryable refusals are rejected at once, reported once per kind")
   SinkOptions faulty;
   faulty.fail_share = 0.25;
   // INVALID_ARGUMENT, and RESOURCE_EXHAUSTED without RetryInfo ("too large").
-  faulty.fail_code = GENERATE(3, 8);
+  faulty.fail_code = GENERATE(grpc::INVALID_ARGUMENT, grpc::RESOURCE_EXHAUSTED);
   Harness h(faulty);
   RunStats stats;
   h.Run(2, &stats);
@@ -424,7 +426,7 @@ TEST_CASE("non-retryable refusals are rejected at once, reported once per kind")
     const auto errors = stats.Errors(s);
     if (snap.rejected_requests > 0) {
       REQUIRE(errors.size() == 1);
-      CHECK(errors[0].kind == (faulty.fail_code == 3 ? "INVALID_ARGUMENT" : "RESOURCE_EXHAUSTED"));
+      CHECK(errors[0].kind == otlp::StatusCodeName(faulty.fail_code));
       CHECK(errors[0].count == snap.rejected_requests);
       CHECK_THAT(errors[0].first_message, Catch::Contains("refused on purpose"));
     }
