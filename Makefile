@@ -9,21 +9,30 @@ CMAKE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOADGEN_WERROR=$(WERROR)
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo bench asan tsan fuzz format clean
+.PHONY: all deps tool-deps build tools test demo bench asan tsan fuzz format clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
+tool-deps:
+	@scripts/install-deps.sh --tools
+
 build: deps
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DBUILD_TESTING=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Only the three tools, with only their packages: what the demo needs. A build
+# directory configured with the tests keeps them.
+tools: tool-deps
+	test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DBUILD_TESTING=OFF >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target telemetry-generator telemetry-sender otlp-sink
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: build
+demo: tools
 	scripts/demo.sh $(BUILD)
 
 bench: build

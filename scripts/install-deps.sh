@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project builds with. Idempotent: installs only
-# what is missing, and uses sudo only when not already root.
+# what is missing, and uses sudo only when not already root. With --tools, only what
+# the three tools need (make demo).
 set -euo pipefail
 
+# What the three tools build with (make demo), then what the tests, fuzzers and
+# benches add (make test, make fuzz, make bench).
 packages=(
-  build-essential make cmake ninja-build pkg-config git
+  build-essential make cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libyaml-cpp-dev libcxxopts-dev libfmt-dev catch2 zlib1g-dev
-  nlohmann-json3-dev  # the typed run summary (--stats-json, --merge-reports, --report)
+  libabsl-dev libyaml-cpp-dev libcxxopts-dev libfmt-dev zlib1g-dev
   libcurl4-openssl-dev  # OTLP/HTTP export
   libssl-dev  # otlp-sink's OTLP/HTTP over TLS
-  openssl   # the TLS tests make their certificates at test time
-  time      # bench/throughput.sh measures CPU and RSS with /usr/bin/time
-  util-linux  # setpriv: the bad-input tests drop root's file-permission override
-  clang libclang-rt-14-dev  # libFuzzer and its sanitizers (make fuzz)
-  chromium  # the HTML report test renders the report headless
+  nlohmann-json3-dev  # the typed run summary (--stats-json, --merge-reports, --report)
 )
+if [ "${1:-}" != "--tools" ]; then
+  packages+=(
+    git catch2
+    openssl   # the TLS tests make their certificates at test time
+    time      # bench/throughput.sh measures CPU and RSS with /usr/bin/time
+    util-linux  # setpriv: the bad-input tests drop root's file-permission override
+    clang libclang-rt-14-dev  # libFuzzer and its sanitizers (make fuzz)
+    chromium  # the HTML report test renders the report headless
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
