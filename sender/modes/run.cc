@@ -10,6 +10,7 @@
 #include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/http_server.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "fmt/core.h"
 #include "sender/grpc_exporter.h"
@@ -37,41 +38,26 @@ std::chrono::nanoseconds RunLength(const SenderConfig& config) {
   return length;
 }
 
-}  // namespace
+// This instance's share of the load, and a pacing interval that fits in the run: a
+// request intended for its middle event must fall inside it.
+void ResolveShare(SenderConfig* config) {
+  if (const auto length = RunLength(*config); length.count() > 0) {
+    config->pacing_interval = std::min(config->pacing_interval, length);
+  }
+  if (config->instances > 1) {
+    config->events_per_second /= static_cast<double>(config->instances);
+    for (ScheduleStage& st : config->schedule)
+      st.target_rate /= static_cast<double>(config->instances);
+  }
+}
 
-int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
-              const std::atomic<bool>* interrupted) {
-  // A request intended for its middle event must fall inside the run: a run shorter
-  // than the pacing interval paces by its own length.
-  if (const auto length = RunLength(config); length.count() > 0) {
-    config.pacing_interval = std::min(config.pacing_interval, length);
-  }
-  const bool http = config.protocol == "http/protobuf";
-  auto targets = http ? ResolveHttpUrls(&config) : ResolveGrpcTargets(&config);
-  if (!targets.ok()) return FailWith(targets.status().message());
-  if (http && !config.tls.server_name.empty()) {
-    return FailWith(
-        "otlp.tls.server_name applies to gRPC only; for http/protobuf use the name in "
-        "the URL");
-  }
-  // gRPC credentials (for http/protobuf this still checks that the TLS files can be read).
-  auto credentials = MakeCredentials(config);
-  if (!credentials.ok()) return FailWith(credentials.status().message());
-
-  // Scale-out: this instance's share of the load.
-  if (config.instances > 1) {
-    config.events_per_second /= static_cast<double>(config.instances);
-    for (ScheduleStage& st : config.schedule)
-      st.target_rate /= static_cast<double>(config.instances);
-  }
+// Loads and compiles the templates, and says what it loaded.
+absl::Status LoadDataset(const SenderConfig& config, const Clock& clock, LoadedDataset* dataset) {
+  const int64_t load_start = clock.NowNs();
   const std::pair<std::string, std::string> instance_attribute =
       config.instances > 1
           ? std::pair<std::string, std::string>{"loadgen.instance", std::to_string(config.instance)}
           : std::pair<std::string, std::string>{};
-
-  const SteadyClock clock;
-  const int64_t load_start = clock.NowNs();
-  LoadedDataset dataset;
   for (auto [signal, path, batch] :
        {std::tuple{Signal::kTraces, &config.traces_file, config.batch_traces},
         std::tuple{Signal::kMetrics, &config.metrics_file, config.batch_metrics},
@@ -79,43 +65,52 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
     if (path->empty()) continue;
     const UnitLimits limits{static_cast<size_t>(batch),
                             static_cast<size_t>(config.max_request_bytes)};
-    if (auto s = LoadTemplateFile(*path, signal, limits, &dataset, instance_attribute); !s.ok()) {
-      return FailWith(s.message());
-    }
+    RETURN_IF_ERROR(LoadTemplateFile(*path, signal, limits, dataset, instance_attribute));
   }
   uint64_t total_events = 0;
   std::string loaded;
   for (Signal s : kAllSignals) {
-    const CompiledSignal& signal = dataset.of(s);
+    const CompiledSignal& signal = dataset->of(s);
     if (signal.empty()) continue;
     total_events += signal.events;
     StrAppend(&loaded, fmt::format(" {} {} in {} units ({:.1f} MiB);", SignalName(s), signal.events,
                                    signal.unit_count(), signal.MemoryBytes() / 1048576.0));
   }
-  if (total_events == 0) return FailWith("no events to send: every input is empty or unset");
+  if (total_events == 0) {
+    return absl::InvalidArgumentError("no events to send: every input is empty or unset");
+  }
   fmt::print("loaded{} compiled in {:.0f} ms\n", loaded, (clock.NowNs() - load_start) / 1e6);
-  if (modes.plan) {
-    auto plan = MakePlan(dataset, config);
-    if (!plan.ok()) return FailWith(plan.status().message());
-    fmt::print("{}", PlanText(*plan));
-    if (!config.stats_json_file.empty()) {
-      if (auto s = WriteFileAtomically(config.stats_json_file, PlanJson(*plan)); !s.ok()) {
-        return FailWith(StrCat("stats.json_file: ", s.message()));
-      }
-    }
-    return 0;
-  }
+  return absl::OkStatus();
+}
 
-  ExporterOptions exporter;
-  exporter.signal_targets = *targets;
-  std::string where = (*targets)[0];
-  if ((*targets)[1] != where || (*targets)[2] != where) {
-    where =
-        fmt::format("traces {}, metrics {}, logs {}", (*targets)[0], (*targets)[1], (*targets)[2]);
+int PrintPlan(const LoadedDataset& dataset, const SenderConfig& config) {
+  auto plan = MakePlan(dataset, config);
+  if (!plan.ok()) return FailWith(plan.status().message());
+  fmt::print("{}", PlanText(*plan));
+  if (!config.stats_json_file.empty()) {
+    if (auto s = WriteFileAtomically(config.stats_json_file, PlanJson(*plan)); !s.ok()) {
+      return FailWith(StrCat("stats.json_file: ", s.message()));
+    }
   }
-  exporter.credentials = *credentials;
+  return 0;
+}
+
+// The first refusal, when the run stops on one (the workers are joined before it is
+// read).
+struct FirstRejection {
+  std::mutex mu;
+  std::string reason;
+};
+
+ExporterOptions ExporterOptionsFor(const SenderConfig& config,
+                                   const std::array<std::string, 3>& targets,
+                                   std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                   StopSignal* stop, FirstRejection* rejection) {
+  ExporterOptions exporter;
+  exporter.signal_targets = targets;
+  exporter.credentials = std::move(credentials);
   exporter.protocol = config.protocol;
-  if (http) exporter.http_urls = *targets;
+  if (config.protocol == "http/protobuf") exporter.http_urls = targets;
   exporter.tls_ca_file = config.tls.ca_file;
   exporter.tls_cert_file = config.tls.cert_file;
   exporter.tls_key_file = config.tls.key_file;
@@ -126,33 +121,21 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   exporter.max_in_flight = static_cast<int>(config.max_in_flight);
   exporter.max_request_bytes = static_cast<size_t>(config.max_request_bytes);
   exporter.retry = config.retry;
-  // The first refusal, when the run stops on one (the workers are joined before it is
-  // read).
-  std::mutex rejected_mu;
-  std::string rejected_reason;
   if (config.stop_on_rejected) {
-    exporter.on_rejected = [stop, &rejected_mu, &rejected_reason](Signal signal,
-                                                                  const std::string& reason) {
+    exporter.on_rejected = [stop, rejection](Signal signal, const std::string& reason) {
       {
-        std::lock_guard<std::mutex> lock(rejected_mu);
-        if (rejected_reason.empty()) rejected_reason = StrCat(SignalName(signal), " ", reason);
+        std::lock_guard<std::mutex> lock(rejection->mu);
+        if (rejection->reason.empty()) rejection->reason = StrCat(SignalName(signal), " ", reason);
       }
       stop->Stop();
     };
   }
+  return exporter;
+}
 
+PoolOptions PoolOptionsFor(const SenderConfig& config, std::chrono::nanoseconds run_length) {
   PoolOptions pool;
   pool.workers = static_cast<int>(config.concurrency);
-  // A schedule ends the run when it ends (or at `duration`, if that comes first).
-  std::chrono::nanoseconds run_length = RunLength(config);
-  const bool find_capacity = modes.find_capacity;
-  if (find_capacity) {
-    // The search decides the rates and when to stop; the pool just keeps sending.
-    config.schedule.clear();
-    config.events_per_second = config.capacity.start_rate;
-    config.multiplier = 0;
-    run_length = std::chrono::nanoseconds(0);
-  }
   pool.duration = run_length;
   pool.pacing_interval = config.pacing_interval;
   pool.max_events = {static_cast<uint64_t>(config.batch_traces),
@@ -166,10 +149,15 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   pool.instances = static_cast<int>(config.instances);
   pool.run_key = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32) ^ WallNowNs();
   pool.series_start_ns = WallNowNs() - static_cast<uint64_t>(config.backdate.count());
+  return pool;
+}
 
-  // Requests go at their intended time, or up to `burst` events (at the peak rate) early.
+// The limiter for the configured rate or schedule (null: unlimited), and how to say it.
+// Requests go at their intended time, or up to `burst` events (at the peak rate) early.
+std::unique_ptr<RateLimiter> MakeLimiter(const SenderConfig& config, const LoadedDataset& dataset,
+                                         const Clock* clock, std::string* rate_text) {
   std::unique_ptr<RateLimiter> limiter;
-  std::string rate_text = "unlimited";
+  *rate_text = "unlimited";
   if (!config.schedule.empty() || config.events_per_second > 0) {
     const RateSchedule schedule = config.schedule.empty()
                                       ? RateSchedule::Constant(config.events_per_second)
@@ -178,41 +166,148 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
         config.burst_events > 0 && schedule.peak_rate() > 0
             ? static_cast<int64_t>(config.burst_events * 1e9 / schedule.peak_rate())
             : 0;
-    limiter = std::make_unique<RateLimiter>(schedule, early, dataset.events, &clock);
-    rate_text = config.schedule.empty()
-                    ? fmt::format("{:.0f} events/s", config.events_per_second)
-                    : StrCat("schedule (", DescribeSchedule(config.schedule), ")");
+    limiter = std::make_unique<RateLimiter>(schedule, early, dataset.events, clock);
+    *rate_text = config.schedule.empty()
+                     ? fmt::format("{:.0f} events/s", config.events_per_second)
+                     : StrCat("schedule (", DescribeSchedule(config.schedule), ")");
   }
   if (config.instances > 1) {
-    StrAppend(&rate_text,
+    StrAppend(rate_text,
               fmt::format(" (instance {} of {}: its share)", config.instance, config.instances));
   }
-  fmt::print("sending to {} ({}{}), rate {}, {} workers, duration {}, multiplier {}\n", where,
-             http ? "OTLP/HTTP, " : "", config.insecure ? "plaintext" : "TLS", rate_text,
-             config.concurrency,
+  return limiter;
+}
+
+std::string DescribeTargets(const std::array<std::string, 3>& t) {
+  if (t[1] == t[0] && t[2] == t[0]) return t[0];
+  return fmt::format("traces {}, metrics {}, logs {}", t[0], t[1], t[2]);
+}
+
+// The admin endpoint, when asked for (null otherwise).
+absl::StatusOr<std::unique_ptr<HttpServer>> StartAdmin(const SenderConfig& config, RunStats* stats,
+                                                       RateLimiter* limiter) {
+  if (config.admin_listen.empty()) return nullptr;
+  auto admin = std::make_unique<HttpServer>(
+      AdminHandler({config.admin_listen, config.allow_rate_change}, stats, limiter, stdout));
+  auto port = admin->Start(config.admin_listen);
+  if (!port.ok())
+    return absl::InvalidArgumentError(StrCat("admin.listen: ", port.status().message()));
+  const std::string host = config.admin_listen.substr(0, config.admin_listen.rfind(':'));
+  fmt::print("admin endpoint on http://{}:{} (/metrics, /rate{})\n", host, *port,
+             config.allow_rate_change ? ", PUT /rate allowed" : "");
+  std::fflush(stdout);
+  return admin;
+}
+
+// What the summary says about the run besides the counters.
+void DescribeRun(const SenderConfig& config, const PoolResult& ran, bool paced, RunInfo* info) {
+  info->stats_interval_seconds = config.stats_interval.count() / 1e9;
+  info->instance = static_cast<int>(config.instance);
+  info->instances = static_cast<int>(config.instances);
+  info->target_rate = config.schedule.empty() ? config.events_per_second : 0;
+  if (!config.schedule.empty()) info->schedule = DescribeSchedule(config.schedule);
+  info->in_flight_limit = ran.workers * config.max_in_flight;
+  info->paced = paced;
+  info->pacing_interval_ns = config.pacing_interval.count();
+  info->final_lag_ns = ran.final_lag_ns;
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0) info->peak_rss_bytes = usage.ru_maxrss * 1024LL;
+}
+
+// Why sending ended, when the capacity search did not decide it.
+std::string StopReason(const SenderConfig& config, const PoolResult& ran, FirstRejection& rejection,
+                       bool interrupted) {
+  {
+    std::lock_guard<std::mutex> lock(rejection.mu);
+    if (!rejection.reason.empty()) return StrCat("stopped on rejection: ", rejection.reason);
+  }
+  return interrupted               ? "interrupted"
+         : ran.replays_done        ? "multiplier reached"
+         : config.schedule.empty() ? "duration reached"
+                                   : "schedule completed";
+}
+
+// Prints the summary, writes the JSON and the report, and gives the exit code.
+int Report(const SenderConfig& config, const RunStats& stats, const RunInfo& info,
+           const std::vector<IntervalRecord>& intervals, bool find_capacity) {
+  fmt::print("{}", SummaryText(stats, info));
+  fmt::print("{}", info.capacity_text);
+  const RunSummary summary = MakeRunSummary(stats, info, intervals);
+  if (!config.stats_json_file.empty()) {
+    if (auto s = WriteFileAtomically(config.stats_json_file, ToJson(summary)); !s.ok()) {
+      return FailWith(StrCat("stats.json_file: ", s.message()));
+    }
+  }
+  if (!config.report_file.empty()) {
+    if (auto s = WriteFileAtomically(config.report_file, HtmlReport(summary)); !s.ok()) {
+      return FailWith(StrCat("stats.report_file: ", s.message()));
+    }
+    fmt::print("report: {}\n", config.report_file);
+  }
+  const SignalSummary total = summary.Total();
+  // Exit codes: 3 stopped on a rejection (sending.on_rejected: stop); 1 nothing
+  // delivered at all; partial failures are in the summary, with exit 0.
+  if (info.stop_reason.starts_with("stopped on rejection")) return 3;
+  if (find_capacity && !info.capacity_found) return 1;
+  if (total.events_accepted == 0 && total.events_failed + total.events_rejected > 0) return 1;
+  return 0;
+}
+
+}  // namespace
+
+int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
+              const std::atomic<bool>* interrupted) {
+  ResolveShare(&config);
+  const bool http = config.protocol == "http/protobuf";
+  auto targets = http ? ResolveHttpUrls(&config) : ResolveGrpcTargets(&config);
+  if (!targets.ok()) return FailWith(targets.status().message());
+  if (http && !config.tls.server_name.empty()) {
+    return FailWith(
+        "otlp.tls.server_name applies to gRPC only; for http/protobuf use the name in "
+        "the URL");
+  }
+  // gRPC credentials (for http/protobuf this still checks that the TLS files can be read).
+  auto credentials = MakeCredentials(config);
+  if (!credentials.ok()) return FailWith(credentials.status().message());
+
+  const SteadyClock clock;
+  LoadedDataset dataset;
+  if (auto s = LoadDataset(config, clock, &dataset); !s.ok()) return FailWith(s.message());
+  if (modes.plan) return PrintPlan(dataset, config);
+
+  FirstRejection rejection;
+  const ExporterOptions exporter =
+      ExporterOptionsFor(config, *targets, *credentials, stop, &rejection);
+  // A schedule ends the run when it ends (or at `duration`, if that comes first).
+  std::chrono::nanoseconds run_length = RunLength(config);
+  if (modes.find_capacity) {
+    // The search decides the rates and when to stop; the pool just keeps sending.
+    config.schedule.clear();
+    config.events_per_second = config.capacity.start_rate;
+    config.multiplier = 0;
+    run_length = std::chrono::nanoseconds(0);
+  }
+  const PoolOptions pool = PoolOptionsFor(config, run_length);
+  std::string rate_text;
+  const std::unique_ptr<RateLimiter> limiter = MakeLimiter(config, dataset, &clock, &rate_text);
+  RunInfo info;
+  info.endpoint = DescribeTargets(*targets);
+  fmt::print("sending to {} ({}{}), rate {}, {} workers, duration {}, multiplier {}\n",
+             info.endpoint, http ? "OTLP/HTTP, " : "", config.insecure ? "plaintext" : "TLS",
+             rate_text, config.concurrency,
              run_length.count() ? fmt::format("{:.1f}s", run_length.count() / 1e9) : "none",
              config.multiplier ? std::to_string(config.multiplier) : "unlimited");
   std::fflush(stdout);
 
   RunStats stats;
-  std::unique_ptr<HttpServer> admin;
-  if (!config.admin_listen.empty()) {
-    admin = std::make_unique<HttpServer>(AdminHandler(
-        {config.admin_listen, config.allow_rate_change}, &stats, limiter.get(), stdout));
-    auto port = admin->Start(config.admin_listen);
-    if (!port.ok()) return FailWith(StrCat("admin.listen: ", port.status().message()));
-    const std::string host = config.admin_listen.substr(0, config.admin_listen.rfind(':'));
-    fmt::print("admin endpoint on http://{}:{} (/metrics, /rate{})\n", host, *port,
-               config.allow_rate_change ? ", PUT /rate allowed" : "");
-    std::fflush(stdout);
-  }
+  auto admin = StartAdmin(config, &stats, limiter.get());
+  if (!admin.ok()) return FailWith(admin.status().message());
   StatsReporter reporter(stats, config.stats_interval, stdout, limiter.get());
   reporter.Start();
   const int64_t run_start = clock.NowNs();
-  const int64_t run_start_unix = static_cast<int64_t>(WallNowNs());
+  info.start_unix_ns = static_cast<int64_t>(WallNowNs());
   PoolResult ran;
-  RunInfo info;
-  if (find_capacity) {
+  if (modes.find_capacity) {
     std::thread senders(
         [&] { ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop); });
     const CapacityResult result = FindCapacity(config.capacity, limiter.get(), stats, stop, stdout);
@@ -227,58 +322,15 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   }
   info.elapsed_ns = clock.NowNs() - run_start;
   reporter.Stop();
-  if (admin) admin->Stop();
+  if (*admin) (*admin)->Stop();
 
-  info.endpoint = where;
-  info.start_unix_ns = run_start_unix;
-  info.stats_interval_seconds = config.stats_interval.count() / 1e9;
-  info.instance = static_cast<int>(config.instance);
-  info.instances = static_cast<int>(config.instances);
-  info.target_rate = config.schedule.empty() ? config.events_per_second : 0;
-  if (!config.schedule.empty()) info.schedule = DescribeSchedule(config.schedule);
-  {
-    std::lock_guard<std::mutex> lock(rejected_mu);
-    if (!rejected_reason.empty()) {
-      info.stop_reason = StrCat("stopped on rejection: ", rejected_reason);
-    }
+  DescribeRun(config, ran, limiter != nullptr, &info);
+  // A refusal that stopped the run says so, even over the capacity search's verdict.
+  const std::string reason = StopReason(config, ran, rejection, *interrupted);
+  if (info.stop_reason.empty() || reason.starts_with("stopped on rejection")) {
+    info.stop_reason = reason;
   }
-  info.in_flight_limit = ran.workers * config.max_in_flight;
-  info.paced = limiter != nullptr;
-  info.pacing_interval_ns = config.pacing_interval.count();
-  info.final_lag_ns = ran.final_lag_ns;
-  struct rusage usage;
-  if (getrusage(RUSAGE_SELF, &usage) == 0) info.peak_rss_bytes = usage.ru_maxrss * 1024LL;
-  if (info.stop_reason.empty()) {
-    info.stop_reason = interrupted->load()       ? "interrupted"
-                       : ran.replays_done        ? "multiplier reached"
-                       : config.schedule.empty() ? "duration reached"
-                                                 : "schedule completed";
-  }
-  fmt::print("{}", SummaryText(stats, info));
-  fmt::print("{}", info.capacity_text);
-  const RunSummary summary = MakeRunSummary(stats, info, reporter.intervals());
-  if (!config.stats_json_file.empty()) {
-    if (auto s = WriteFileAtomically(config.stats_json_file, ToJson(summary)); !s.ok()) {
-      return FailWith(StrCat("stats.json_file: ", s.message()));
-    }
-  }
-  if (!config.report_file.empty()) {
-    if (auto s = WriteFileAtomically(config.report_file, HtmlReport(summary)); !s.ok()) {
-      return FailWith(StrCat("stats.report_file: ", s.message()));
-    }
-    fmt::print("report: {}\n", config.report_file);
-  }
-  uint64_t accepted = 0, failed = 0;  // Failed or rejected.
-  for (Signal s : kAllSignals) {
-    accepted += stats.Snapshot(s).events_accepted;
-    failed += stats.Snapshot(s).events_failed + stats.Snapshot(s).events_rejected;
-  }
-  // Exit codes: 3 stopped on a rejection (sending.on_rejected: stop); 1 nothing
-  // delivered at all; partial failures are in the summary, with exit 0.
-  if (info.stop_reason.starts_with("stopped on rejection")) return 3;
-  if (find_capacity && !info.capacity_found) return 1;
-  if (accepted == 0 && failed > 0) return 1;
-  return 0;
+  return Report(config, stats, info, reporter.intervals(), modes.find_capacity);
 }
 
 }  // namespace loadgen
