@@ -291,5 +291,30 @@ TEST_CASE("bad input: clear message naming the place, non-zero exit") {
   }
 }
 
+TEST_CASE("bad input: otlp-sink refuses a bad flag value, naming the flag and what it takes") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--max-recv-bytes", "12x"}, "--max-recv-bytes: expected bytes from 1024"},
+      {{"--max-recv-bytes", "0"}, "--max-recv-bytes: expected bytes from 1024"},
+      {{"--fail-code", "FOO"}, "--fail-code: unknown gRPC status \"FOO\""},
+      {{"--fail-code", "0"}, "--fail-code: unknown gRPC status \"0\""},
+      {{"--fail-share", "1.5"}, "--fail-share takes a share from 0 to 1"},
+      {{"--over-rate", "drop"}, "--over-rate: expected refuse or delay"},
+      {{"--delay", "-5ms"}, "--delay: a duration cannot be negative"},
+      {{"--max-skew", "soon"}, "--max-skew: expected a duration"},
+      {{"--require-header", "=x"}, "--require-header: expected name=value"},
+      {{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"},
+       "--tls-cert: cannot open '/nonexistent/cert.pem'"},
+  };
+  for (const auto& [flags, error] : cases) {
+    std::vector<std::string> argv = {BinaryPath("otlp-sink"), "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    const auto r = Run(argv);
+    INFO(flags[0] << " " << flags[1] << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("otlp-sink: " + error));
+    CHECK(r.out.empty());  // Refused before it listens.
+  }
+}
+
 }  // namespace
 }  // namespace loadgen::testing

@@ -1,0 +1,16 @@
+// otlp-sink's command line: the flags, and the SinkOptions they make. Every bad value
+// is refused with the flag's name and what it takes.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "cxxopts.hpp"
+#include "sink/otlp_sink.h"
+
+namespace loadgen {
+
+cxxopts::Options SinkFlags();
+absl::StatusOr<SinkOptions> SinkOptionsFromFlags(const cxxopts::ParseResult& args);
+
+}  // namespace loadgen
