@@ -28,16 +28,7 @@ absl::StatusOr<std::vector<RunSummary>> ReadSummaries(const std::vector<std::str
 // Counts add up; latencies are the worst instance's; errors merge by kind, in
 // first-seen order.
 void AddSignal(const SignalSummary& in, SignalSummary* t) {
-  t->events_sent += in.events_sent;
-  t->events_accepted += in.events_accepted;
-  t->events_rejected += in.events_rejected;
-  t->events_failed += in.events_failed;
-  t->requests += in.requests;
-  t->rejected_requests += in.rejected_requests;
-  t->failed_requests += in.failed_requests;
-  t->retries += in.retries;
-  t->bytes += in.bytes;
-  t->late_requests += in.late_requests;
+  AddCounts(in, t);
   auto worst = [](const LatencyMs& a, LatencyMs* b) {
     b->p50 = std::max(b->p50, a.p50);
     b->p99 = std::max(b->p99, a.p99);

@@ -284,20 +284,22 @@ RunSummary ReadRun(const Reader& r) {
 
 }  // namespace
 
+void AddCounts(const SignalSummary& from, SignalSummary* to) {
+  to->events_sent += from.events_sent;
+  to->events_accepted += from.events_accepted;
+  to->events_rejected += from.events_rejected;
+  to->events_failed += from.events_failed;
+  to->requests += from.requests;
+  to->rejected_requests += from.rejected_requests;
+  to->failed_requests += from.failed_requests;
+  to->retries += from.retries;
+  to->bytes += from.bytes;
+  to->late_requests += from.late_requests;
+}
+
 SignalSummary RunSummary::Total() const {
   SignalSummary t;
-  for (const SignalSummary& s : signals) {
-    t.events_sent += s.events_sent;
-    t.events_accepted += s.events_accepted;
-    t.events_rejected += s.events_rejected;
-    t.events_failed += s.events_failed;
-    t.requests += s.requests;
-    t.rejected_requests += s.rejected_requests;
-    t.failed_requests += s.failed_requests;
-    t.retries += s.retries;
-    t.bytes += s.bytes;
-    t.late_requests += s.late_requests;
-  }
+  for (const SignalSummary& s : signals) AddCounts(s, &t);
   t.events_per_second = elapsed_seconds > 0 ? t.events_accepted / elapsed_seconds : 0;
   return t;
 }

@@ -87,6 +87,9 @@ struct RunSummary {
   SignalSummary Total() const;
 };
 
+// Adds `from`'s counts (not its rate, latencies or errors) to `to`.
+void AddCounts(const SignalSummary& from, SignalSummary* to);
+
 // Pretty-printed JSON, keys in a fixed order, with a "total" object for readers.
 std::string ToJson(const RunSummary& summary);
 // `source` names the file (or "the merged summary") in errors.
