@@ -151,6 +151,12 @@ TEST_CASE("deploy: the ConfigMap's configs load with the real loaders") {
 }
 
 TEST_CASE("deploy: the image's runtime stage installs every library the binaries link") {
+#ifdef LOADGEN_SANITIZED
+  // The image's binaries are unsanitized (see tests/CMakeLists.txt): the unsanitized
+  // build's run of this test is the one that speaks for them.
+  WARN("skipped: these binaries are sanitized, the image's are not");
+  return;
+#endif
   const std::set<std::string> runtime = RuntimeStagePackages();
   const std::set<std::string> base = DependencyClosure({"apt", "dpkg", "base-files"});
   REQUIRE(base.contains("libc6"));  // dpkg's records were read.
