@@ -3,11 +3,19 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
 namespace loadgen {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// Opens a user's file with open(2) `flags`, refusing anything but a regular file (a
+// pipe, a device, a directory) without blocking on it: a FIFO's open would otherwise
+// wait for a writer. `what` starts the error ("template file", "ledger"; may be empty). The
+// descriptor is blocking and close-on-exec.
+absl::StatusOr<int> OpenRegularFile(const std::string& path, int flags, std::string_view what,
+                                    int mode = 0644);
 
 }  // namespace loadgen

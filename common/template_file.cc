@@ -1,11 +1,15 @@
 #include "common/template_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "common/read_file.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/wire.h"
 
@@ -64,10 +68,11 @@ absl::Status TemplateWriter::Commit() {
 }
 
 absl::StatusOr<std::unique_ptr<TemplateReader>> TemplateReader::Open(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
+  ASSIGN_OR_RETURN(const int fd, OpenRegularFile(path, O_RDONLY, "template file"));
+  std::FILE* f = fdopen(fd, "rb");
   if (f == nullptr) {
-    return absl::NotFoundError(
-        StrCat("cannot open template file '", path, "': ", std::strerror(errno)));
+    close(fd);
+    return absl::InternalError(StrCat("template file '", path, "': ", std::strerror(errno)));
   }
   std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
   uint8_t h[kTemplateHeaderBytes];

@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "telemetry-generator: {}\n", e.what());
     return 2;
   }
+  if (!args.unmatched().empty()) {
+    fmt::print(stderr, "telemetry-generator: unexpected argument '{}' (see --help)\n",
+               args.unmatched()[0]);
+    return 2;
+  }
   if (args.count("help")) {
     fmt::print("{}\n", options.help());
     return 0;

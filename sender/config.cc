@@ -1,5 +1,6 @@
 #include "sender/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 
@@ -22,6 +23,42 @@ int HexDigit(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// What both gRPC (HTTP/2 metadata) and HTTP/1.1 accept, so a header that loads is
+// never refused later inside the transport (gRPC aborts the process on a bad one).
+// Names are lower-cased, as the OTLP exporter spec does with its environment; the
+// value is only checked, and never quoted in an error: it is often a credential.
+absl::Status CheckHeader(std::string* name, std::string_view value) {
+  for (char& c : *name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name->empty()) return absl::InvalidArgumentError("a header with an empty name");
+  for (char c : *name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')) {
+      return absl::InvalidArgumentError(
+          StrCat("header '", *name, "': a name may hold only letters, digits, '-', '_' and '.'"));
+    }
+  }
+  // The transport writes these itself; a second copy breaks the call.
+  static constexpr std::string_view kReserved[] = {
+      "content-type", "content-length", "content-encoding", "transfer-encoding", "te", "host",
+      "connection",   "keep-alive",     "upgrade"};
+  if (name->starts_with("grpc-") ||
+      std::find(std::begin(kReserved), std::end(kReserved), *name) != std::end(kReserved)) {
+    return absl::InvalidArgumentError(
+        StrCat("header '", *name, "' is set by the transport and cannot be configured"));
+  }
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e) {
+      return absl::InvalidArgumentError(
+          StrCat("header '", *name, "': its value holds ",
+                 u == '\n' || u == '\r' ? "a line break"
+                 : u < 0x20             ? "a control character"
+                                        : "a non-ASCII byte",
+                 " (the value is not shown); values must be printable ASCII"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // `k=v,k2=v2` with percent-encoded values (W3C baggage form).
@@ -63,7 +100,9 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseHeaderList
         value += static_cast<char>(hi * 16 + lo);
         j += 2;
       }
-      for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (auto status = CheckHeader(&key, value); !status.ok()) {
+        return absl::InvalidArgumentError(StrCat(what, ": ", status.message()));
+      }
       out.emplace_back(std::move(key), std::move(value));
     }
     i = comma + 1;
@@ -91,6 +130,10 @@ absl::Status ApplyOtelEnvironment(SenderConfig* c) {
   if (const char* v = Env("OTEL_EXPORTER_OTLP_INSECURE")) {
     std::string s(v);
     for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (s != "true" && s != "false") {
+      return absl::InvalidArgumentError(
+          StrCat("OTEL_EXPORTER_OTLP_INSECURE: expected true or false, got \"", v, "\""));
+    }
     c->insecure = (s == "true");
   }
   if (const char* v = Env("OTEL_EXPORTER_OTLP_HEADERS")) {
@@ -142,6 +185,13 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
                                            "\" (http/json is not supported)"));
   }
   RETURN_IF_ERROR(otlp.GetStringMap("headers", &c->headers));
+  for (auto& [name, value] : c->headers) {
+    const std::string written = name;
+    if (auto status = CheckHeader(&name, value); !status.ok()) {
+      ASSIGN_OR_RETURN(ConfigMap headers, otlp.Map("headers"));
+      return headers.ErrorAt(written, std::string(status.message()));
+    }
+  }
   RETURN_IF_ERROR(otlp.GetString("compression", &c->compression));
   if (c->compression != "none" && c->compression != "gzip") {
     return otlp.ErrorAt("compression",

@@ -54,10 +54,11 @@ struct CapacityOptions {
 };
 
 struct SenderConfig {
-  // Template files; an empty path skips that signal.
-  std::string traces_file = "./generated/telemetry-traces.pb";
-  std::string metrics_file = "./generated/telemetry-metrics.pb";
-  std::string logs_file = "./generated/telemetry-logs.pb";
+  // Template files; an empty or omitted path skips that signal (no default paths, so
+  // removing a line from `input:` skips it, as configs/sender.yaml says).
+  std::string traces_file;
+  std::string metrics_file;
+  std::string logs_file;
 
   std::string endpoint = "127.0.0.1:4317";  // host:port, or http:// / https:// URL.
   // grpc, or http/protobuf (OTLP/HTTP: POST to <endpoint>/v1/traces, ...).

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "absl/strings/str_join.h"
 #include "common/atomic_file.h"
 #include "common/duration.h"
 #include "common/strings.h"
@@ -162,6 +163,15 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Each mode is a different job: two at once is a mistake, not a choice to guess.
+  std::vector<std::string> modes_asked;
+  for (const char* mode : {"merge-reports", "plan", "find-capacity"}) {
+    if (args.count(mode)) modes_asked.push_back(StrCat("--", mode));
+  }
+  if (modes_asked.size() > 1) {
+    return FailWith(StrCat(absl::StrJoin(modes_asked, " and "), " cannot be combined: pick one"),
+                    2);
+  }
   if (args.count("merge-reports")) {
     const auto files = args.count("files") ? args["files"].as<std::vector<std::string>>()
                                            : std::vector<std::string>{};

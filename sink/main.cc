@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "otlp-sink: {}\n", e.what());
     return 2;
   }
+  if (!args.unmatched().empty()) {
+    fmt::print(stderr, "otlp-sink: unexpected argument '{}' (see --help)\n", args.unmatched()[0]);
+    return 2;
+  }
   if (args.count("help")) {
     fmt::print("{}\n", options.help());
     return 0;

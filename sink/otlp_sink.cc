@@ -11,10 +11,12 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "common/clock.h"
 #include "common/gzip.h"
 #include "common/otlp_wire.h"
 #include "common/random.h"
+#include "common/read_file.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/wire.h"
@@ -609,34 +611,38 @@ constexpr char kLedgerLetters[] = "TML";
 
 absl::Status OtlpSink::OpenLedger() {
   const std::string& path = options_.ledger_path;
-  if (std::FILE* f = std::fopen(path.c_str(), "r")) {
-    char buf[256];
-    int line = 0;
-    while (std::fgets(buf, sizeof buf, f) != nullptr) {
-      ++line;
-      char letter;
-      unsigned long long accepted, rejected, hash;
-      const char* at = nullptr;
-      if (std::sscanf(buf, "%c %llu %llu %llx", &letter, &accepted, &rejected, &hash) == 4) {
-        at = std::strchr(kLedgerLetters, letter);
-      }
-      if (at == nullptr || letter == '\0') {
-        std::fclose(f);
-        return absl::InvalidArgumentError(
-            StrCat(path, ": line ", line,
-                   ": not a ledger record (expected: letter accepted rejected hash)"));
-      }
-      if (ledger_seen_.insert(hash).second) {
-        ledger_items_[at - kLedgerLetters] += accepted;
-      } else {
-        ++duplicate_requests_;
-        duplicate_items_ += accepted;
-      }
-    }
-    std::fclose(f);
+  // One descriptor reads the earlier lives' records, then appends this life's.
+  ASSIGN_OR_RETURN(ledger_fd_, OpenRegularFile(path, O_RDWR | O_CREAT | O_APPEND, "ledger"));
+  std::string text;
+  char buf[65536];
+  for (ssize_t n; (n = read(ledger_fd_, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::UnavailableError(StrCat(path, ": ", std::strerror(errno)));
+    text.append(buf, static_cast<size_t>(n));
   }
-  ledger_fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (ledger_fd_ < 0) return absl::UnavailableError(StrCat(path, ": ", std::strerror(errno)));
+  int line = 0;
+  for (const std::string& record :
+       std::vector<std::string>(absl::StrSplit(text, '\n', absl::SkipEmpty()))) {
+    ++line;
+    char letter;
+    unsigned long long accepted, rejected, hash;
+    const char* at = nullptr;
+    if (std::sscanf(record.c_str(), "%c %llu %llu %llx", &letter, &accepted, &rejected, &hash) ==
+        4) {
+      at = std::strchr(kLedgerLetters, letter);
+    }
+    if (at == nullptr || letter == '\0') {
+      return absl::InvalidArgumentError(
+          StrCat(path, ": line ", line,
+                 ": not a ledger record (expected: letter accepted rejected hash)"));
+    }
+    if (ledger_seen_.insert(hash).second) {
+      ledger_items_[at - kLedgerLetters] += accepted;
+    } else {
+      ++duplicate_requests_;
+      duplicate_items_ += accepted;
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -2,6 +2,7 @@
 // directories, unwritable outputs) run through the real binaries. Each case asserts the
 // exact error text (which names the file and the place), a non-zero exit, and that no
 // output was left behind.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -110,6 +111,16 @@ TEST_CASE("bad config files: the error names the file, line, column and key") {
       {"telemetry-sender", "sender-unset-variable.yaml",
        "3:16: otlp.headers.x-api-key: environment variable LOADGEN_TEST_UNSET_VARIABLE is not "
        "set"},
+      // Header names are lower-cased (X-Upper is fine); the value is never shown.
+      {"telemetry-sender", "sender-header-name.yaml",
+       "4:15: otlp.headers.bad name: header 'bad name': a name may hold only letters, digits, "
+       "'-', '_' and '.'"},
+      {"telemetry-sender", "sender-header-value.yaml",
+       "3:20: otlp.headers.authorization: header 'authorization': its value holds a line break "
+       "(the value is not shown); values must be printable ASCII"},
+      {"telemetry-sender", "sender-header-reserved.yaml",
+       "3:19: otlp.headers.grpc-timeout: header 'grpc-timeout' is set by the transport and "
+       "cannot be configured"},
       {"telemetry-generator", "generator-wrong-type.yaml",
        "2:10: traces.count: expected an integer, got \"many\""},
       {"telemetry-generator", "generator-unknown-key.yaml",
@@ -200,7 +211,8 @@ TEST_CASE("missing and unusable files are named") {
   SECTION("a config that is a directory") {
     auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.path()});
     CHECK(r.exit_code == 1);
-    CHECK_THAT(r.err, Catch::Contains("'" + dir.path() + "' is not a regular file"));
+    CHECK_THAT(r.err,
+               Catch::Contains("'" + dir.path() + "' is a directory; expected a regular file"));
   }
   SECTION("a non-writable output directory: named, and nothing written") {
     std::filesystem::create_directory(dir.File("ro"));
@@ -281,6 +293,60 @@ TEST_CASE("bad input: clear message naming the place, non-zero exit") {
     CHECK_THAT(r.err, Catch::Contains("--rate"));
     auto g = Run({BinaryPath("telemetry-generator"), "--seed", "-4"});
     CHECK(g.exit_code == 2);
+  }
+  SECTION("stray arguments and contradictory modes are usage errors in every tool") {
+    for (const char* tool : {"telemetry-generator", "otlp-sink"}) {
+      auto r = Run({BinaryPath(tool), "configs/generator.yaml"});
+      INFO(tool);
+      CHECK(r.exit_code == 2);
+      CHECK(r.err ==
+            std::string(tool) + ": unexpected argument 'configs/generator.yaml' (see --help)\n");
+    }
+    const std::string config = WriteSenderConfig(dir, prefix);
+    for (const auto& [flags, error] :
+         {std::pair<std::vector<std::string>, std::string>{{"--plan", "--find-capacity"},
+                                                           "--plan and --find-capacity"},
+          {{"--merge-reports", "--plan"}, "--merge-reports and --plan"}}) {
+      std::vector<std::string> argv = {BinaryPath("telemetry-sender"), "--config", config};
+      argv.insert(argv.end(), flags.begin(), flags.end());
+      auto r = Run(argv);
+      CHECK(r.exit_code == 2);
+      CHECK(r.err == "telemetry-sender: " + error + " cannot be combined: pick one\n");
+    }
+  }
+  SECTION("a pipe, a device or a directory where a file belongs is refused, not waited on") {
+    const std::string fifo = dir.File("fifo");
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    // Nothing ever writes to the pipe: a reader that opened it would wait for good.
+    auto config = Run({BinaryPath("telemetry-sender"), "--config", fifo});
+    CHECK(config.exit_code == 1);
+    CHECK(config.err ==
+          "telemetry-sender: config file: '" + fifo + "' is a pipe; expected a regular file\n");
+    auto gen = Run({BinaryPath("telemetry-generator"), "--config", fifo});
+    CHECK(gen.exit_code == 1);
+    CHECK_THAT(gen.err, Catch::Contains("'" + fifo + "' is a pipe; expected a regular file"));
+    for (const std::string& input : {fifo, std::string("/dev/zero"), dir.path()}) {
+      WriteText(dir.File("odd.yaml"), "input:\n  traces: " + input + "\n");
+      auto r = Run({BinaryPath("telemetry-sender"), "--config", dir.File("odd.yaml")});
+      INFO(input);
+      CHECK(r.exit_code == 1);
+      CHECK_THAT(r.err, Catch::Contains("template file '" + input + "' is a"));
+    }
+    auto sink = Run({BinaryPath("otlp-sink"), "--listen", "127.0.0.1:0", "--ledger", fifo});
+    CHECK(sink.exit_code == 1);
+    CHECK_THAT(sink.err, Catch::Contains("ledger '" + fifo + "' is a pipe"));
+  }
+  SECTION("an omitted input key skips that signal; none at all is an error") {
+    WriteText(dir.File("logs-only.yaml"), "input:\n  logs: " + prefix + "-logs.pb\n");
+    auto plan = Run({BinaryPath("telemetry-sender"), "--config", dir.File("logs-only.yaml"),
+                     "--plan", "--rate", "1000"});
+    CHECK(plan.exit_code == 0);
+    CHECK_THAT(plan.out, Catch::Contains("loaded logs"));
+    CHECK_THAT(plan.out, !Catch::Contains("traces") && !Catch::Contains("metrics"));
+    WriteText(dir.File("none.yaml"), "otlp:\n  insecure: true\n");
+    auto none = Run({BinaryPath("telemetry-sender"), "--config", dir.File("none.yaml")});
+    CHECK(none.exit_code == 1);
+    CHECK(none.err == "telemetry-sender: no events to send: every input is empty or unset\n");
   }
   SECTION("an unwritable output directory is named and nothing is written") {
     WriteText(dir.File("file-not-dir"), "");

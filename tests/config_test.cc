@@ -120,6 +120,46 @@ TEST_CASE("OTEL_EXPORTER_OTLP_* sets defaults that the file overrides") {
   unsetenv("OTEL_EXPORTER_OTLP_TIMEOUT");
 }
 
+TEST_CASE("every OTEL_* value is validated like the config key it stands for") {
+  struct Case {
+    const char* name;
+    const char* value;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"OTEL_EXPORTER_OTLP_INSECURE", "yes please",
+       "OTEL_EXPORTER_OTLP_INSECURE: expected true or false, got \"yes please\""},
+      {"OTEL_EXPORTER_OTLP_HEADERS", "api-key=abc%0Adef",
+       "OTEL_EXPORTER_OTLP_HEADERS: header 'api-key': its value holds a line break (the value "
+       "is not shown); values must be printable ASCII"},
+      {"OTEL_EXPORTER_OTLP_HEADERS", "my key=1",
+       "OTEL_EXPORTER_OTLP_HEADERS: header 'my key': a name may hold only letters, digits, '-', "
+       "'_' and '.'"},
+      {"OTEL_EXPORTER_OTLP_HEADERS", "Content-Type=text/plain",
+       "OTEL_EXPORTER_OTLP_HEADERS: header 'content-type' is set by the transport and cannot be "
+       "configured"},
+      {"OTEL_EXPORTER_OTLP_COMPRESSION", "brotli",
+       "OTEL_EXPORTER_OTLP_COMPRESSION: expected gzip or none, got \"brotli\""},
+  };
+  for (const Case& c : cases) {
+    setenv(c.name, c.value, 1);
+    SenderConfig config;
+    const absl::Status s = ApplyOtelEnvironment(&config);
+    unsetenv(c.name);
+    INFO(c.name << "=" << c.value);
+    CHECK(std::string(s.message()) == c.error);
+  }
+  // Upper-case names are lower-cased, as the OTLP exporter spec does.
+  setenv("OTEL_EXPORTER_OTLP_HEADERS", "X-Api-Key=k1", 1);
+  setenv("OTEL_EXPORTER_OTLP_INSECURE", "TRUE", 1);
+  SenderConfig config;
+  REQUIRE(ApplyOtelEnvironment(&config).ok());
+  unsetenv("OTEL_EXPORTER_OTLP_HEADERS");
+  unsetenv("OTEL_EXPORTER_OTLP_INSECURE");
+  CHECK(config.headers == std::vector<std::pair<std::string, std::string>>{{"x-api-key", "k1"}});
+  CHECK(config.insecure);
+}
+
 TEST_CASE("endpoints without a port or with a foreign scheme are refused") {
   for (const char* bad : {"127.0.0.1", "grpc://127.0.0.1:4317", "127.0.0.1:99999", ":4317"}) {
     SenderConfig c;
