@@ -7,8 +7,10 @@
 
 #include "common/duration.h"
 #include "common/read_file.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "fmt/ranges.h"
+#include "yaml-cpp/depthguard.h"
 
 namespace loadgen {
 
@@ -260,6 +262,56 @@ absl::Status ConfigMap::Finish() const {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Aliases make a YAML document a graph: an alias inside its own anchor is a cycle
+// that every reader walking the tree would follow forever, and aliases of aliases
+// expand exponentially ("billion laughs"). Both are refused here, once, for every
+// config and scenario file, before anyone walks the tree.
+constexpr int kMaxConfigDepth = 64;
+constexpr int64_t kMaxConfigNodes = 1'000'000;
+
+absl::Status CheckShape(const YAML::Node& node, const std::string& file,
+                        std::vector<YAML::Node>* path, int64_t* nodes) {
+  auto at = [&](const YAML::Node& n) {
+    return StrCat(file, ":", n.Mark().line + 1, ":", n.Mark().column + 1, ": ");
+  };
+  for (const YAML::Node& outer : *path) {
+    if (outer.is(node)) {
+      return absl::InvalidArgumentError(
+          StrCat(at(path->back()), "an alias refers back to its own anchor (at line ",
+                 outer.Mark().line + 1, "): the document would be infinite"));
+    }
+  }
+  if (++*nodes > kMaxConfigNodes) {
+    return absl::InvalidArgumentError(StrCat(at(node), "the document expands to more than ",
+                                             kMaxConfigNodes, " nodes through its aliases"));
+  }
+  if (!node.IsMap() && !node.IsSequence()) return absl::OkStatus();
+  if (static_cast<int>(path->size()) >= kMaxConfigDepth) {
+    return absl::InvalidArgumentError(
+        StrCat(at(node), "nested deeper than ", kMaxConfigDepth, " levels"));
+  }
+  path->push_back(node);
+  for (const auto& item : node) {
+    // A map yields key/value pairs, a sequence its elements.
+    for (const YAML::Node& child : node.IsMap() ? std::vector<YAML::Node>{item.first, item.second}
+                                                : std::vector<YAML::Node>{item}) {
+      RETURN_IF_ERROR(CheckShape(child, file, path, nodes));
+    }
+  }
+  path->pop_back();
+  return absl::OkStatus();
+}
+
+absl::Status CheckShape(const YAML::Node& root, const std::string& file) {
+  std::vector<YAML::Node> path;
+  int64_t nodes = 0;
+  return CheckShape(root, file, &path, &nodes);
+}
+
+}  // namespace
+
 absl::StatusOr<ConfigDoc> ConfigDoc::Load(const std::string& file) {
   auto text = ReadFile(file);
   if (!text.ok()) {
@@ -275,6 +327,11 @@ absl::StatusOr<ConfigDoc> ConfigDoc::Parse(std::string text, const std::string& 
   YAML::Node root;
   try {
     root = YAML::Load(doc.text_);
+  } catch (const YAML::DeepRecursion& e) {
+    return absl::InvalidArgumentError(StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1,
+                                             ": invalid YAML: nested too deep for the parser (",
+                                             e.depth() - 1, " levels; the limit is ",
+                                             kMaxConfigDepth, ")"));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": invalid YAML: ", e.msg));
@@ -283,6 +340,7 @@ absl::StatusOr<ConfigDoc> ConfigDoc::Parse(std::string text, const std::string& 
     return absl::InvalidArgumentError(
         StrCat(name, ": expected a map of settings at the top level"));
   }
+  RETURN_IF_ERROR(CheckShape(root, name));
   doc.root_ = std::make_unique<ConfigMap>(root, doc.file_, "");
   return doc;
 }

@@ -121,6 +121,12 @@ TEST_CASE("bad config files: the error names the file, line, column and key") {
       {"telemetry-sender", "sender-header-reserved.yaml",
        "3:19: otlp.headers.grpc-timeout: header 'grpc-timeout' is set by the transport and "
        "cannot be configured"},
+      // Shapes no config has: refused before any reader walks the tree.
+      {"telemetry-sender", "sender-deep-nesting.yaml", "1:73: nested deeper than 64 levels"},
+      {"telemetry-sender", "sender-parser-depth.yaml",
+       "1:1210: invalid YAML: nested too deep for the parser (499 levels; the limit is 64)"},
+      {"telemetry-sender", "sender-alias-bomb.yaml",
+       "2:19: the document expands to more than 1000000 nodes through its aliases"},
       {"telemetry-generator", "generator-wrong-type.yaml",
        "2:10: traces.count: expected an integer, got \"many\""},
       {"telemetry-generator", "generator-unknown-key.yaml",
@@ -164,6 +170,14 @@ TEST_CASE("bad scenario files and paths: named by the config that refers to them
                        ":6:11: root.attributes.user: {{random.nope(3)}}: unknown expression; "
                        "expected one of random.int(a,b), random.float(a,b), random.uuid, "
                        "random.ipv4, random.choice(a|b|c), vars.NAME or parent.attributes.KEY\n");
+  }
+  SECTION("an alias cycle names the file and line (it would recurse for ever)") {
+    const std::string path = Data("config/scenario-alias-cycle.yaml");
+    auto r = generate(path);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "telemetry-generator: " + path +
+                       ":3:45: an alias refers back to its own anchor (at line 3): the document "
+                       "would be infinite\n");
   }
   SECTION("a delay range backwards") {
     const std::string path = Data("config/scenario-bad-delay.yaml");
