@@ -63,9 +63,13 @@ class CallQueueExporter : public Exporter {
  public:
   static constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
-  void WaitForSlot() override {
+  bool WaitForSlot(int64_t until_ns) override {
     self().Pump(0);
-    while (in_flight_ >= options_.max_in_flight) self().Pump(kForever);
+    while (in_flight_ >= options_.max_in_flight) {
+      if (SteadyClock().NowNs() >= until_ns) return false;
+      self().Pump(until_ns);
+    }
+    return true;
   }
   void WaitUntil(int64_t until_ns) override {
     while (SteadyClock().NowNs() < until_ns) self().Pump(until_ns);

@@ -63,8 +63,10 @@ class Exporter {
   virtual ~Exporter() = default;
   // May be null (the default); must outlive the exporter's calls.
   void SetListener(RequestListener* listener) { listener_ = listener; }
-  // Blocks until a call slot is free, handling completed calls meanwhile.
-  virtual void WaitForSlot() = 0;
+  // Blocks until a call slot is free or the steady-clock time `until_ns` passes,
+  // handling completed calls meanwhile; true when a slot is free. Bounded, so that a
+  // worker whose slots are all held by retries still sees its deadline and a stop.
+  virtual bool WaitForSlot(int64_t until_ns) = 0;
   // Handles completions (and starts due retries) until the steady-clock time
   // `until_ns`: a worker waiting for rate-limit tokens calls this, so a request's
   // latency is measured when it completes, not when the worker next looks.

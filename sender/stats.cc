@@ -1,6 +1,9 @@
 #include "sender/stats.h"
 
 #include <bit>
+#include <cctype>
+
+#include "fmt/core.h"
 
 namespace loadgen {
 
@@ -84,6 +87,22 @@ SignalSnapshot RunStats::Snapshot(Signal s) const {
   return out;
 }
 
+std::string_view ErrorHint(std::string_view message) {
+  std::string lower(message);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.find("wrong_version_number") != std::string::npos ||
+      lower.find("ssl_error") != std::string::npos ||
+      lower.find("handshake") != std::string::npos) {
+    return " (the TLS handshake failed: if the server speaks plaintext, set otlp.insecure: "
+           "true or use an http:// endpoint)";
+  }
+  if (lower.find("connection refused") != std::string::npos ||
+      lower.find("couldn't connect") != std::string::npos) {
+    return " (nothing listens there: is the receiver up, and is the endpoint right?)";
+  }
+  return "";
+}
+
 void RunStats::NoteError(Signal s, const std::string& kind, const std::string& message) {
   std::lock_guard<std::mutex> lock(error_mu_);
   for (ErrorKind& e : errors_[SignalIndex(s)]) {
@@ -93,6 +112,12 @@ void RunStats::NoteError(Signal s, const std::string& kind, const std::string& m
     }
   }
   errors_[SignalIndex(s)].push_back({kind, 1, message});
+  // The first of each kind is told at once: a run where every send fails must say
+  // why while it runs, not only in the summary at its end.
+  if (printed_kinds_.insert(kind).second) {
+    fmt::print(stderr, "telemetry-sender: {}: {}: {}{}\n", SignalName(s), kind, message,
+               ErrorHint(message));
+  }
 }
 
 std::vector<RunStats::ErrorKind> RunStats::Errors(Signal s) const {

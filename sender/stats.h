@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/otlp_signal.h"
@@ -68,6 +70,9 @@ struct SignalSnapshot {
   int64_t intended_p50_ns, intended_p99_ns, intended_max_ns;
 };
 
+// A hint for a transport error a user can fix ("" when none applies).
+std::string_view ErrorHint(std::string_view message);
+
 class RunStats {
  public:
   SignalCounters& of(Signal s) { return signals_[SignalIndex(s)]; }
@@ -75,6 +80,7 @@ class RunStats {
   SignalSnapshot Snapshot(Signal s) const;
   // Counts an error of `kind` (a gRPC code name, "partial_success", ...) and keeps the
   // first message of each kind: the summary reports each kind once, with its count.
+  // The first of each kind is also printed on stderr at once, with a hint.
   void NoteError(Signal s, const std::string& kind, const std::string& message);
   struct ErrorKind {
     std::string kind;
@@ -110,6 +116,7 @@ class RunStats {
   std::array<SignalCounters, 3> signals_;
   mutable std::mutex error_mu_;  // Errors are rare next to events; a lock is fine.
   std::array<std::vector<ErrorKind>, 3> errors_;
+  std::set<std::string> printed_kinds_;  // Kinds already told on stderr, any signal.
   std::atomic<int64_t> in_flight_{0}, in_flight_peak_{0};
   std::atomic<int64_t> lag_max_ns_{0};
 };

@@ -97,6 +97,21 @@ bool WaitUntilOrStop(Exporter& exporter, int64_t until_ns, StopSignal* stop, con
   return !stop->stopped();
 }
 
+// Waits for a free call slot in slices, so that a stop or the deadline is noticed
+// within 50 ms even while every slot is held by a request waiting for a retry; false
+// when stopped or past the deadline.
+bool WaitForSlotOrStop(Exporter& exporter, int64_t deadline_ns, StopSignal* stop,
+                       const Clock& clock) {
+  while (true) {
+    if (stop->stopped()) return false;
+    const int64_t now = clock.NowNs();
+    if (deadline_ns != 0 && now >= deadline_ns) return false;
+    int64_t slice = now + 50'000'000;
+    if (deadline_ns != 0) slice = std::min(slice, deadline_ns);
+    if (exporter.WaitForSlot(slice)) return !stop->stopped();
+  }
+}
+
 // Detaches a gate from its exporter when the loop ends.
 struct GateAttachment {
   GateAttachment(Exporter& e, SeriesGate* g) : exporter(e) { exporter.SetListener(g); }
@@ -115,8 +130,7 @@ bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& e
   for (uint64_t replay = static_cast<uint64_t>(pool.instance);
        pool.multiplier == 0 || replay < pool.multiplier; replay += step) {
     for (uint32_t u = w.begin; u < w.end;) {
-      exporter.WaitForSlot();
-      if (stop->stopped()) return false;
+      if (!WaitForSlotOrStop(exporter, deadline_ns, stop, clock)) return false;
       const RequestCut& cut =
           builder.Cut(u, w.end, RequestEventBudget(bucket, pool.pacing_interval, max_events),
                       pool.max_request_bytes);
@@ -223,9 +237,11 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
         // least the lag the run ended with.
         stats->NoteLag(w.share.signal, lag, /*late=*/false);
       }
-      // On a stop, requests waiting for a retry are given up (and counted as failed)
-      // so that shutdown is bounded by the request timeout, not the retry budget.
-      exporter->Drain(/*abandon_retries=*/stop->stopped());
+      // On a stop or at the deadline, requests waiting for a retry are given up (and
+      // counted as failed), so that the run ends on time: bounded by the request
+      // timeout, not the retry budget. A run bound by its replays waits for them.
+      exporter->Drain(/*abandon_retries=*/stop->stopped() ||
+                      (deadline_ns != 0 && clock.NowNs() >= deadline_ns));
     });
   }
   for (auto& t : threads) t.join();

@@ -4,6 +4,7 @@
 // event for event. Waiting is always on something the processes say (a progress line,
 // an exit), never on the clock.
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <optional>
 
@@ -310,6 +311,47 @@ TEST_CASE("fault: SIGINT during heavy sending - summary, exit 0, in flight bound
   const std::string got = sink.Stop();
   CheckPerSignal(sent, got);
   CHECK(JsonInt(sent, "peak", "\"in_flight\"") <= JsonInt(sent, "limit", "\"in_flight\""));
+}
+
+TEST_CASE("fault: nothing listening - the run ends on time, says why at once, and fails") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  // The helper's config has a 5 s request timeout; the retry budget is the default 60 s.
+  const std::string config = WriteSenderConfig(dir, prefix, kFastStats);
+  const std::string closed = "127.0.0.1:" + std::to_string(FreePort());  // Never listened on.
+  constexpr auto kBound = std::chrono::seconds(2 + 5);
+  auto elapsed = [](auto start) { return std::chrono::steady_clock::now() - start; };
+
+  SECTION("gRPC, --duration 2s") {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", closed,
+                  "--rate", "2000", "--duration", "2s"});
+    CHECK(elapsed(start) < kBound);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.out, Catch::Contains("(duration reached)"));
+    CHECK_THAT(r.err, Catch::Contains("Connection refused (nothing listens there: is the "
+                                      "receiver up, and is the endpoint right?)"));
+  }
+  SECTION("OTLP/HTTP, --duration 2s") {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--protocol", "http/protobuf",
+                  "--endpoint", "http://" + closed, "--rate", "2000", "--duration", "2s"});
+    CHECK(elapsed(start) < kBound);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("(nothing listens there"));
+  }
+  SECTION("the first SIGINT, whatever the retry state") {
+    Process sender({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", closed,
+                    "--rate", "2000", "--multiplier", "0"});
+    WaitForProgress(sender, [](const std::string& l) { return WordInt(l, "retries") >= 3; });
+    const auto start = std::chrono::steady_clock::now();
+    sender.Signal(SIGINT);
+    const int code = sender.Wait();
+    CHECK(elapsed(start) < std::chrono::seconds(5));
+    CHECK(code == 1);  // Nothing was ever accepted.
+    CHECK_THAT(sender.out(), Catch::Contains("(interrupted)"));
+    CHECK_THAT(sender.out(), Catch::Contains("stopped before retry"));
+  }
 }
 
 }  // namespace

@@ -35,9 +35,16 @@ class FakeExporter final : public Exporter {
   FakeExporter(FakeClock* clock, int64_t latency_ns, int max_in_flight)
       : clock_(clock), latency_(latency_ns), max_(max_in_flight) {}
 
-  void WaitForSlot() override {
+  bool WaitForSlot(int64_t until_ns) override {
     Answer(clock_->NowNs());
-    while (static_cast<int>(pending_.size()) >= max_) AdvanceToNext();
+    while (static_cast<int>(pending_.size()) >= max_) {
+      if (pending_.front().first > until_ns) {
+        if (clock_->NowNs() < until_ns) clock_->Set(until_ns);
+        return false;
+      }
+      AdvanceToNext();
+    }
+    return true;
   }
   void WaitUntil(int64_t until_ns) override {
     if (on_wait) on_wait(until_ns);
