@@ -1,10 +1,13 @@
 #include "common/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/strings.h"
@@ -21,10 +24,33 @@ std::string DirOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// Removes the temporaries for `path` that a process killed outright (SIGKILL, a
+// crash, a power cut) left behind: their names carry the writer's pid, and a pid that
+// no longer runs will never commit them.
+void RemoveStaleTemporaries(const std::string& path) {
+  const std::string dir = DirOf(path);
+  const std::string prefix = path.substr(path.rfind('/') + 1) + ".tmp-";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (const dirent* e = readdir(d)) {
+    const std::string_view name(e->d_name);
+    if (!name.starts_with(prefix)) continue;
+    const std::string rest(name.substr(prefix.size()));
+    char* end = nullptr;
+    const long pid = std::strtol(rest.c_str(), &end, 10);
+    if (end == rest.c_str() || *end != '-' || pid <= 0) continue;
+    if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      unlink(StrCat(dir, "/", name).c_str());
+    }
+  }
+  closedir(d);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string& path) {
-  std::string tmpl = path + ".tmp-XXXXXX";
+  RemoveStaleTemporaries(path);
+  std::string tmpl = StrCat(path, ".tmp-", getpid(), "-XXXXXX");
   int fd = mkstemp(tmpl.data());
   if (fd < 0) {
     return absl::FailedPreconditionError(StrCat("cannot create a file in directory '", DirOf(path),

@@ -1,7 +1,9 @@
 // A file that appears under its final name only when complete. Data goes to a
 // temporary file in the same directory; Commit() flushes, fsyncs and renames it over
 // the final name. Destroying an uncommitted AtomicFile removes the temporary, so a
-// crash or an error never leaves a half-written file under the final name.
+// crash or an error never leaves a half-written file under the final name; the
+// temporary's name carries the writer's pid, and temporaries of writers no longer
+// running (killed outright) are removed by the next Create for the same path.
 // Not thread-safe; one writer per instance.
 #pragma once
 

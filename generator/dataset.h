@@ -4,6 +4,7 @@
 // the end), so a failed or interrupted run leaves earlier datasets intact.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -40,8 +41,10 @@ uint64_t EstimateDatasetBytes(const GeneratorConfig& config);
 // Writes the dataset. Files are written under temporary names and renamed into place
 // only when everything has been generated, so an interrupted run leaves no file with a
 // final name half-written. `progress` (may be empty) gets a line as each file starts
-// and at every tenth of its records.
+// and at every tenth of its records. When `cancel` (may be null) turns true, the run
+// stops within a record, removes its temporary files and returns CancelledError.
 absl::StatusOr<DatasetSummary> GenerateDataset(
-    const GeneratorConfig& config, const std::function<void(const std::string&)>& progress = {});
+    const GeneratorConfig& config, const std::function<void(const std::string&)>& progress = {},
+    const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace loadgen

@@ -1,5 +1,10 @@
 // telemetry-generator: config -> topology -> trace/metric/log templates -> .pb files.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
+#include <cstring>
 
 #include "common/strings.h"
 #include "cxxopts.hpp"
@@ -50,10 +55,30 @@ int main(int argc, char** argv) {
   if (args.count("output")) config->output_directory = args["output"].as<std::string>();
   if (args.count("seed")) config->seed = seed;
   config->write_json = args.count("json") > 0;
-  auto summary = loadgen::GenerateDataset(*config, [](const std::string& line) {
-    fmt::print("{}\n", line);
-    std::fflush(stdout);
-  });
+  // SIGINT and SIGTERM ask the run to stop: it removes its temporary files and
+  // exits 130 or 143. A second signal ends the process at once.
+  static std::atomic<bool> cancel{false};
+  static std::atomic<int> caught{0};
+  struct sigaction on_signal {};
+  on_signal.sa_handler = [](int sig) {
+    if (caught.exchange(sig) != 0) _exit(128 + sig);
+    cancel.store(true);
+  };
+  sigemptyset(&on_signal.sa_mask);
+  sigaction(SIGINT, &on_signal, nullptr);
+  sigaction(SIGTERM, &on_signal, nullptr);
+  auto summary = loadgen::GenerateDataset(
+      *config,
+      [](const std::string& line) {
+        fmt::print("{}\n", line);
+        std::fflush(stdout);
+      },
+      &cancel);
+  if (!summary.ok() && absl::IsCancelled(summary.status())) {
+    fmt::print(stderr, "telemetry-generator: {}: {}\n", strsignal(caught.load()),
+               summary.status().message());
+    return 128 + caught.load();
+  }
   if (!summary.ok()) {
     fmt::print(stderr, "telemetry-generator: {}\n", summary.status().message());
     return 1;

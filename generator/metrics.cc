@@ -409,7 +409,8 @@ const std::vector<MetricDef>& MetricCatalog() {
 MetricsSummary BuildMetrics(
     const GeneratorConfig& config, Rng& rng,
     const std::function<void(
-        const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit) {
+        const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit,
+    const std::atomic<bool>* cancel) {
   const auto& catalog = MetricCatalog();
   MetricsSummary summary;
   summary.metrics = config.metric_count;
@@ -428,6 +429,7 @@ MetricsSummary BuildMetrics(
       sm->mutable_scope()->set_name(ScopeName(source));
       sm->mutable_scope()->set_version("0.140.0");
       for (size_t m = 0; m < series.size(); ++m) {
+        if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return summary;
         const MetricDef& def = catalog[m % catalog.size()];
         if (def.source != source) continue;
         // Series i lives on resource i % resources with attribute combination

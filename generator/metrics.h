@@ -7,6 +7,7 @@
 // Times are placeholders (kTemplateEpochNs) that the sender replaces.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -49,10 +50,12 @@ struct MetricsSummary {
 
 // Builds `config.metric_count` metrics (cycling the catalog with derived names,
 // `name.vN`, when more are asked for than it holds), one request per resource, and
-// calls `emit` with each. Memory: one resource's request at a time.
+// calls `emit` with each. Memory: one resource's request at a time. Stops early, at
+// the next metric, once `cancel` (may be null) turns true.
 MetricsSummary BuildMetrics(
     const GeneratorConfig& config, Rng& rng,
     const std::function<void(
-        const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit);
+        const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit,
+    const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace loadgen

@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -262,6 +265,66 @@ TEST_CASE("a generator killed mid-run leaves no file under a final name") {
     CHECK_THAT(name, Catch::StartsWith("big-traces.pb.tmp-"));
   }
   CHECK(left.size() == 1);
+}
+
+TEST_CASE("SIGINT or SIGTERM stops the generator in every phase, leaving nothing behind") {
+  struct Phase {
+    const char* name;
+    const char* config;  // Makes this phase long; the others are skipped.
+    const char* line;    // Printed once the phase is under way.
+  };
+  const Phase phases[] = {
+      {"traces", "traces: {count: 200000}\nmetrics: {metric_count: 0}\nlogs: {count: 0}\n",
+       "traces: 20000 of 200000"},
+      {"metrics",
+       "traces: {count: 0}\nmetrics: {metric_count: 20000, timeseries_per_metric: {default: "
+       "300}}\nlogs: {count: 0}\n",
+       "metrics: writing"},
+      {"logs", "traces: {count: 0}\nmetrics: {metric_count: 0}\nlogs: {count: 2000000}\n",
+       "logs: 200000 of 2000000"},
+  };
+  for (const Phase& phase : phases) {
+    for (int sig : {SIGINT, SIGTERM}) {
+      TempDir dir;
+      WriteText(dir.File("gen.yaml"), "output: {directory: " + dir.File("out") +
+                                          "}\nlimits: {max_dataset_bytes: 1099511627776}\n" +
+                                          phase.config);
+      Process generator({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml")});
+      std::string line;
+      while (generator.ReadLine(&line) && !line.starts_with(phase.line)) {
+      }
+      INFO(phase.name << ", signal " << sig);
+      REQUIRE(line.starts_with(phase.line));
+      const auto signalled = std::chrono::steady_clock::now();
+      generator.Signal(sig);
+      const int code = generator.Wait();
+      CHECK(std::chrono::steady_clock::now() - signalled < std::chrono::seconds(1));
+      CHECK(code == 128 + sig);
+      CHECK_THAT(generator.err(),
+                 Catch::StartsWith(std::string("telemetry-generator: ") + strsignal(sig) +
+                                   ": interrupted while generating " + phase.name));
+      CHECK_THAT(generator.err(), Catch::EndsWith(": nothing was written, and files already "
+                                                  "under the final names are untouched\n"));
+      CHECK(Listing(dir.File("out")).empty());  // Not even a temporary file.
+    }
+  }
+}
+
+TEST_CASE("a later run removes the temporary files of a generator killed outright") {
+  TempDir dir;
+  WriteText(dir.File("gen.yaml"),
+            "output: {directory: " + dir.File("out") + "}\ntraces: {count: 200}\n");
+  std::filesystem::create_directories(dir.File("out"));
+  // A dead writer's leftover (pid 2^22 + 1 is above Linux's pid_max), and a live one's.
+  WriteText(dir.File("out/telemetry-traces.pb.tmp-4194305-abcdef"), "partial");
+  const std::string live = "out/telemetry-traces.pb.tmp-" + std::to_string(getpid()) + "-abcdef";
+  WriteText(dir.File(live), "partial");
+  auto r = Run({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml")});
+  REQUIRE(r.exit_code == 0);
+  const std::vector<std::string> left = Listing(dir.File("out"));
+  CHECK(std::find(left.begin(), left.end(), "telemetry-traces.pb.tmp-4194305-abcdef") ==
+        left.end());
+  CHECK(std::find(left.begin(), left.end(), live.substr(4)) != left.end());
 }
 
 TEST_CASE("bad input: clear message naming the place, non-zero exit") {
