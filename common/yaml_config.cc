@@ -73,6 +73,12 @@ absl::Status ConfigMap::GetInt(std::string_view key, int64_t* out, int64_t min, 
   if (!s.ok()) return s.status();
   int64_t v;
   if (!ParseInt64(*s, &v)) {
+    // All digits, but too many for 64 bits: out of range, not a wrong type.
+    const std::string_view digits = std::string_view(*s).substr(s->starts_with('-') ? 1 : 0);
+    if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos) {
+      return ErrorAt(key,
+                     StrCat("out of range: must be between ", min, " and ", max, ", got ", *s));
+    }
     return ErrorAt(key, StrCat("expected an integer, got \"", *s, "\""));
   }
   if (v < min || v > max) {

@@ -114,7 +114,14 @@ absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
   RETURN_IF_ERROR(types->Finish());
   double sum = c.http_access_pct + c.application_pct + c.system_pct;
   if (sum < 99.999 || sum > 100.001) {
-    return types->ErrorAt("", StrCat("percentages must add up to 100, got ", sum));
+    std::string terms;
+    for (auto [key, pct] :
+         {std::pair{"http_access", c.http_access_pct}, std::pair{"application", c.application_pct},
+          std::pair{"system", c.system_pct}}) {
+      StrAppend(&terms, terms.empty() ? "" : " + ", key, " ", pct,
+                types->Has(key) ? "" : " (not set: the default)");
+    }
+    return types->ErrorAt("", StrCat("percentages must add up to 100, got ", sum, " = ", terms));
   }
   RETURN_IF_ERROR(logs->Finish());
 

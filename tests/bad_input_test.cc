@@ -137,7 +137,11 @@ TEST_CASE("bad config files: the error names the file, line, column and key") {
       {"telemetry-generator", "generator-negative-count.yaml",
        "2:10: traces.count: must be between 0 and 9007199254740992, got -3"},
       {"telemetry-generator", "generator-percentages.yaml",
-       "3:5: logs.types: percentages must add up to 100, got 110"},
+       "3:5: logs.types: percentages must add up to 100, got 110 = http_access 50 + application "
+       "40 + system 20"},
+      {"telemetry-generator", "generator-overflow.yaml",
+       "2:10: traces.count: out of range: must be between 0 and 9007199254740992, got "
+       "99999999999999999999999"},
   };
   TempDir out;
   for (const Case& c : cases) {
@@ -412,6 +416,14 @@ TEST_CASE("bad input: clear message naming the place, non-zero exit") {
     auto sink = Run({BinaryPath("otlp-sink"), "--listen", "127.0.0.1:0", "--ledger", fifo});
     CHECK(sink.exit_code == 1);
     CHECK_THAT(sink.err, Catch::Contains("ledger '" + fifo + "' is a pipe"));
+  }
+  SECTION("a run that ends before its first request is an error, not a silent success") {
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
+                  "--endpoint", "127.0.0.1:9", "--rate", "1", "--duration", "1s"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::EndsWith("telemetry-sender: nothing was sent: the run ended before "
+                                      "its first request was due (raise the rate or the "
+                                      "duration; --plan shows what a run will send)\n"));
   }
   SECTION("an omitted input key skips that signal; none at all is an error") {
     WriteText(dir.File("logs-only.yaml"), "input:\n  logs: " + prefix + "-logs.pb\n");

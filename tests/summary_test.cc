@@ -87,6 +87,9 @@ TEST_CASE("summary: a field of the wrong type is refused, naming the file and th
         dir.File("bad.json") + ": signals.traces.latency_ms.p99: expected a number");
   CHECK(refused(P("/signals/logs/events_sent"), -5) ==
         dir.File("bad.json") + ": signals.logs.events_sent: expected a whole number >= 0");
+  CHECK(refused(P("/signals/logs/events_sent"), 1e30) ==
+        dir.File("bad.json") +
+            ": signals.logs.events_sent: expected a whole number from 0 to 18446744073709551615");
   CHECK(refused(P("/intervals/1/accepted"), 12) ==
         dir.File("bad.json") + ": intervals[1].accepted: expected an object");
   CHECK(refused(P("/signals/traces/errors"), "none") ==

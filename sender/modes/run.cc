@@ -250,6 +250,12 @@ int Report(const SenderConfig& config, const RunStats& stats, const RunInfo& inf
   if (info.stop_reason.starts_with("stopped on rejection")) return 3;
   if (find_capacity && !info.capacity_found) return 1;
   if (total.events_accepted == 0 && total.events_failed + total.events_rejected > 0) return 1;
+  if (total.events_sent == 0 && !info.stop_reason.starts_with("interrupted")) {
+    // A run that ends before its first request is a setting that cannot work.
+    return FailWith(
+        "nothing was sent: the run ended before its first request was due (raise the rate "
+        "or the duration; --plan shows what a run will send)");
+  }
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "common/otlp_signal.h"
@@ -141,6 +142,13 @@ class Reader {
       if (!v->is_number() || d != std::floor(d) || (std::is_unsigned_v<T> && d < 0)) {
         throw FieldError{Path(key),
                          std::is_unsigned_v<T> ? "a whole number >= 0" : "a whole number"};
+      }
+      // In range for the field's type: a value that does not fit would wrap (or,
+      // converted from a double, be undefined).
+      const double limit = std::ldexp(1.0, std::numeric_limits<T>::digits);
+      if (d >= limit || d < (std::is_unsigned_v<T> ? 0.0 : -limit)) {
+        throw FieldError{Path(key), StrCat("a whole number from ", std::numeric_limits<T>::min(),
+                                           " to ", std::numeric_limits<T>::max())};
       }
       *out = v->is_number_integer() ? v->get<T>() : static_cast<T>(d);
     }
