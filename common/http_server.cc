@@ -1,13 +1,14 @@
 #include "common/http_server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,16 +25,19 @@ const char* Reason(int status) {
   switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default: return "Error";
   }
 }
@@ -44,33 +48,105 @@ std::string SslError() {
   return buf;
 }
 
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr int64_t Ns(std::chrono::seconds s) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(s).count();
+}
+
+// A response that does not come out within this long is given up (a client that
+// stopped reading).
+constexpr int kWriteTimeoutMs = 10'000;
+
 }  // namespace
 
-// One accepted connection, plain or TLS.
+// One accepted connection. The I/O thread owns it while it is kHandshake or
+// kReading (armed in epoll, one shot); a handler thread owns it while kHandling.
 struct HttpServer::Conn {
+  enum State { kHandshake, kReading, kHandling } state = kReading;
   int fd = -1;
   SSL* ssl = nullptr;
-  ssize_t Read(char* buf, size_t n) {
-    if (ssl != nullptr) {
-      const int r = SSL_read(ssl, buf, static_cast<int>(n));
-      return r > 0 ? r : -1;
+  std::string in;        // Bytes read and not yet parsed into a request.
+  size_t needed = 0;     // Parse again once `in` holds this many bytes.
+  int64_t deadline = 0;  // Steady-clock ns: closed by the sweep when passed.
+  HttpParse parsed;      // kRequest or kError, for the handler.
+
+  // Reads what is available without blocking: false when the peer closed or failed.
+  // `want_write` is set when TLS must write before it can read.
+  bool ReadAvailable(bool* want_write, size_t limit) {
+    *want_write = false;
+    char buf[65536];
+    while (in.size() < limit) {
+      if (ssl != nullptr) {
+        const int r = SSL_read(ssl, buf, sizeof buf);
+        if (r > 0) {
+          in.append(buf, static_cast<size_t>(r));
+          continue;
+        }
+        const int err = SSL_get_error(ssl, r);
+        if (err == SSL_ERROR_WANT_READ) return true;
+        if (err == SSL_ERROR_WANT_WRITE) {
+          *want_write = true;
+          return true;
+        }
+        ERR_clear_error();
+        return false;
+      }
+      const ssize_t r = recv(fd, buf, sizeof buf, 0);
+      if (r > 0) {
+        in.append(buf, static_cast<size_t>(r));
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
-    ssize_t r;
-    do {
-      r = recv(fd, buf, n, 0);
-    } while (r < 0 && errno == EINTR);
-    return r;
+    return true;
   }
-  void WriteAll(std::string_view data) {
+
+  // Writes all of `data`, waiting (bounded) while the socket is full.
+  bool WriteAll(std::string_view data) {
     while (!data.empty()) {
-      const ssize_t n = ssl != nullptr ? SSL_write(ssl, data.data(), static_cast<int>(data.size()))
-                                       : send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n < 0 && ssl == nullptr && errno == EINTR) continue;
-      if (n <= 0) return;
-      data.remove_prefix(static_cast<size_t>(n));
+      short wait_for = POLLOUT;
+      if (ssl != nullptr) {
+        const int n = SSL_write(ssl, data.data(), static_cast<int>(data.size()));
+        if (n > 0) {
+          data.remove_prefix(static_cast<size_t>(n));
+          continue;
+        }
+        const int err = SSL_get_error(ssl, n);
+        if (err == SSL_ERROR_WANT_READ) {
+          wait_for = POLLIN;
+        } else if (err != SSL_ERROR_WANT_WRITE) {
+          ERR_clear_error();
+          return false;
+        }
+      } else {
+        const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+          data.remove_prefix(static_cast<size_t>(n));
+          continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
+      }
+      pollfd p{fd, wait_for, 0};
+      if (poll(&p, 1, kWriteTimeoutMs) <= 0) return false;
     }
+    return true;
   }
-  bool Pending() const { return ssl != nullptr && SSL_pending(ssl) > 0; }
+
+  // Parses `in` once enough of it is there.
+  HttpParse::Kind Parse(size_t max_body_bytes) {
+    if (in.size() < needed) return HttpParse::kNeedMore;
+    parsed = ParseHttpRequest(in, max_body_bytes);
+    needed = parsed.kind == HttpParse::kNeedMore ? parsed.needed : 0;
+    if (parsed.kind == HttpParse::kRequest) in.erase(0, parsed.consumed);
+    return parsed.kind;
+  }
 };
 
 HttpServer::HttpServer(Handler handler, size_t max_body_bytes, int threads, bool keep_alive,
@@ -132,10 +208,12 @@ absl::StatusOr<int> HttpServer::Start(const std::string& listen) {
       rc != 0) {
     return absl::InvalidArgumentError(StrCat("'", listen, "': ", gai_strerror(rc)));
   }
-  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   const int one = 1;
+  // SO_REUSEADDR only rebinds past TIME_WAIT; a port someone listens on stays refused.
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 16) != 0) {
+  if (fd < 0 || bind(fd, found->ai_addr, found->ai_addrlen) != 0 ||
+      ::listen(fd, kListenBacklog) != 0) {
     const std::string why = std::strerror(errno);
     freeaddrinfo(found);
     if (fd >= 0) close(fd);
@@ -148,137 +226,227 @@ absl::StatusOr<int> HttpServer::Start(const std::string& listen) {
   const int bound_port =
       ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                         : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  if (pipe2(wake_, O_CLOEXEC) != 0) {
-    close(fd);
-    return absl::InternalError(StrCat("pipe: ", std::strerror(errno)));
-  }
   listen_fd_ = fd;
-  // Non-blocking, so threads woken for the same connection do not wait in accept().
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  for (int i = 0; i < threads_count_; ++i) threads_.emplace_back([this] { Loop(); });
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    const std::string why = std::strerror(errno);
+    Stop();
+    return absl::InternalError(StrCat("epoll: ", why));
+  }
+  epoll_event listen_event{EPOLLIN, {.ptr = &listen_fd_}};
+  epoll_event wake_event{EPOLLIN, {.ptr = &wake_fd_}};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &listen_event);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake_event);
+  io_thread_ = std::thread([this] { IoLoop(); });
+  for (int i = 0; i < threads_count_; ++i) handlers_.emplace_back([this] { HandlerLoop(); });
   return bound_port;
 }
 
 void HttpServer::Stop() {
-  if (threads_.empty()) return;
-  const char x = 0;
-  (void)!write(wake_[1], &x, 1);  // Never read: it wakes every poll for good.
-  for (std::thread& t : threads_) t.join();
-  threads_.clear();
-  close(listen_fd_);
-  close(wake_[0]);
-  close(wake_[1]);
-  listen_fd_ = -1;
-}
-
-void HttpServer::Loop() {
-  while (true) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
+  if (io_thread_.joinable()) {
+    stopping_.store(true);
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof one);
+    io_thread_.join();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ready_cv_.notify_all();
     }
-    if (fds[1].revents) return;
-    if (!(fds[0].revents & POLLIN)) continue;
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    // A client that sends nothing must not hold a thread: 5 s per read.
-    const timeval timeout{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    Conn conn{fd, nullptr};
-    if (ssl_ctx_ != nullptr) {
-      conn.ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
-      SSL_set_fd(conn.ssl, fd);
-      if (SSL_accept(conn.ssl) != 1) {  // A failed handshake (no or wrong client cert).
-        ERR_clear_error();
-        SSL_free(conn.ssl);
-        close(fd);
-        continue;
-      }
-    }
-    std::string buffered;
-    while (ServeOne(&conn, &buffered)) {
-      // Between requests, wait for the next one or for Stop().
-      if (!buffered.empty() || conn.Pending()) continue;
-      pollfd wait[2] = {{fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-      if (poll(wait, 2, 5000) <= 0 || wait[1].revents || !(wait[0].revents & POLLIN)) break;
-    }
-    if (conn.ssl != nullptr) {
-      SSL_shutdown(conn.ssl);
-      SSL_free(conn.ssl);
-    }
+    for (std::thread& t : handlers_) t.join();
+    handlers_.clear();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [fd, conn] : conns_) {
+    if (conn->ssl != nullptr) SSL_free(conn->ssl);
     close(fd);
   }
+  conns_.clear();
+  ready_.clear();
+  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
 }
 
-bool HttpServer::ServeOne(Conn* conn, std::string* buffered) {
-  std::string& data = *buffered;
-  size_t header_end = data.find("\r\n\r\n");
-  char buf[65536];
-  bool keep = keep_alive_;
-  auto reply = [&](const HttpResponse& r) {
-    std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
-                                   r.status, Reason(r.status), r.content_type, r.body.size());
-    for (const auto& [k, v] : r.headers) StrAppend(&head, k, ": ", v, "\r\n");
-    StrAppend(&head, keep ? "\r\n" : "Connection: close\r\n\r\n");
-    conn->WriteAll(head);
-    conn->WriteAll(r.body);
-    return keep;
-  };
-  while (header_end == std::string::npos) {
-    const ssize_t n = conn->Read(buf, sizeof buf);
-    if (n <= 0) return false;
-    data.append(buf, static_cast<size_t>(n));
-    header_end = data.find("\r\n\r\n");
-    if (header_end == std::string::npos && data.size() > 65536) {
-      keep = false;
-      return reply({400, "text/plain; charset=utf-8", "headers too large\n"});
+void HttpServer::Arm(Conn* conn, uint32_t events) {
+  epoll_event e{events | EPOLLONESHOT, {.ptr = conn}};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &e);
+}
+
+void HttpServer::Close(Conn* conn) {
+  // Out of the table before the descriptor is closed: once closed, its number may
+  // come back from accept() for a new connection at once.
+  std::unique_ptr<Conn> owned;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = conns_.find(conn->fd);
+    owned = std::move(it->second);
+    conns_.erase(it);
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
+  if (conn->ssl != nullptr) {
+    SSL_shutdown(conn->ssl);
+    SSL_free(conn->ssl);
+  }
+  close(conn->fd);
+}
+
+void HttpServer::Accept() {
+  while (true) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors: stop accepting until the next sweep frees some.
+        epoll_event off{0, {.ptr = &listen_fd_}};
+        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &off);
+        listen_paused_ = true;
+      }
+      return;
+    }
+    auto conn = std::make_unique<Conn>();
+    conn->fd = fd;
+    conn->deadline = NowNs() + Ns(kIdleTimeout);
+    if (ssl_ctx_ != nullptr) {
+      conn->ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
+      SSL_set_fd(conn->ssl, fd);
+      SSL_set_accept_state(conn->ssl);
+      conn->state = Conn::kHandshake;
+      conn->deadline = NowNs() + Ns(kHeaderTimeout);
+    }
+    Conn* c = conn.get();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      conns_[fd] = std::move(conn);
+    }
+    epoll_event e{EPOLLIN | EPOLLONESHOT, {.ptr = c}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &e);
+  }
+}
+
+bool HttpServer::OnReadable(Conn* conn) {
+  if (conn->state == Conn::kHandshake) {
+    const int r = SSL_do_handshake(conn->ssl);
+    if (r != 1) {
+      const int err = SSL_get_error(conn->ssl, r);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        Arm(conn, err == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
+        return true;
+      }
+      ERR_clear_error();  // A failed handshake: no or wrong client certificate.
+      return false;
+    }
+    conn->state = Conn::kReading;
+    conn->deadline = NowNs() + Ns(kIdleTimeout);
+  }
+  bool want_write;
+  // Never more than one request (and the headers of the next) ahead.
+  const size_t limit = max_body_bytes_ + 2 * kMaxHttpHeaderBytes;
+  if (!conn->ReadAvailable(&want_write, limit)) return false;
+  switch (conn->Parse(max_body_bytes_)) {
+    case HttpParse::kNeedMore:
+      // A request under way must keep coming: kHeaderTimeout without a byte ends it.
+      if (!conn->in.empty()) conn->deadline = NowNs() + Ns(kHeaderTimeout);
+      Arm(conn, want_write ? EPOLLOUT : EPOLLIN);
+      return true;
+    case HttpParse::kRequest:
+    case HttpParse::kError: {
+      std::lock_guard<std::mutex> lock(mu_);
+      conn->state = Conn::kHandling;
+      ready_.push_back(conn);
+      ready_cv_.notify_one();
+      return true;
     }
   }
-  HttpRequest request;
-  const std::string_view head(data.data(), header_end);
-  const auto line_end = head.find("\r\n");
-  const std::string_view line = head.substr(0, line_end);
-  const auto sp1 = line.find(' '), sp2 = line.rfind(' ');
-  if (sp1 == std::string_view::npos || sp2 <= sp1) {
-    keep = false;
-    return reply({400, "text/plain; charset=utf-8", "malformed request line\n"});
-  }
-  request.method = std::string(line.substr(0, sp1));
-  request.path = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
-  if (auto q = request.path.find('?'); q != std::string::npos) request.path.resize(q);
-  size_t length = 0;
-  for (size_t at = line_end; at != std::string_view::npos && at < head.size();) {
-    const size_t next = head.find("\r\n", at + 2);
-    const std::string_view h = head.substr(
-        at + 2, next == std::string_view::npos ? std::string_view::npos : next - at - 2);
-    at = next;
-    const auto colon = h.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string name(h.substr(0, colon));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string_view value = h.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    if (name == "content-length") length = std::strtoull(std::string(value).c_str(), nullptr, 10);
-    if (name == "connection" && value == "close") keep = false;
-    if (name == "transfer-encoding") {
-      keep = false;
-      return reply({400, "text/plain; charset=utf-8", "chunked bodies are not supported\n"});
+  return true;
+}
+
+void HttpServer::Sweep() {
+  const int64_t now = NowNs();
+  std::vector<Conn*> expired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [fd, conn] : conns_) {
+      if (conn->state != Conn::kHandling && conn->deadline < now) expired.push_back(conn.get());
     }
-    request.headers.emplace_back(std::move(name), std::string(value));
   }
-  if (length > max_body_bytes_) {
-    keep = false;
-    return reply({413, "text/plain; charset=utf-8", "body too large\n"});
+  for (Conn* conn : expired) Close(conn);
+  if (listen_paused_ && !expired.empty()) {
+    epoll_event on{EPOLLIN, {.ptr = &listen_fd_}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &on);
+    listen_paused_ = false;
   }
-  while (data.size() < header_end + 4 + length) {
-    const ssize_t n = conn->Read(buf, sizeof buf);
-    if (n <= 0) return false;
-    data.append(buf, static_cast<size_t>(n));
+}
+
+void HttpServer::IoLoop() {
+  epoll_event events[256];
+  int64_t next_sweep = NowNs() + 1'000'000'000;
+  while (!stopping_.load()) {
+    const int n = epoll_wait(epoll_fd_, events, 256, 1000);
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &wake_fd_) return;
+      if (tag == &listen_fd_) {
+        Accept();
+        continue;
+      }
+      Conn* conn = static_cast<Conn*>(tag);
+      if (!OnReadable(conn)) Close(conn);
+    }
+    // Between batches, so no event above points at a connection the sweep closed.
+    if (NowNs() >= next_sweep) {
+      Sweep();
+      next_sweep = NowNs() + 1'000'000'000;
+    }
   }
-  request.body = data.substr(header_end + 4, length);
-  data.erase(0, header_end + 4 + length);
-  return reply(handler_(request));
+}
+
+void HttpServer::HandlerLoop() {
+  while (true) {
+    Conn* conn;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ready_cv_.wait(lock, [&] { return !ready_.empty() || stopping_.load(); });
+      if (ready_.empty()) return;
+      conn = ready_.front();
+      ready_.pop_front();
+    }
+    // Answer this request, then any the client pipelined behind it.
+    bool open = true;
+    while (open) {
+      const bool refused = conn->parsed.kind == HttpParse::kError;
+      const HttpResponse r = refused
+                                 ? HttpResponse{conn->parsed.status, "text/plain; charset=utf-8",
+                                                StrCat(conn->parsed.error, "\n")}
+                                 : handler_(conn->parsed.request);
+      const bool keep = keep_alive_ && !refused && conn->parsed.request.keep_alive;
+      std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+                                     r.status, Reason(r.status), r.content_type, r.body.size());
+      for (const auto& [k, v] : r.headers) StrAppend(&head, k, ": ", v, "\r\n");
+      StrAppend(&head, keep ? "\r\n" : "Connection: close\r\n\r\n");
+      open = conn->WriteAll(head) && conn->WriteAll(r.body) && keep;
+      if (!open) break;
+      // TLS may hold decrypted bytes that epoll cannot see: read them here.
+      if (conn->ssl != nullptr && SSL_pending(conn->ssl) > 0) {
+        bool want_write;
+        if (!conn->ReadAvailable(&want_write, max_body_bytes_ + 2 * kMaxHttpHeaderBytes)) {
+          open = false;
+          break;
+        }
+      }
+      if (conn->Parse(max_body_bytes_) == HttpParse::kNeedMore) {
+        conn->deadline = NowNs() + Ns(conn->in.empty() ? kIdleTimeout : kHeaderTimeout);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          conn->state = Conn::kReading;
+        }
+        Arm(conn, EPOLLIN);
+        break;
+      }
+    }
+    if (!open) Close(conn);
+  }
 }
 
 }  // namespace loadgen

@@ -1,34 +1,32 @@
 // A small HTTP/1.1 server for the tools' own endpoints (the sender's /metrics and
-// /rate, otlp-sink's OTLP/HTTP receiver): `threads` threads each serve one connection
-// at a time, with keep-alive when asked for, Content-Length bodies only (no chunked
-// uploads). Enough for a Prometheus scrape, a curl or an OTLP exporter, not a general
-// web server. The handler may run on several threads at once.
+// /rate, otlp-sink's OTLP/HTTP receiver). One I/O thread reads every connection
+// without blocking (epoll) and parses requests (common/http_parser.h); a complete
+// request goes to one of `threads` handler threads, which answers it and hands the
+// connection back. So idle or slow clients hold a descriptor, never a thread: the
+// server keeps serving at full speed with hundreds of them open. A connection gets
+// kHeaderTimeout to deliver a request once it has started one (and for a TLS
+// handshake), kIdleTimeout between requests. The handler may run on several threads
+// at once; it is not called for requests the parser refuses (they are answered 4xx
+// and the connection closed).
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
-#include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/http_parser.h"
 
 namespace loadgen {
-
-struct HttpRequest {
-  std::string method;  // GET, PUT, ...
-  std::string path;    // Without the query string.
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // Names in lower case.
-  const std::string* Header(std::string_view name) const {
-    for (const auto& [k, v] : headers) {
-      if (k == name) return &v;
-    }
-    return nullptr;
-  }
-};
 
 struct HttpResponse {
   int status = 200;
@@ -46,28 +44,47 @@ struct HttpTls {
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  static constexpr std::chrono::seconds kHeaderTimeout{10};
+  static constexpr std::chrono::seconds kIdleTimeout{60};
+  static constexpr int kListenBacklog = 4096;
+
   explicit HttpServer(Handler handler, size_t max_body_bytes = 1 << 20, int threads = 1,
                       bool keep_alive = false, const HttpTls* tls = nullptr);
   ~HttpServer();
 
-  // Listens on host:port (port 0: any free port); returns the port.
+  // Listens on host:port (port 0: any free port); returns the port. Fails when the
+  // port is taken (no SO_REUSEPORT: two servers never share one).
   absl::StatusOr<int> Start(const std::string& listen);
   void Stop();
 
  private:
   struct Conn;
-  void Loop();
-  // Serves one request on a connection; false when the connection is done.
-  bool ServeOne(Conn* conn, std::string* buffered);
+  void IoLoop();
+  void HandlerLoop();
+  void Accept();
+  // Reads what a connection has (and finishes a TLS handshake); queues a complete
+  // request. False when the connection is to be closed.
+  bool OnReadable(Conn* conn);
+  void Close(Conn* conn);
+  void Arm(Conn* conn, uint32_t events);
+  void Sweep();
+
   Handler handler_;
   size_t max_body_bytes_;
   int threads_count_;
   bool keep_alive_;
-  int listen_fd_ = -1;
   HttpTls tls_;
   void* ssl_ctx_ = nullptr;  // SSL_CTX*, when serving HTTPS.
-  int wake_[2] = {-1, -1};   // A pipe that Stop() writes to, to end the polls.
-  std::vector<std::thread> threads_;
+  int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  bool listen_paused_ = false;  // I/O thread only: out of descriptors.
+  std::thread io_thread_;
+  std::vector<std::thread> handlers_;
+
+  std::mutex mu_;  // Guards conns_ and the queue.
+  std::unordered_map<int, std::unique_ptr<Conn>> conns_;
+  std::deque<Conn*> ready_;  // Connections with a complete request, for the handlers.
+  std::condition_variable ready_cv_;
 };
 
 }  // namespace loadgen

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(template_reader_fuzz frame_fuzz config_fuzz)
+[ ${#targets[@]} -gt 0 ] || targets=(template_reader_fuzz frame_fuzz config_fuzz http_parser_fuzz)
 build=${FUZZ_BUILD:-build-fuzz}
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
@@ -33,7 +33,18 @@ YAML
   mv "$seeds.tmp" "$seeds"
 fi
 
-declare -A seed_dir=([template_reader_fuzz]=template_reader [frame_fuzz]=frame [config_fuzz]=config)
+# Requests as the tools' clients send them: curl, a Prometheus scrape, an OTLP/HTTP
+# exporter (Content-Length and chunked), pipelined.
+if [ ! -d "$seeds/http" ]; then
+  mkdir -p "$seeds/http.tmp"
+  printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9464\r\nUser-Agent: Prometheus/2.45\r\nAccept: text/plain\r\n\r\n' >"$seeds/http.tmp/scrape"
+  printf 'POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1:4318\r\nContent-Type: application/x-protobuf\r\nContent-Length: 4\r\n\r\n\n\x02\n\x00' >"$seeds/http.tmp/otlp"
+  printf 'POST /v1/logs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nabcd\r\n0\r\nT: 1\r\n\r\n' >"$seeds/http.tmp/chunked"
+  printf 'PUT /rate HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 4\r\n\r\n5000GET / HTTP/1.1\r\n\r\n' >"$seeds/http.tmp/pipelined"
+  mv "$seeds/http.tmp" "$seeds/http"
+fi
+
+declare -A seed_dir=([template_reader_fuzz]=template_reader [frame_fuzz]=frame [config_fuzz]=config [http_parser_fuzz]=http)
 status=0
 for t in "${targets[@]}"; do
   corpus=$build/corpus/$t
