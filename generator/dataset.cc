@@ -250,256 +250,302 @@ uint64_t EstimateDatasetBytes(const GeneratorConfig& c) {
                                static_cast<double>(c.log_count) * kBytesPerLog);
 }
 
-absl::StatusOr<DatasetSummary> GenerateDataset(
-    const GeneratorConfig& config, const std::function<void(const std::string&)>& progress,
-    const std::atomic<bool>* cancel) {
+namespace {
+
+// One run of GenerateDataset, in stages: Prepare (scenarios, topology, the output
+// directory), one Write* per signal (each under a temporary name), then Commit (the
+// renames) and the metadata. What the stages share lives here.
+class DatasetRun {
+ public:
+  DatasetRun(const GeneratorConfig& config, const std::function<void(const std::string&)>& progress,
+             const std::atomic<bool>* cancel)
+      : config_(config),
+        progress_(progress),
+        cancel_(cancel),
+        // Independent streams per stage, so changing one signal's settings leaves the
+        // others' output byte-identical.
+        topo_rng_(config.seed ^ 0x746F706F6C6F6779ull),
+        trace_rng_(config.seed ^ 0x7472616365730000ull),
+        metric_rng_(config.seed ^ 0x6D65747269637300ull),
+        log_rng_(config.seed ^ 0x6C6F677300000000ull) {}
+
+  absl::Status Prepare();
+  absl::Status WriteTraces();
+  absl::Status WriteMetrics();
+  absl::Status WriteLogs();
+  absl::Status Commit();
+  absl::Status WriteMetadata();
+  DatasetSummary& summary() { return summary_; }
+
+ private:
   // Checked once per record: a relaxed load costs nothing beside building a span.
-  auto interrupted = [&](const char* signal, int64_t done, int64_t total, const char* what) {
-    if (cancel == nullptr || !cancel->load(std::memory_order_relaxed)) return absl::OkStatus();
+  absl::Status Interrupted(const char* signal, int64_t done, int64_t total,
+                           const char* what) const {
+    if (cancel_ == nullptr || !cancel_->load(std::memory_order_relaxed)) return absl::OkStatus();
     const std::string where =
         done < 0 ? signal : fmt::format("{} ({} of {} {})", signal, done, total, what);
     return absl::CancelledError(
         StrCat("interrupted while generating ", where,
                ": nothing was written, and files already under the final names are untouched"));
-  };
-  auto report = [&](const char* signal, int64_t done, int64_t total, const char* what) {
-    if (progress && total > 0 && done * 10 / total != (done - 1) * 10 / total) {
-      progress(fmt::format("{}: {} of {} {} ({}%)", signal, done, total, what, done * 100 / total));
+  }
+  void Report(const char* signal, int64_t done, int64_t total, const char* what) const {
+    if (progress_ && total > 0 && done * 10 / total != (done - 1) * 10 / total) {
+      progress_(
+          fmt::format("{}: {} of {} {} ({}%)", signal, done, total, what, done * 100 / total));
     }
-  };
-  const uint64_t estimate = EstimateDatasetBytes(config);
-  if (estimate > static_cast<uint64_t>(config.max_dataset_bytes)) {
+  }
+  // Creates a signal's file under a temporary name and says so.
+  absl::Status Open(const char* signal, Signal kind, SignalFileSummary* file,
+                    std::unique_ptr<TemplateWriter>* writer, ChunkOutput* out) {
+    file->path = StrCat(base_, "-", signal, ".pb");
+    ASSIGN_OR_RETURN(*writer, TemplateWriter::Create(file->path, kind));
+    *out = ChunkOutput(writer->get());
+    if (progress_) progress_(StrCat(signal, ": writing ", file->path, " (under a temporary name)"));
+    if (config_.write_json) RETURN_IF_ERROR(out->EnableJson(StrCat(base_, "-", signal, ".json")));
+    return absl::OkStatus();
+  }
+  // Keeps a reservoir of spans per service, for trace-correlated logs.
+  void SampleSpan(int svc, const opentelemetry::proto::trace::v1::Span& span);
+
+  static constexpr size_t kRefsPerService = 256;
+  const GeneratorConfig& config_;
+  const std::function<void(const std::string&)>& progress_;
+  const std::atomic<bool>* cancel_;
+  Rng topo_rng_, trace_rng_, metric_rng_, log_rng_;
+  DatasetSummary summary_;
+  std::vector<Scenario> scenarios_;
+  std::vector<double> mix_;  // Cumulative weights: random topology, then each scenario.
+  Topology topology_;
+  std::string base_;  // Output directory and prefix.
+  std::unique_ptr<TemplateWriter> traces_, metrics_, logs_;
+  ChunkOutput trace_out_{nullptr}, metric_out_{nullptr}, log_out_{nullptr};
+  std::vector<std::vector<SpanRef>> refs_;
+  std::vector<uint64_t> refs_seen_;
+};
+
+absl::Status DatasetRun::Prepare() {
+  const uint64_t estimate = EstimateDatasetBytes(config_);
+  if (estimate > static_cast<uint64_t>(config_.max_dataset_bytes)) {
     return absl::FailedPreconditionError(fmt::format(
         "{}: the dataset would take about {:.1f} MiB, above limits.max_dataset_bytes "
         "({:.1f} MiB); lower the counts or raise the limit",
-        config.config_file, estimate / 1048576.0, config.max_dataset_bytes / 1048576.0));
+        config_.config_file, estimate / 1048576.0, config_.max_dataset_bytes / 1048576.0));
   }
   // Scenarios are read and checked before anything is written.
-  std::vector<Scenario> scenarios;
-  if (!config.scenario_paths.empty() && config.trace_count > 0) {
-    ASSIGN_OR_RETURN(scenarios,
-                     LoadScenarios(config.scenario_paths,
-                                   StrCat(config.config_file, ": traces.scenarios.paths")));
+  if (!config_.scenario_paths.empty() && config_.trace_count > 0) {
+    ASSIGN_OR_RETURN(scenarios_,
+                     LoadScenarios(config_.scenario_paths,
+                                   StrCat(config_.config_file, ": traces.scenarios.paths")));
   }
   // The mix: random-topology traces (alone when there are no scenarios), then scenarios.
-  std::vector<double> mix = {scenarios.empty() ? 1.0 : config.random_topology_weight};
-  for (const Scenario& sc : scenarios) mix.push_back(mix.back() + sc.weight);
-  if (mix.back() <= 0) {
+  mix_ = {scenarios_.empty() ? 1.0 : config_.random_topology_weight};
+  for (const Scenario& sc : scenarios_) mix_.push_back(mix_.back() + sc.weight);
+  if (mix_.back() <= 0) {
     return absl::InvalidArgumentError(StrCat(
-        config.config_file, ": traces.scenarios: every weight is 0, so no trace can be drawn"));
+        config_.config_file, ": traces.scenarios: every weight is 0, so no trace can be drawn"));
   }
-  DatasetSummary summary;
-
-  // Independent streams per stage, so changing one signal's settings leaves the
-  // others' output byte-identical.
-  Rng topo_rng(config.seed ^ 0x746F706F6C6F6779ull);
-  Rng trace_rng(config.seed ^ 0x7472616365730000ull);
-  Rng metric_rng(config.seed ^ 0x6D65747269637300ull);
-  Rng log_rng(config.seed ^ 0x6C6F677300000000ull);
-  Topology topology = BuildTopology(config, topo_rng);
-  for (const std::string& name : ScenarioServices(scenarios)) AddService(&topology, name, topo_rng);
-  for (const auto& s : topology.services) summary.services.push_back(s.name);
-  for (const std::string& name : config.ingress_names) {
-    if (std::find(summary.services.begin(), summary.services.end(), name) ==
-        summary.services.end()) {
-      return absl::InvalidArgumentError(StrCat(config.config_file, ": traces.services.ingress: '",
-                                               name, "' is not one of the services (",
-                                               fmt::format("{}", fmt::join(summary.services, ", ")),
-                                               ")"));
+  topology_ = BuildTopology(config_, topo_rng_);
+  for (const std::string& name : ScenarioServices(scenarios_)) {
+    AddService(&topology_, name, topo_rng_);
+  }
+  for (const auto& s : topology_.services) summary_.services.push_back(s.name);
+  for (const std::string& name : config_.ingress_names) {
+    if (std::find(summary_.services.begin(), summary_.services.end(), name) ==
+        summary_.services.end()) {
+      return absl::InvalidArgumentError(
+          StrCat(config_.config_file, ": traces.services.ingress: '", name,
+                 "' is not one of the services (",
+                 fmt::format("{}", fmt::join(summary_.services, ", ")), ")"));
     }
   }
-
   std::error_code ec;
-  std::filesystem::create_directories(config.output_directory, ec);
+  std::filesystem::create_directories(config_.output_directory, ec);
   if (ec) {
     return absl::FailedPreconditionError(
-        StrCat("cannot create output directory '", config.output_directory, "': ", ec.message()));
+        StrCat("cannot create output directory '", config_.output_directory, "': ", ec.message()));
   }
-  const std::string base = StrCat(config.output_directory, "/", config.output_prefix);
+  base_ = StrCat(config_.output_directory, "/", config_.output_prefix);
+  refs_.resize(topology_.services.size());
+  refs_seen_.resize(topology_.services.size());
+  return absl::OkStatus();
+}
 
-  std::unique_ptr<TemplateWriter> traces, metrics, logs;
-  ChunkOutput trace_out(nullptr), metric_out(nullptr), log_out(nullptr);
-  constexpr size_t kRefsPerService = 256;
-  std::vector<std::vector<SpanRef>> refs(topology.services.size());
-  std::vector<uint64_t> refs_seen(topology.services.size());
-  if (config.trace_count > 0) {
-    summary.traces.path = base + "-traces.pb";
-    ASSIGN_OR_RETURN(traces, TemplateWriter::Create(summary.traces.path, Signal::kTraces));
-    trace_out = ChunkOutput(traces.get());
-    if (progress)
-      progress(StrCat("traces: writing ", summary.traces.path, " (under a temporary name)"));
-    if (config.write_json) RETURN_IF_ERROR(trace_out.EnableJson(base + "-traces.json"));
-    ResourceChunker<ct::ExportTraceServiceRequest> chunker(&trace_out, config.max_chunk_bytes,
-                                                           topology, "telemetry-generator");
-    TraceBuilder builder(config, topology, trace_rng);
-    ScenarioRunner runner(summary.services, trace_rng);
-    summary.scenario_traces.assign(scenarios.size(), 0);
-    std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>> spans;
-    // Span counts per trace as a histogram: memory stays flat however many traces.
-    std::map<int64_t, uint64_t> counts;
-    const int64_t total = config.trace_count + config.high_span_trace_count;
-    int64_t high_done = 0;
-    for (int64_t t = 0; t < total; ++t) {
-      spans.clear();
-      // High-span traces sit at evenly spaced positions through the dataset.
-      const bool high = high_done < config.high_span_trace_count &&
-                        t >= (2 * high_done + 1) * total / (2 * config.high_span_trace_count);
-      if (high) {
-        builder.Build(static_cast<int>(config.high_span_trace_spans), &spans);
-        ++high_done;
+void DatasetRun::SampleSpan(int svc, const opentelemetry::proto::trace::v1::Span& span) {
+  uint64_t seen = refs_seen_[svc]++;
+  size_t slot = seen < kRefsPerService ? seen : trace_rng_.Below(seen + 1);
+  if (slot >= kRefsPerService) return;
+  SpanRef ref;
+  std::memcpy(ref.trace_id, span.trace_id().data(), 16);
+  std::memcpy(ref.span_id, span.span_id().data(), 8);
+  ref.start_offset_ns = span.start_time_unix_nano() - kTemplateEpochNs;
+  if (slot < refs_[svc].size()) {
+    refs_[svc][slot] = ref;
+  } else {
+    refs_[svc].push_back(ref);
+  }
+}
+
+absl::Status DatasetRun::WriteTraces() {
+  if (config_.trace_count <= 0) return absl::OkStatus();
+  RETURN_IF_ERROR(Open("traces", Signal::kTraces, &summary_.traces, &traces_, &trace_out_));
+  ResourceChunker<ct::ExportTraceServiceRequest> chunker(&trace_out_, config_.max_chunk_bytes,
+                                                         topology_, "telemetry-generator");
+  TraceBuilder builder(config_, topology_, trace_rng_);
+  ScenarioRunner runner(summary_.services, trace_rng_);
+  summary_.scenario_traces.assign(scenarios_.size(), 0);
+  std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>> spans;
+  // Span counts per trace as a histogram: memory stays flat however many traces.
+  std::map<int64_t, uint64_t> counts;
+  const int64_t total = config_.trace_count + config_.high_span_trace_count;
+  int64_t high_done = 0;
+  for (int64_t t = 0; t < total; ++t) {
+    spans.clear();
+    // High-span traces sit at evenly spaced positions through the dataset.
+    const bool high = high_done < config_.high_span_trace_count &&
+                      t >= (2 * high_done + 1) * total / (2 * config_.high_span_trace_count);
+    if (high) {
+      builder.Build(static_cast<int>(config_.high_span_trace_spans), &spans);
+      ++high_done;
+    } else {
+      const double pick = trace_rng_.Unit() * mix_.back();
+      const size_t which = std::upper_bound(mix_.begin(), mix_.end(), pick) - mix_.begin();
+      if (which == 0) {
+        builder.Build(builder.DrawSpanCount(), &spans);
       } else {
-        const double pick = trace_rng.Unit() * mix.back();
-        const size_t which = std::upper_bound(mix.begin(), mix.end(), pick) - mix.begin();
-        if (which == 0) {
-          builder.Build(builder.DrawSpanCount(), &spans);
-        } else {
-          runner.Build(scenarios[which - 1], &spans);
-          ++summary.scenario_traces[which - 1];
-        }
+        runner.Build(scenarios_[which - 1], &spans);
+        ++summary_.scenario_traces[which - 1];
       }
-      if (config.custom_attr_count > 0) {
-        for (auto& [svc, span] : spans) AddCustomAttributes(config, trace_rng, &span);
-      }
-      ++counts[static_cast<int64_t>(spans.size())];
-      size_t trace_bytes = 0;
-      for (const auto& [svc, span] : spans) trace_bytes += span.ByteSizeLong() + 8;
-      RETURN_IF_ERROR(chunker.Reserve(trace_bytes));
-      for (auto& [svc, span] : spans) {
-        // Reservoir of spans per service, for trace-correlated logs.
-        uint64_t seen = refs_seen[svc]++;
-        size_t slot = seen < kRefsPerService ? seen : trace_rng.Below(seen + 1);
-        if (slot < kRefsPerService) {
-          SpanRef ref;
-          std::memcpy(ref.trace_id, span.trace_id().data(), 16);
-          std::memcpy(ref.span_id, span.span_id().data(), 8);
-          ref.start_offset_ns = span.start_time_unix_nano() - kTemplateEpochNs;
-          if (slot < refs[svc].size())
-            refs[svc][slot] = ref;
-          else
-            refs[svc].push_back(ref);
-        }
-        RETURN_IF_ERROR(chunker.Add(svc, std::move(span)));
-      }
-      if (traces->bytes_written() > static_cast<uint64_t>(config.max_dataset_bytes)) {
-        return absl::FailedPreconditionError(
-            StrCat("traces alone exceed limits.max_dataset_bytes (", config.max_dataset_bytes,
-                   " bytes) after ", t + 1, " traces; nothing was written"));
-      }
-      report("traces", t + 1, total, "traces");
-      RETURN_IF_ERROR(interrupted("traces", t + 1, total, "traces"));
     }
-    RETURN_IF_ERROR(chunker.Flush());
-    summary.trace_count = total;
-    auto q = [&](double p) {
-      const uint64_t rank = std::min<uint64_t>(total - 1, static_cast<uint64_t>(p * total));
-      uint64_t seen = 0;
-      for (const auto& [n, c] : counts) {
-        seen += c;
-        if (seen > rank) return static_cast<int>(n);
-      }
-      return static_cast<int>(counts.rbegin()->first);
-    };
-    summary.span_count_quantiles = {static_cast<int>(counts.begin()->first), q(0.5), q(0.9),
-                                    q(0.99), static_cast<int>(counts.rbegin()->first)};
-    summary.span_count_mean = static_cast<double>(traces->item_count()) / total;
-  }
-
-  if (config.metric_count > 0) {
-    summary.metrics.path = base + "-metrics.pb";
-    ASSIGN_OR_RETURN(metrics, TemplateWriter::Create(summary.metrics.path, Signal::kMetrics));
-    metric_out = ChunkOutput(metrics.get());
-    if (progress)
-      progress(StrCat("metrics: writing ", summary.metrics.path, " (under a temporary name)"));
-    if (config.write_json) RETURN_IF_ERROR(metric_out.EnableJson(base + "-metrics.json"));
-    // Resources are packed together up to max_chunk_bytes; one that is bigger alone is
-    // split by metric.
-    absl::Status status;
-    cm::ExportMetricsServiceRequest pending;
-    uint64_t pending_points = 0;
-    size_t pending_bytes = 0;
-    auto flush = [&]() -> absl::Status {
-      if (pending_points > 0) RETURN_IF_ERROR(metric_out.Append(pending, pending_points));
-      pending.Clear();
-      pending_points = 0;
-      pending_bytes = 0;
-      return absl::OkStatus();
-    };
-    MetricsSummary ms = BuildMetrics(
-        config, metric_rng,
-        [&](const cm::ExportMetricsServiceRequest& r) {
-          if (!status.ok()) return;
-          const size_t bytes = r.ByteSizeLong();
-          if (pending_bytes + bytes > static_cast<size_t>(config.max_chunk_bytes)) status = flush();
-          if (!status.ok()) return;
-          if (bytes > static_cast<size_t>(config.max_chunk_bytes)) {
-            status = AppendMetrics(&metric_out, r, config.max_chunk_bytes);
-            return;
-          }
-          uint64_t points = 0;
-          for (const auto& m : r.resource_metrics(0).scope_metrics(0).metrics()) {
-            points += m.gauge().data_points_size() + m.sum().data_points_size() +
-                      m.histogram().data_points_size() +
-                      m.exponential_histogram().data_points_size() + m.summary().data_points_size();
-          }
-          pending.MergeFrom(r);
-          pending_points += points;
-          pending_bytes += bytes;
-        },
-        cancel);
-    RETURN_IF_ERROR(interrupted("metrics", -1, 0, ""));
-    RETURN_IF_ERROR(status);
-    RETURN_IF_ERROR(flush());
-    summary.metric_count = ms.metrics;
-    summary.series_count = ms.series;
-  }
-
-  if (config.log_count > 0) {
-    summary.logs.path = base + "-logs.pb";
-    ASSIGN_OR_RETURN(logs, TemplateWriter::Create(summary.logs.path, Signal::kLogs));
-    log_out = ChunkOutput(logs.get());
-    if (progress)
-      progress(StrCat("logs: writing ", summary.logs.path, " (under a temporary name)"));
-    if (config.write_json) RETURN_IF_ERROR(log_out.EnableJson(base + "-logs.json"));
-    ResourceChunker<cl::ExportLogsServiceRequest> chunker(&log_out, config.max_chunk_bytes,
-                                                          topology, "telemetry-generator");
-    LogBuilder builder(config, topology, refs, log_rng);
-    for (int64_t i = 0; i < config.log_count; ++i) {
-      opentelemetry::proto::logs::v1::LogRecord record;
-      const int svc = builder.Build(&record);
-      RETURN_IF_ERROR(chunker.Add(svc, std::move(record)));
-      report("logs", i + 1, config.log_count, "log records");
-      RETURN_IF_ERROR(interrupted("logs", i + 1, config.log_count, "log records"));
+    if (config_.custom_attr_count > 0) {
+      for (auto& [svc, span] : spans) AddCustomAttributes(config_, trace_rng_, &span);
     }
-    RETURN_IF_ERROR(chunker.Flush());
+    ++counts[static_cast<int64_t>(spans.size())];
+    size_t trace_bytes = 0;
+    for (const auto& [svc, span] : spans) trace_bytes += span.ByteSizeLong() + 8;
+    RETURN_IF_ERROR(chunker.Reserve(trace_bytes));
+    for (auto& [svc, span] : spans) {
+      SampleSpan(svc, span);
+      RETURN_IF_ERROR(chunker.Add(svc, std::move(span)));
+    }
+    if (traces_->bytes_written() > static_cast<uint64_t>(config_.max_dataset_bytes)) {
+      return absl::FailedPreconditionError(StrCat("traces alone exceed limits.max_dataset_bytes (",
+                                                  config_.max_dataset_bytes, " bytes) after ",
+                                                  t + 1, " traces; nothing was written"));
+    }
+    Report("traces", t + 1, total, "traces");
+    RETURN_IF_ERROR(Interrupted("traces", t + 1, total, "traces"));
   }
+  RETURN_IF_ERROR(chunker.Flush());
+  summary_.trace_count = total;
+  auto q = [&](double p) {
+    const uint64_t rank = std::min<uint64_t>(total - 1, static_cast<uint64_t>(p * total));
+    uint64_t seen = 0;
+    for (const auto& [n, c] : counts) {
+      seen += c;
+      if (seen > rank) return static_cast<int>(n);
+    }
+    return static_cast<int>(counts.rbegin()->first);
+  };
+  summary_.span_count_quantiles = {static_cast<int>(counts.begin()->first), q(0.5), q(0.9), q(0.99),
+                                   static_cast<int>(counts.rbegin()->first)};
+  summary_.span_count_mean = static_cast<double>(traces_->item_count()) / total;
+  return absl::OkStatus();
+}
 
-  // Commit only once everything has been generated.
+absl::Status DatasetRun::WriteMetrics() {
+  if (config_.metric_count <= 0) return absl::OkStatus();
+  RETURN_IF_ERROR(Open("metrics", Signal::kMetrics, &summary_.metrics, &metrics_, &metric_out_));
+  // Resources are packed together up to max_chunk_bytes; one that is bigger alone is
+  // split by metric.
+  absl::Status status;
+  cm::ExportMetricsServiceRequest pending;
+  uint64_t pending_points = 0;
+  size_t pending_bytes = 0;
+  auto flush = [&]() -> absl::Status {
+    if (pending_points > 0) RETURN_IF_ERROR(metric_out_.Append(pending, pending_points));
+    pending.Clear();
+    pending_points = 0;
+    pending_bytes = 0;
+    return absl::OkStatus();
+  };
+  const size_t max_chunk = static_cast<size_t>(config_.max_chunk_bytes);
+  MetricsSummary ms = BuildMetrics(
+      config_, metric_rng_,
+      [&](const cm::ExportMetricsServiceRequest& r) {
+        if (!status.ok()) return;
+        const size_t bytes = r.ByteSizeLong();
+        if (pending_bytes + bytes > max_chunk) status = flush();
+        if (!status.ok()) return;
+        if (bytes > max_chunk) {
+          status = AppendMetrics(&metric_out_, r, config_.max_chunk_bytes);
+          return;
+        }
+        uint64_t points = 0;
+        for (const auto& m : r.resource_metrics(0).scope_metrics(0).metrics()) {
+          points += m.gauge().data_points_size() + m.sum().data_points_size() +
+                    m.histogram().data_points_size() +
+                    m.exponential_histogram().data_points_size() + m.summary().data_points_size();
+        }
+        pending.MergeFrom(r);
+        pending_points += points;
+        pending_bytes += bytes;
+      },
+      cancel_);
+  RETURN_IF_ERROR(Interrupted("metrics", -1, 0, ""));
+  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(flush());
+  summary_.metric_count = ms.metrics;
+  summary_.series_count = ms.series;
+  return absl::OkStatus();
+}
+
+absl::Status DatasetRun::WriteLogs() {
+  if (config_.log_count <= 0) return absl::OkStatus();
+  RETURN_IF_ERROR(Open("logs", Signal::kLogs, &summary_.logs, &logs_, &log_out_));
+  ResourceChunker<cl::ExportLogsServiceRequest> chunker(&log_out_, config_.max_chunk_bytes,
+                                                        topology_, "telemetry-generator");
+  LogBuilder builder(config_, topology_, refs_, log_rng_);
+  for (int64_t i = 0; i < config_.log_count; ++i) {
+    opentelemetry::proto::logs::v1::LogRecord record;
+    const int svc = builder.Build(&record);
+    RETURN_IF_ERROR(chunker.Add(svc, std::move(record)));
+    Report("logs", i + 1, config_.log_count, "log records");
+    RETURN_IF_ERROR(Interrupted("logs", i + 1, config_.log_count, "log records"));
+  }
+  return chunker.Flush();
+}
+
+absl::Status DatasetRun::Commit() {
   for (auto [writer, file] :
-       {std::pair{traces.get(), &summary.traces}, std::pair{metrics.get(), &summary.metrics},
-        std::pair{logs.get(), &summary.logs}}) {
+       {std::pair{traces_.get(), &summary_.traces}, std::pair{metrics_.get(), &summary_.metrics},
+        std::pair{logs_.get(), &summary_.logs}}) {
     if (writer == nullptr) continue;
     RETURN_IF_ERROR(writer->Commit());
     file->bytes = writer->bytes_written();
     file->chunks = writer->chunk_count();
     file->items = writer->item_count();
   }
-  RETURN_IF_ERROR(trace_out.Commit());
-  RETURN_IF_ERROR(metric_out.Commit());
-  RETURN_IF_ERROR(log_out.Commit());
+  RETURN_IF_ERROR(trace_out_.Commit());
+  RETURN_IF_ERROR(metric_out_.Commit());
+  RETURN_IF_ERROR(log_out_.Commit());
   // Templates are held once in memory plus ~16 bytes of patch table per patched field.
-  summary.estimated_sender_memory_bytes = summary.traces.bytes + summary.metrics.bytes +
-                                          summary.logs.bytes + summary.traces.items * 80 +
-                                          summary.metrics.items * 32 + summary.logs.items * 64 +
-                                          (16u << 20);
+  summary_.estimated_sender_memory_bytes = summary_.traces.bytes + summary_.metrics.bytes +
+                                           summary_.logs.bytes + summary_.traces.items * 80 +
+                                           summary_.metrics.items * 32 + summary_.logs.items * 64 +
+                                           (16u << 20);
+  return absl::OkStatus();
+}
 
+absl::Status DatasetRun::WriteMetadata() {
+  const DatasetSummary& summary = summary_;
   YAML::Emitter y;
   y << YAML::BeginMap;
   y << YAML::Key << "generator" << YAML::Value << "telemetry-generator";
   y << YAML::Key << "template_format_version" << YAML::Value << kTemplateFormatVersion;
-  y << YAML::Key << "seed" << YAML::Value << config.seed;
+  y << YAML::Key << "seed" << YAML::Value << config_.seed;
   y << YAML::Key << "config" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "file" << YAML::Value << config.config_file;
-  y << YAML::Key << "digest" << YAML::Value << Digest(config.config_text);
+  y << YAML::Key << "file" << YAML::Value << config_.config_file;
+  y << YAML::Key << "digest" << YAML::Value << Digest(config_.config_text);
   y << YAML::EndMap;
   auto file_entry = [&](const char* name, const SignalFileSummary& f, const char* items) {
     if (f.path.empty()) return;
@@ -526,10 +572,10 @@ absl::StatusOr<DatasetSummary> GenerateDataset(
   }
   file_entry("logs", summary.logs, "log_records");
   if (!summary.logs.path.empty()) y << YAML::EndMap;
-  if (!scenarios.empty()) {
+  if (!scenarios_.empty()) {
     y << YAML::Key << "scenario_traces" << YAML::Value << YAML::BeginMap;
-    for (size_t i = 0; i < scenarios.size(); ++i) {
-      y << YAML::Key << scenarios[i].name << YAML::Value << summary.scenario_traces[i];
+    for (size_t i = 0; i < scenarios_.size(); ++i) {
+      y << YAML::Key << scenarios_[i].name << YAML::Value << summary.scenario_traces[i];
     }
     y << YAML::EndMap;
   }
@@ -537,9 +583,24 @@ absl::StatusOr<DatasetSummary> GenerateDataset(
   y << YAML::Key << "estimated_sender_memory_bytes" << YAML::Value
     << summary.estimated_sender_memory_bytes;
   y << YAML::EndMap;
-  summary.metadata_path = base + "-metadata.yaml";
-  RETURN_IF_ERROR(WriteFileAtomically(summary.metadata_path, std::string(y.c_str()) + "\n"));
-  return summary;
+  summary_.metadata_path = base_ + "-metadata.yaml";
+  return WriteFileAtomically(summary_.metadata_path, std::string(y.c_str()) + "\n");
+}
+
+}  // namespace
+
+absl::StatusOr<DatasetSummary> GenerateDataset(
+    const GeneratorConfig& config, const std::function<void(const std::string&)>& progress,
+    const std::atomic<bool>* cancel) {
+  DatasetRun run(config, progress, cancel);
+  RETURN_IF_ERROR(run.Prepare());
+  RETURN_IF_ERROR(run.WriteTraces());
+  RETURN_IF_ERROR(run.WriteMetrics());
+  RETURN_IF_ERROR(run.WriteLogs());
+  // Renamed into place only once everything has been generated.
+  RETURN_IF_ERROR(run.Commit());
+  RETURN_IF_ERROR(run.WriteMetadata());
+  return std::move(run.summary());
 }
 
 }  // namespace loadgen

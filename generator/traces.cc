@@ -47,37 +47,32 @@ std::string FillRoute(const std::string& route, Rng& rng) {
   return StrCat(route.substr(0, pos), 1000 + rng.Below(90000), route.substr(pos + 4));
 }
 
-}  // namespace
-
-int TraceBuilder::DrawSpanCount() {
-  double v = rng_.Normal(config_.spans_avg_per_trace, config_.spans_std_dev);
-  return std::max(1, static_cast<int>(std::lround(v)));
-}
-
-void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* out) {
-  const auto& services = topology_.services;
+// The shape: a root server span in an ingress service, grown to `span_count` spans
+// by calls downstream (a client span here and a server span there), messages (producer
+// and consumer) and local work. Children always come after their parent.
+std::vector<Node> GrowTree(const Topology& topology, Rng& rng, int span_count) {
+  const auto& services = topology.services;
   std::vector<Node> nodes;
   nodes.reserve(span_count);
   std::vector<int> expandable;  // Nodes that may get children: server and internal spans.
 
   Node root;
-  root.service = topology_.ingress[rng_.Below(topology_.ingress.size())];
+  root.service = topology.ingress[rng.Below(topology.ingress.size())];
   root.role = NodeRole::kServer;
-  root.op =
-      &services[root.service].server_ops[rng_.Below(services[root.service].server_ops.size())];
+  root.op = &services[root.service].server_ops[rng.Below(services[root.service].server_ops.size())];
   nodes.push_back(root);
   expandable.push_back(0);
 
   while (static_cast<int>(nodes.size()) < span_count) {
-    const int p = expandable[rng_.Below(expandable.size())];
+    const int p = expandable[rng.Below(expandable.size())];
     const Service& svc = services[nodes[p].service];
     const int room = span_count - static_cast<int>(nodes.size());
     // 70% of children go downstream (a CLIENT span here plus the SERVER span in the
     // callee, or a PRODUCER span here and a CONSUMER span there); the rest stay in the
     // same service.
     const size_t edges = svc.downstream.size() + svc.publishes_to.size();
-    if (room >= 2 && edges > 0 && rng_.Chance(0.7)) {
-      const size_t edge = rng_.Below(edges);
+    if (room >= 2 && edges > 0 && rng.Chance(0.7)) {
+      const size_t edge = rng.Below(edges);
       const bool messaging = edge >= svc.downstream.size();
       Node client;
       client.service = nodes[p].service;
@@ -92,7 +87,7 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
         client.role = NodeRole::kHttpClient;
         client.callee = svc.downstream[edge];
         const Service& callee = services[client.callee];
-        client.op = &callee.server_ops[rng_.Below(callee.server_ops.size())];
+        client.op = &callee.server_ops[rng.Below(callee.server_ops.size())];
       }
       nodes.push_back(client);
       const int ci = static_cast<int>(nodes.size()) - 1;
@@ -107,7 +102,7 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
       } else {
         server.role = NodeRole::kServer;
         server.op = client.op;
-        server.error = rng_.Chance(client.op->error_rate);
+        server.error = rng.Chance(client.op->error_rate);
       }
       nodes.push_back(server);
       const int si = ci + 1;
@@ -118,7 +113,7 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
       Node local;
       local.service = nodes[p].service;
       local.parent = p;
-      local.op = &svc.local_ops[rng_.Below(svc.local_ops.size())];
+      local.op = &svc.local_ops[rng.Below(svc.local_ops.size())];
       local.role = local.op->kind == OperationKind::kDbQuery    ? NodeRole::kDb
                    : local.op->kind == OperationKind::kCacheGet ? NodeRole::kCache
                                                                 : NodeRole::kInternal;
@@ -129,13 +124,18 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
     }
   }
 
+  return nodes;
+}
+
+// Timing: durations bottom-up, then each start relative to the trace start.
+void LayOut(std::vector<Node>& nodes, Rng& rng) {
   // Durations bottom-up: children always have larger indices than their parent.
   for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
     Node& n = nodes[i];
-    n.self_ns = rng_.Range(n.op->self_time_min_us, n.op->self_time_max_us) * 1000;
+    n.self_ns = rng.Range(n.op->self_time_min_us, n.op->self_time_max_us) * 1000;
     if (n.role == NodeRole::kHttpClient) {
       // The wire: the server span sits inside the client span, a network gap each side.
-      const int64_t gap = rng_.Range(100, 800) * 1000;
+      const int64_t gap = rng.Range(100, 800) * 1000;
       Node& server = nodes[n.children[0]];
       server.rel_start_ns = gap;
       n.dur_ns = server.dur_ns + 2 * gap;
@@ -143,21 +143,21 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
     }
     if (n.role == NodeRole::kProducer) {
       // Publishing is quick; the consumer picks the message up later, outside it.
-      n.dur_ns = rng_.Range(200, 2000) * 1000;
-      nodes[n.children[0]].rel_start_ns = n.dur_ns + rng_.Range(1000, 20000) * 1000;
+      n.dur_ns = rng.Range(200, 2000) * 1000;
+      nodes[n.children[0]].rel_start_ns = n.dur_ns + rng.Range(1000, 20000) * 1000;
       continue;
     }
     int64_t cursor = n.self_ns / 2;
-    const bool parallel = n.children.size() >= 2 && rng_.Chance(0.3);
+    const bool parallel = n.children.size() >= 2 && rng.Chance(0.3);
     int64_t longest = 0;
     for (int c : n.children) {
       Node& child = nodes[c];
       if (parallel) {
-        child.rel_start_ns = cursor + rng_.Range(0, 50) * 1000;
+        child.rel_start_ns = cursor + rng.Range(0, 50) * 1000;
         longest = std::max(longest, child.rel_start_ns + child.dur_ns - cursor);
       } else {
         child.rel_start_ns = cursor;
-        cursor += child.dur_ns + rng_.Range(10, 100) * 1000;
+        cursor += child.dur_ns + rng.Range(10, 100) * 1000;
       }
     }
     if (parallel) cursor += longest;
@@ -166,137 +166,160 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
   for (size_t i = 1; i < nodes.size(); ++i) {
     nodes[i].start_ns = nodes[nodes[i].parent].start_ns + nodes[i].rel_start_ns;
   }
+}
 
+// Kind, name and semantic-convention attributes for the node's role; returns the
+// span flags (sampled, and whether the parent is remote).
+uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
+                  tr::Span* out_span) {
+  tr::Span& span = *out_span;
+  const Service& svc = services[n.service];
+  uint32_t flags = 0x01 | 0x100;
+  const std::string path =
+      n.op->kind == OperationKind::kHttpServer ? FillRoute(n.op->route, rng) : "";
+  switch (n.role) {
+    case NodeRole::kServer: {
+      if (n.parent >= 0) flags |= 0x200;
+      span.set_kind(tr::Span::SPAN_KIND_SERVER);
+      span.set_name(n.op->name);
+      if (n.op->kind == OperationKind::kGrpcServer) {
+        Str(&span, "rpc.system.name", "grpc");
+        Str(&span, "rpc.method", n.op->name);
+        Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
+        Str(&span, "server.address", svc.host);
+        Int(&span, "server.port", svc.port);
+        break;
+      }
+      const int code = n.error ? 500 : (n.op->method == "POST" ? 201 : 200);
+      Str(&span, "http.request.method", n.op->method);
+      Str(&span, "url.path", path);
+      Str(&span, "url.scheme", "http");
+      Str(&span, "http.route", n.op->route);
+      Int(&span, "http.response.status_code", code);
+      Str(&span, "server.address", svc.host);
+      Int(&span, "server.port", svc.port);
+      Str(&span, "network.protocol.version", "1.1");
+      if (n.parent < 0) {
+        Str(&span, "client.address",
+            StrCat("10.", rng.Below(256), ".", rng.Below(256), ".", 1 + rng.Below(254)));
+        Str(&span, "user_agent.original",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)");
+      }
+      break;
+    }
+    case NodeRole::kProducer:
+      span.set_kind(tr::Span::SPAN_KIND_PRODUCER);
+      span.set_name(StrCat("publish ", *n.topic));
+      Str(&span, "messaging.system", "kafka");
+      Str(&span, "messaging.operation.name", "publish");
+      Str(&span, "messaging.operation.type", "send");
+      Str(&span, "messaging.destination.name", *n.topic);
+      Str(&span, "server.address", "kafka");
+      Int(&span, "server.port", 9092);
+      break;
+    case NodeRole::kConsumer:
+      if (n.parent >= 0) flags |= 0x200;
+      span.set_kind(tr::Span::SPAN_KIND_CONSUMER);
+      span.set_name(StrCat("process ", *n.topic));
+      Str(&span, "messaging.system", "kafka");
+      Str(&span, "messaging.operation.name", "process");
+      Str(&span, "messaging.operation.type", "process");
+      Str(&span, "messaging.destination.name", *n.topic);
+      Str(&span, "messaging.consumer.group.name", svc.name);
+      break;
+    case NodeRole::kHttpClient: {
+      const Service& callee = services[n.callee];
+      if (n.op->kind == OperationKind::kGrpcServer) {
+        span.set_kind(tr::Span::SPAN_KIND_CLIENT);
+        span.set_name(n.op->name);
+        Str(&span, "rpc.system.name", "grpc");
+        Str(&span, "rpc.method", n.op->name);
+        Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
+        Str(&span, "server.address", callee.host);
+        Int(&span, "server.port", callee.port);
+        break;
+      }
+      span.set_kind(tr::Span::SPAN_KIND_CLIENT);
+      span.set_name(n.op->method);  // No url.template: the name is the method alone.
+      Str(&span, "http.request.method", n.op->method);
+      Str(&span, "server.address", callee.host);
+      Int(&span, "server.port", callee.port);
+      Str(&span, "url.full",
+          StrCat("http://", callee.host, ":", callee.port, FillRoute(n.op->route, rng)));
+      Int(&span, "http.response.status_code", n.error ? 500 : 200);
+      break;
+    }
+    case NodeRole::kDb:
+      span.set_kind(tr::Span::SPAN_KIND_CLIENT);
+      span.set_name(n.op->name);
+      Str(&span, "db.system.name", "postgresql");
+      Str(&span, "db.namespace", "shop");
+      Str(&span, "db.collection.name", n.op->route);
+      Str(&span, "db.operation.name", n.op->method);
+      Str(&span, "db.query.text", n.op->statement);
+      Str(&span, "server.address", "postgres");
+      Int(&span, "server.port", 5432);
+      break;
+    case NodeRole::kCache:
+      span.set_kind(tr::Span::SPAN_KIND_CLIENT);
+      span.set_name(n.op->name);
+      Str(&span, "db.system.name", "redis");
+      Str(&span, "db.operation.name", "GET");
+      Str(&span, "server.address", "redis");
+      Int(&span, "server.port", 6379);
+      break;
+    case NodeRole::kInternal:
+      span.set_kind(tr::Span::SPAN_KIND_INTERNAL);
+      span.set_name(n.op->name);
+      break;
+  }
+  return flags;
+}
+
+// A failing span: its status, error.type and, on a server, the exception event.
+void MarkError(const Node& n, tr::Span* out_span) {
+  tr::Span& span = *out_span;
+  if (n.error) {
+    span.mutable_status()->set_code(tr::Status::STATUS_CODE_ERROR);
+    Str(&span, "error.type", n.op->kind == OperationKind::kGrpcServer ? "UNAVAILABLE" : "500");
+    if (n.role == NodeRole::kServer) {
+      span.mutable_status()->set_message("Internal Server Error");
+      tr::Span::Event* ev = span.add_events();
+      ev->set_name("exception");
+      ev->set_time_unix_nano(span.end_time_unix_nano() - 1000);
+      KeyValue* t = ev->add_attributes();
+      t->set_key("exception.type");
+      t->mutable_value()->set_string_value("UpstreamTimeoutError");
+      KeyValue* m = ev->add_attributes();
+      m->set_key("exception.message");
+      m->mutable_value()->set_string_value("upstream request timed out");
+    }
+  }
+}
+
+}  // namespace
+
+int TraceBuilder::DrawSpanCount() {
+  double v = rng_.Normal(config_.spans_avg_per_trace, config_.spans_std_dev);
+  return std::max(1, static_cast<int>(std::lround(v)));
+}
+
+void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* out) {
+  std::vector<Node> nodes = GrowTree(topology_, rng_, span_count);
+  LayOut(nodes, rng_);
   uint8_t trace_id[16];
   rng_.FillId(trace_id, 16);
   const std::vector<uint64_t> span_ids = UniqueSpanIds(rng_, nodes.size());
-
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
-    const Service& svc = services[n.service];
     tr::Span span;
     span.set_trace_id(trace_id, 16);
     span.set_span_id(&span_ids[i], 8);
     if (n.parent >= 0) span.set_parent_span_id(&span_ids[n.parent], 8);
     span.set_start_time_unix_nano(kTemplateEpochNs + n.start_ns);
     span.set_end_time_unix_nano(kTemplateEpochNs + n.start_ns + n.dur_ns);
-    // Sampled, and the parent's remoteness is known; a server span's parent is remote.
-    uint32_t flags = 0x01 | 0x100;
-    const std::string path =
-        n.op->kind == OperationKind::kHttpServer ? FillRoute(n.op->route, rng_) : "";
-    switch (n.role) {
-      case NodeRole::kServer: {
-        if (n.parent >= 0) flags |= 0x200;
-        span.set_kind(tr::Span::SPAN_KIND_SERVER);
-        span.set_name(n.op->name);
-        if (n.op->kind == OperationKind::kGrpcServer) {
-          Str(&span, "rpc.system.name", "grpc");
-          Str(&span, "rpc.method", n.op->name);
-          Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
-          Str(&span, "server.address", svc.host);
-          Int(&span, "server.port", svc.port);
-          break;
-        }
-        const int code = n.error ? 500 : (n.op->method == "POST" ? 201 : 200);
-        Str(&span, "http.request.method", n.op->method);
-        Str(&span, "url.path", path);
-        Str(&span, "url.scheme", "http");
-        Str(&span, "http.route", n.op->route);
-        Int(&span, "http.response.status_code", code);
-        Str(&span, "server.address", svc.host);
-        Int(&span, "server.port", svc.port);
-        Str(&span, "network.protocol.version", "1.1");
-        if (n.parent < 0) {
-          Str(&span, "client.address",
-              StrCat("10.", rng_.Below(256), ".", rng_.Below(256), ".", 1 + rng_.Below(254)));
-          Str(&span, "user_agent.original",
-              "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)");
-        }
-        break;
-      }
-      case NodeRole::kProducer:
-        span.set_kind(tr::Span::SPAN_KIND_PRODUCER);
-        span.set_name(StrCat("publish ", *n.topic));
-        Str(&span, "messaging.system", "kafka");
-        Str(&span, "messaging.operation.name", "publish");
-        Str(&span, "messaging.operation.type", "send");
-        Str(&span, "messaging.destination.name", *n.topic);
-        Str(&span, "server.address", "kafka");
-        Int(&span, "server.port", 9092);
-        break;
-      case NodeRole::kConsumer:
-        if (n.parent >= 0) flags |= 0x200;
-        span.set_kind(tr::Span::SPAN_KIND_CONSUMER);
-        span.set_name(StrCat("process ", *n.topic));
-        Str(&span, "messaging.system", "kafka");
-        Str(&span, "messaging.operation.name", "process");
-        Str(&span, "messaging.operation.type", "process");
-        Str(&span, "messaging.destination.name", *n.topic);
-        Str(&span, "messaging.consumer.group.name", svc.name);
-        break;
-      case NodeRole::kHttpClient: {
-        const Service& callee = services[n.callee];
-        if (n.op->kind == OperationKind::kGrpcServer) {
-          span.set_kind(tr::Span::SPAN_KIND_CLIENT);
-          span.set_name(n.op->name);
-          Str(&span, "rpc.system.name", "grpc");
-          Str(&span, "rpc.method", n.op->name);
-          Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
-          Str(&span, "server.address", callee.host);
-          Int(&span, "server.port", callee.port);
-          break;
-        }
-        span.set_kind(tr::Span::SPAN_KIND_CLIENT);
-        span.set_name(n.op->method);  // No url.template: the name is the method alone.
-        Str(&span, "http.request.method", n.op->method);
-        Str(&span, "server.address", callee.host);
-        Int(&span, "server.port", callee.port);
-        Str(&span, "url.full",
-            StrCat("http://", callee.host, ":", callee.port, FillRoute(n.op->route, rng_)));
-        Int(&span, "http.response.status_code", n.error ? 500 : 200);
-        break;
-      }
-      case NodeRole::kDb:
-        span.set_kind(tr::Span::SPAN_KIND_CLIENT);
-        span.set_name(n.op->name);
-        Str(&span, "db.system.name", "postgresql");
-        Str(&span, "db.namespace", "shop");
-        Str(&span, "db.collection.name", n.op->route);
-        Str(&span, "db.operation.name", n.op->method);
-        Str(&span, "db.query.text", n.op->statement);
-        Str(&span, "server.address", "postgres");
-        Int(&span, "server.port", 5432);
-        break;
-      case NodeRole::kCache:
-        span.set_kind(tr::Span::SPAN_KIND_CLIENT);
-        span.set_name(n.op->name);
-        Str(&span, "db.system.name", "redis");
-        Str(&span, "db.operation.name", "GET");
-        Str(&span, "server.address", "redis");
-        Int(&span, "server.port", 6379);
-        break;
-      case NodeRole::kInternal:
-        span.set_kind(tr::Span::SPAN_KIND_INTERNAL);
-        span.set_name(n.op->name);
-        break;
-    }
-    span.set_flags(flags);
-    if (n.error) {
-      span.mutable_status()->set_code(tr::Status::STATUS_CODE_ERROR);
-      Str(&span, "error.type", n.op->kind == OperationKind::kGrpcServer ? "UNAVAILABLE" : "500");
-      if (n.role == NodeRole::kServer) {
-        span.mutable_status()->set_message("Internal Server Error");
-        tr::Span::Event* ev = span.add_events();
-        ev->set_name("exception");
-        ev->set_time_unix_nano(span.end_time_unix_nano() - 1000);
-        KeyValue* t = ev->add_attributes();
-        t->set_key("exception.type");
-        t->mutable_value()->set_string_value("UpstreamTimeoutError");
-        KeyValue* m = ev->add_attributes();
-        m->set_key("exception.message");
-        m->mutable_value()->set_string_value("upstream request timed out");
-      }
-    }
+    span.set_flags(Describe(n, topology_.services, rng_, &span));
+    MarkError(n, &span);
     out->emplace_back(n.service, std::move(span));
   }
 }
