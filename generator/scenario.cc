@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
+#include "generator/span_tree.h"
 
 namespace loadgen {
 namespace {
@@ -318,17 +319,17 @@ std::vector<std::string> ScenarioServices(const std::vector<Scenario>& scenarios
 // ---------------------------------------------------------------------------------------
 // Building traces.
 
-struct ScenarioRunner::Built {
+// A scenario span: its link is kWire for the CLIENT (or PRODUCER) span wrapping one
+// remote call, and its parallelism is the scenario's.
+using Link = SpanTreeNode::Link;
+
+struct ScenarioRunner::Built : SpanTreeNode {
   int service = 0;
-  int parent = -1;
   tr::Span::SpanKind kind = tr::Span::SPAN_KIND_SERVER;
   std::string name;
   std::vector<std::pair<std::string, opentelemetry::proto::common::v1::AnyValue>> attrs;
-  bool wire_client = false;  // A CLIENT/PRODUCER span wrapping one remote call.
-  bool parallel = false;
   const ErrorCondition* error = nullptr;
-  int64_t self_ns = 0, rel_start_ns = 0, start_ns = 0, dur_ns = 0;
-  std::vector<int> children;
+  bool wire_client() const { return link == Link::kWire; }
 };
 
 ScenarioRunner::ScenarioRunner(const std::vector<std::string>& services, Rng& rng)
@@ -390,174 +391,155 @@ void ScenarioRunner::SetValue(const Value& v, opentelemetry::proto::common::v1::
   out->set_string_value(v.text);
 }
 
-void ScenarioRunner::Build(const Scenario& scenario, std::vector<std::pair<int, tr::Span>>* out) {
-  using Strings = Values;
+struct ScenarioRunner::Context {
   Values vars;
-  for (const auto& [k, t] : scenario.vars) vars.emplace_back(k, Eval(t, vars, nullptr));
   std::vector<std::pair<std::string, opentelemetry::proto::common::v1::AnyValue>> trace_attrs;
+};
+
+ScenarioRunner::Built ScenarioRunner::WireClient(const CallNode& node, const Values& attrs,
+                                                 const Built& callee, int parent,
+                                                 const std::vector<Built>& nodes,
+                                                 const Context& ctx) {
+  const Built& b = callee;
+  Built client;
+  client.service = nodes[parent].service;
+  client.parent = parent;
+  client.link = Link::kWire;
+  client.error = b.error;
+  const bool messaging = node.kind == CallNode::Kind::kConsumer;
+  client.kind = messaging ? tr::Span::SPAN_KIND_PRODUCER : tr::Span::SPAN_KIND_CLIENT;
+  const size_t space = node.operation.find(' ');
+  const std::string verb = node.operation.substr(0, space);
+  const bool http =
+      space != std::string::npos && (verb == "GET" || verb == "POST" || verb == "PUT" ||
+                                     verb == "DELETE" || verb == "PATCH" || verb == "HEAD");
+  std::string destination = node.operation;
+  for (const auto& [k, v] : attrs) {
+    if (k == "messaging.destination.name") destination = v.text;
+  }
+  // Span names per the conventions: `publish {destination}` for a producer, the
+  // method alone for an HTTP client without a URL template, the RPC method else.
+  client.name = messaging ? StrCat("publish ", destination) : http ? verb : node.operation;
+  for (const auto& [k, v] : b.attrs) {
+    if (k == "http.request.method" || k.starts_with("rpc.") || k.starts_with("messaging.") ||
+        k == "http.response.status_code") {
+      client.attrs.emplace_back(k, v);
+    }
+  }
+  if (!messaging) {
+    opentelemetry::proto::common::v1::AnyValue host;
+    host.set_string_value(node.service);
+    client.attrs.emplace_back("server.address", host);
+  }
+  for (const auto& a : ctx.trace_attrs) client.attrs.push_back(a);
+  return client;
+}
+
+void ScenarioRunner::Expand(const CallNode& node, int parent, const std::string& parent_service,
+                            const Values* parent_attrs, const Context& ctx,
+                            std::vector<Built>* tree) {
+  std::vector<Built>& nodes = *tree;
+  const int64_t times = rng_.Range(node.repeat_min, node.repeat_max);
+  for (int64_t rep = 0; rep < times; ++rep) {
+    Values attrs;
+    Built b;
+    b.service = ServiceIndex(node.service);
+    b.name = node.operation;
+    b.parallel = node.parallel;
+    for (const auto& [k, t] : node.attributes) {
+      attrs.emplace_back(k, Eval(t, ctx.vars, parent_attrs));
+      b.attrs.emplace_back(k, opentelemetry::proto::common::v1::AnyValue());
+      SetValue(attrs.back().second, &b.attrs.back().second);
+    }
+    for (const auto& a : ctx.trace_attrs) b.attrs.push_back(a);
+    for (const ErrorCondition& e : node.errors) {
+      if (rng_.Chance(e.probability)) {
+        b.error = &e;
+        break;
+      }
+    }
+    switch (node.kind) {
+      case CallNode::Kind::kServer: b.kind = tr::Span::SPAN_KIND_SERVER; break;
+      case CallNode::Kind::kInternal: b.kind = tr::Span::SPAN_KIND_INTERNAL; break;
+      case CallNode::Kind::kClient: b.kind = tr::Span::SPAN_KIND_CLIENT; break;
+      case CallNode::Kind::kConsumer: b.kind = tr::Span::SPAN_KIND_CONSUMER; break;
+    }
+    const bool remote =
+        parent >= 0 && node.service != parent_service &&
+        (node.kind == CallNode::Kind::kServer || node.kind == CallNode::Kind::kConsumer);
+    int attach = parent;
+    if (remote) {
+      nodes.push_back(WireClient(node, attrs, b, parent, nodes, ctx));
+      attach = static_cast<int>(nodes.size()) - 1;
+      nodes[parent].children.push_back(attach);
+    }
+    b.parent = attach;
+    b.self_ns = rng_.Range(node.delay_min_ms * 1000, node.delay_max_ms * 1000) * 1000;
+    nodes.push_back(std::move(b));
+    const int me = static_cast<int>(nodes.size()) - 1;
+    if (attach >= 0) nodes[attach].children.push_back(me);
+    for (const CallNode& c : node.calls) Expand(c, me, node.service, &attrs, ctx, tree);
+  }
+}
+
+tr::Span ScenarioRunner::Emit(const std::vector<Built>& nodes, size_t i, const SpanTreeIds& ids) {
+  const Built& n = nodes[i];
+  tr::Span span;
+  StampSpan(ids, n, i, &span);
+  span.set_name(n.name);
+  span.set_kind(n.kind);
+  const bool remote_parent = n.parent >= 0 && nodes[n.parent].wire_client();
+  span.set_flags(0x101 | (remote_parent ? 0x200 : 0));
+  bool has_status_code = false;
+  for (auto& [k, v] : n.attrs) {
+    KeyValue* kv = span.add_attributes();
+    kv->set_key(k);
+    if (n.error != nullptr && k == "http.response.status_code") {
+      kv->mutable_value()->set_int_value(500);  // The status code agrees with the error.
+      has_status_code = true;
+    } else {
+      *kv->mutable_value() = v;
+    }
+  }
+  if (n.error != nullptr) {
+    span.mutable_status()->set_code(tr::Status::STATUS_CODE_ERROR);
+    span.mutable_status()->set_message(n.error->message);
+    KeyValue* et = span.add_attributes();
+    et->set_key("error.type");
+    et->mutable_value()->set_string_value(has_status_code ? "500" : n.error->type);
+    if (!n.wire_client()) {
+      auto* ev = span.add_events();
+      ev->set_name("exception");
+      ev->set_time_unix_nano(span.end_time_unix_nano() - std::min<int64_t>(n.dur_ns, 1000));
+      KeyValue* t = ev->add_attributes();
+      t->set_key("exception.type");
+      t->mutable_value()->set_string_value(n.error->type);
+      KeyValue* m = ev->add_attributes();
+      m->set_key("exception.message");
+      m->mutable_value()->set_string_value(n.error->message);
+    }
+  }
+  return span;
+}
+
+int ScenarioRunner::ServiceIndex(const std::string& name) const {
+  return static_cast<int>(std::find(services_.begin(), services_.end(), name) - services_.begin());
+}
+
+void ScenarioRunner::Build(const Scenario& scenario, std::vector<std::pair<int, tr::Span>>* out) {
+  Context ctx;
+  for (const auto& [k, t] : scenario.vars) ctx.vars.emplace_back(k, Eval(t, ctx.vars, nullptr));
   for (const auto& [k, t] : scenario.trace_attributes) {
-    trace_attrs.emplace_back(k, opentelemetry::proto::common::v1::AnyValue());
-    SetValue(Eval(t, vars, nullptr), &trace_attrs.back().second);
+    ctx.trace_attrs.emplace_back(k, opentelemetry::proto::common::v1::AnyValue());
+    SetValue(Eval(t, ctx.vars, nullptr), &ctx.trace_attrs.back().second);
   }
-  auto service_index = [&](const std::string& name) {
-    return static_cast<int>(std::find(services_.begin(), services_.end(), name) -
-                            services_.begin());
-  };
-
   std::vector<Built> nodes;
-  // Adds `node` (repeated as configured) under nodes[parent]; `parent_attrs` are the
-  // logical parent's evaluated attributes for parent.attributes.KEY.
-  auto expand = [&](auto& self, const CallNode& node, int parent, const std::string& parent_service,
-                    const Strings* parent_attrs) -> void {
-    const int64_t times = rng_.Range(node.repeat_min, node.repeat_max);
-    for (int64_t rep = 0; rep < times; ++rep) {
-      Strings attrs;
-      Built b;
-      b.service = service_index(node.service);
-      b.name = node.operation;
-      b.parallel = node.parallel;
-      for (const auto& [k, t] : node.attributes) {
-        attrs.emplace_back(k, Eval(t, vars, parent_attrs));
-        b.attrs.emplace_back(k, opentelemetry::proto::common::v1::AnyValue());
-        SetValue(attrs.back().second, &b.attrs.back().second);
-      }
-      for (const auto& a : trace_attrs) b.attrs.push_back(a);
-      for (const ErrorCondition& e : node.errors) {
-        if (rng_.Chance(e.probability)) {
-          b.error = &e;
-          break;
-        }
-      }
-      switch (node.kind) {
-        case CallNode::Kind::kServer: b.kind = tr::Span::SPAN_KIND_SERVER; break;
-        case CallNode::Kind::kInternal: b.kind = tr::Span::SPAN_KIND_INTERNAL; break;
-        case CallNode::Kind::kClient: b.kind = tr::Span::SPAN_KIND_CLIENT; break;
-        case CallNode::Kind::kConsumer: b.kind = tr::Span::SPAN_KIND_CONSUMER; break;
-      }
-      const bool remote =
-          parent >= 0 && node.service != parent_service &&
-          (node.kind == CallNode::Kind::kServer || node.kind == CallNode::Kind::kConsumer);
-      int attach = parent;
-      if (remote) {
-        // The caller's side of the call: a CLIENT (or PRODUCER) span in the parent's
-        // service, carrying the request-level attributes.
-        Built client;
-        client.service = nodes[parent].service;
-        client.parent = parent;
-        client.wire_client = true;
-        client.error = b.error;
-        const bool messaging = node.kind == CallNode::Kind::kConsumer;
-        client.kind = messaging ? tr::Span::SPAN_KIND_PRODUCER : tr::Span::SPAN_KIND_CLIENT;
-        const size_t space = node.operation.find(' ');
-        const std::string verb = node.operation.substr(0, space);
-        const bool http =
-            space != std::string::npos && (verb == "GET" || verb == "POST" || verb == "PUT" ||
-                                           verb == "DELETE" || verb == "PATCH" || verb == "HEAD");
-        std::string destination = node.operation;
-        for (const auto& [k, v] : attrs) {
-          if (k == "messaging.destination.name") destination = v.text;
-        }
-        // Span names per the conventions: `publish {destination}` for a producer, the
-        // method alone for an HTTP client without a URL template, the RPC method else.
-        client.name = messaging ? StrCat("publish ", destination) : http ? verb : node.operation;
-        for (const auto& [k, v] : b.attrs) {
-          if (k == "http.request.method" || k.starts_with("rpc.") || k.starts_with("messaging.") ||
-              k == "http.response.status_code") {
-            client.attrs.emplace_back(k, v);
-          }
-        }
-        if (!messaging) {
-          opentelemetry::proto::common::v1::AnyValue host;
-          host.set_string_value(node.service);
-          client.attrs.emplace_back("server.address", host);
-        }
-        for (const auto& a : trace_attrs) client.attrs.push_back(a);
-        nodes.push_back(std::move(client));
-        attach = static_cast<int>(nodes.size()) - 1;
-        nodes[parent].children.push_back(attach);
-      }
-      b.parent = attach;
-      b.self_ns = rng_.Range(node.delay_min_ms * 1000, node.delay_max_ms * 1000) * 1000;
-      nodes.push_back(std::move(b));
-      const int me = static_cast<int>(nodes.size()) - 1;
-      if (attach >= 0) nodes[attach].children.push_back(me);
-      for (const CallNode& c : node.calls) self(self, c, me, node.service, &attrs);
-    }
-  };
-  expand(expand, scenario.root, -1, "", nullptr);
-
-  // Durations bottom-up, then offsets top-down, as for random-topology traces.
-  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
-    Built& n = nodes[i];
-    if (n.wire_client) {
-      const int64_t gap = rng_.Range(100, 800) * 1000;
-      nodes[n.children[0]].rel_start_ns = gap;
-      n.dur_ns = nodes[n.children[0]].dur_ns + 2 * gap;
-      continue;
-    }
-    int64_t cursor = n.self_ns / 2, longest = 0;
-    for (int c : n.children) {
-      Built& child = nodes[c];
-      child.rel_start_ns = cursor + (n.parallel ? rng_.Range(0, 50) * 1000 : 0);
-      if (n.parallel) {
-        longest = std::max(longest, child.rel_start_ns + child.dur_ns - cursor);
-      } else {
-        cursor += child.dur_ns + rng_.Range(10, 100) * 1000;
-      }
-    }
-    if (n.parallel) cursor += longest;
-    n.dur_ns = cursor + n.self_ns - n.self_ns / 2;
-  }
-  for (size_t i = 1; i < nodes.size(); ++i) {
-    nodes[i].start_ns = nodes[nodes[i].parent].start_ns + nodes[i].rel_start_ns;
-  }
-
-  uint8_t trace_id[16];
-  rng_.FillId(trace_id, 16);
-  const std::vector<uint64_t> ids = UniqueSpanIds(rng_, nodes.size());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    Built& n = nodes[i];
-    tr::Span span;
-    span.set_trace_id(trace_id, 16);
-    span.set_span_id(&ids[i], 8);
-    if (n.parent >= 0) span.set_parent_span_id(&ids[n.parent], 8);
-    span.set_name(n.name);
-    span.set_kind(n.kind);
-    span.set_start_time_unix_nano(kTemplateEpochNs + n.start_ns);
-    span.set_end_time_unix_nano(kTemplateEpochNs + n.start_ns + n.dur_ns);
-    const bool remote_parent = n.parent >= 0 && nodes[n.parent].wire_client;
-    span.set_flags(0x101 | (remote_parent ? 0x200 : 0));
-    bool has_status_code = false;
-    for (auto& [k, v] : n.attrs) {
-      KeyValue* kv = span.add_attributes();
-      kv->set_key(k);
-      if (n.error != nullptr && k == "http.response.status_code") {
-        kv->mutable_value()->set_int_value(500);  // The status code agrees with the error.
-        has_status_code = true;
-      } else {
-        *kv->mutable_value() = v;
-      }
-    }
-    if (n.error != nullptr) {
-      span.mutable_status()->set_code(tr::Status::STATUS_CODE_ERROR);
-      span.mutable_status()->set_message(n.error->message);
-      KeyValue* et = span.add_attributes();
-      et->set_key("error.type");
-      et->mutable_value()->set_string_value(has_status_code ? "500" : n.error->type);
-      if (!n.wire_client) {
-        auto* ev = span.add_events();
-        ev->set_name("exception");
-        ev->set_time_unix_nano(span.end_time_unix_nano() - std::min<int64_t>(n.dur_ns, 1000));
-        KeyValue* t = ev->add_attributes();
-        t->set_key("exception.type");
-        t->mutable_value()->set_string_value(n.error->type);
-        KeyValue* m = ev->add_attributes();
-        m->set_key("exception.message");
-        m->mutable_value()->set_string_value(n.error->message);
-      }
-    }
-    out->emplace_back(n.service, std::move(span));
-  }
+  Expand(scenario.root, -1, "", nullptr, ctx, &nodes);
+  // Self times were drawn as the tree grew.
+  LayOutSpanTree(nodes, rng_, [](int) {});
+  const SpanTreeIds ids(rng_, nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    out->emplace_back(nodes[i].service, Emit(nodes, i, ids));
 }
 
 }  // namespace loadgen

@@ -6,6 +6,7 @@
 
 #include "common/otlp_signal.h"
 #include "common/strings.h"
+#include "generator/span_tree.h"
 
 namespace loadgen {
 namespace {
@@ -13,21 +14,19 @@ namespace {
 namespace tr = opentelemetry::proto::trace::v1;
 using opentelemetry::proto::common::v1::KeyValue;
 
+using Link = SpanTreeNode::Link;
+
 enum class NodeRole { kServer, kHttpClient, kDb, kCache, kInternal, kProducer, kConsumer };
 
-struct Node {
+struct Node : SpanTreeNode {
+  // A span with two children or more runs them in parallel 30% of the time.
+  Node() { parallel_chance = 0.3; }
   int service = 0;
-  int parent = -1;
   NodeRole role = NodeRole::kServer;
   const Operation* op = nullptr;
   int callee = -1;                     // For kHttpClient and kProducer: the service called.
   const std::string* topic = nullptr;  // For kProducer and kConsumer.
   bool error = false;
-  int64_t self_ns = 0;
-  int64_t rel_start_ns = 0;  // Relative to the parent's start.
-  int64_t start_ns = 0;      // Relative to the trace start.
-  int64_t dur_ns = 0;
-  std::vector<int> children;
 };
 
 void Str(tr::Span* s, std::string_view k, std::string_view v) {
@@ -80,11 +79,13 @@ std::vector<Node> GrowTree(const Topology& topology, Rng& rng, int span_count) {
       if (messaging) {
         const auto& [callee, topic] = svc.publishes_to[edge - svc.downstream.size()];
         client.role = NodeRole::kProducer;
+        client.link = Link::kMessage;
         client.callee = callee;
         client.topic = &topic;
         client.op = &svc.local_ops.back();  // Internal work: only its timing is used.
       } else {
         client.role = NodeRole::kHttpClient;
+        client.link = Link::kWire;
         client.callee = svc.downstream[edge];
         const Service& callee = services[client.callee];
         client.op = &callee.server_ops[rng.Below(callee.server_ops.size())];
@@ -125,47 +126,6 @@ std::vector<Node> GrowTree(const Topology& topology, Rng& rng, int span_count) {
   }
 
   return nodes;
-}
-
-// Timing: durations bottom-up, then each start relative to the trace start.
-void LayOut(std::vector<Node>& nodes, Rng& rng) {
-  // Durations bottom-up: children always have larger indices than their parent.
-  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
-    Node& n = nodes[i];
-    n.self_ns = rng.Range(n.op->self_time_min_us, n.op->self_time_max_us) * 1000;
-    if (n.role == NodeRole::kHttpClient) {
-      // The wire: the server span sits inside the client span, a network gap each side.
-      const int64_t gap = rng.Range(100, 800) * 1000;
-      Node& server = nodes[n.children[0]];
-      server.rel_start_ns = gap;
-      n.dur_ns = server.dur_ns + 2 * gap;
-      continue;
-    }
-    if (n.role == NodeRole::kProducer) {
-      // Publishing is quick; the consumer picks the message up later, outside it.
-      n.dur_ns = rng.Range(200, 2000) * 1000;
-      nodes[n.children[0]].rel_start_ns = n.dur_ns + rng.Range(1000, 20000) * 1000;
-      continue;
-    }
-    int64_t cursor = n.self_ns / 2;
-    const bool parallel = n.children.size() >= 2 && rng.Chance(0.3);
-    int64_t longest = 0;
-    for (int c : n.children) {
-      Node& child = nodes[c];
-      if (parallel) {
-        child.rel_start_ns = cursor + rng.Range(0, 50) * 1000;
-        longest = std::max(longest, child.rel_start_ns + child.dur_ns - cursor);
-      } else {
-        child.rel_start_ns = cursor;
-        cursor += child.dur_ns + rng.Range(10, 100) * 1000;
-      }
-    }
-    if (parallel) cursor += longest;
-    n.dur_ns = cursor + n.self_ns - n.self_ns / 2;
-  }
-  for (size_t i = 1; i < nodes.size(); ++i) {
-    nodes[i].start_ns = nodes[nodes[i].parent].start_ns + nodes[i].rel_start_ns;
-  }
 }
 
 // Kind, name and semantic-convention attributes for the node's role; returns the
@@ -306,18 +266,15 @@ int TraceBuilder::DrawSpanCount() {
 
 void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* out) {
   std::vector<Node> nodes = GrowTree(topology_, rng_, span_count);
-  LayOut(nodes, rng_);
-  uint8_t trace_id[16];
-  rng_.FillId(trace_id, 16);
-  const std::vector<uint64_t> span_ids = UniqueSpanIds(rng_, nodes.size());
+  LayOutSpanTree(nodes, rng_, [&](int i) {
+    nodes[i].self_ns =
+        rng_.Range(nodes[i].op->self_time_min_us, nodes[i].op->self_time_max_us) * 1000;
+  });
+  const SpanTreeIds ids(rng_, nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
     tr::Span span;
-    span.set_trace_id(trace_id, 16);
-    span.set_span_id(&span_ids[i], 8);
-    if (n.parent >= 0) span.set_parent_span_id(&span_ids[n.parent], 8);
-    span.set_start_time_unix_nano(kTemplateEpochNs + n.start_ns);
-    span.set_end_time_unix_nano(kTemplateEpochNs + n.start_ns + n.dur_ns);
+    StampSpan(ids, n, i, &span);
     span.set_flags(Describe(n, topology_.services, rng_, &span));
     MarkError(n, &span);
     out->emplace_back(n.service, std::move(span));
