@@ -14,6 +14,7 @@
 #include "generator/logs.h"
 #include "generator/metrics.h"
 #include "generator/scenario.h"
+#include "generator/scenario_runner.h"
 #include "generator/topology.h"
 #include "generator/traces.h"
 #include "google/protobuf/stubs/strutil.h"

@@ -33,36 +33,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/random.h"
-#include "generator/span_tree.h"
-#include "opentelemetry/proto/common/v1/common.pb.h"
-#include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "generator/scenario_expression.h"
 
 namespace loadgen {
-
-// A compiled "{{...}}" template: literal text and expressions.
-class ValueTemplate {
- public:
-  struct Part {
-    enum Kind { kText, kInt, kFloat, kUuid, kIpv4, kChoice, kVar, kParentAttr } kind;
-    std::string text;  // Literal, variable or attribute name.
-    double a = 0, b = 0;
-    std::vector<std::string> choices;
-  };
-  // `where` prefixes errors (file:line:col: key).
-  static absl::StatusOr<ValueTemplate> Compile(const std::string& text, bool quoted,
-                                               const std::string& where);
-  const std::vector<Part>& parts() const { return parts_; }
-
-  // What the template refers to, for load-time checks.
-  std::vector<std::string> VarNames() const;
-
- private:
-  std::vector<Part> parts_;
-  // kRef: a lone vars.X / parent.attributes.K, typed like what it refers to.
-  enum class Type { kString, kInt, kDouble, kBool, kRef } type_ = Type::kString;
-  friend class ScenarioRunner;
-};
 
 struct ErrorCondition {
   double probability;  // 0..1 (the file says percent)
@@ -101,41 +74,5 @@ absl::StatusOr<std::vector<Scenario>> LoadScenarios(const std::vector<std::strin
 
 // The services a scenario list mentions, in first-seen order.
 std::vector<std::string> ScenarioServices(const std::vector<Scenario>& scenarios);
-
-// Builds traces from a scenario: spans as (service index, span) pairs, parents first,
-// times relative to kTemplateEpochNs, placeholder IDs unique within the trace.
-class ScenarioRunner {
- public:
-  // `service_index` maps a service name to its index in the dataset's service list.
-  ScenarioRunner(const std::vector<std::string>& services, Rng& rng);
-  void Build(const Scenario& scenario,
-             std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>>* out);
-
- private:
-  struct Built;
-  struct Value {
-    std::string text;
-    ValueTemplate::Type type;
-  };
-  using Values = std::vector<std::pair<std::string, Value>>;
-  struct Context;  // A trace's evaluated vars and trace-level attributes.
-  // Evaluates `t`; `parent_attrs` may be null (no parent).
-  Value Eval(const ValueTemplate& t, const Values& vars, const Values* parent_attrs);
-  static void SetValue(const Value& v, opentelemetry::proto::common::v1::AnyValue* out);
-  // Adds `node` (repeated as configured) under (*tree)[parent]; `parent_attrs` are the
-  // logical parent's evaluated attributes, for parent.attributes.KEY.
-  void Expand(const CallNode& node, int parent, const std::string& parent_service,
-              const Values* parent_attrs, const Context& ctx, std::vector<Built>* tree);
-  // The caller's side of a remote call to `callee`: a CLIENT (or PRODUCER) span in the
-  // parent's service, with the request-level attributes.
-  static Built WireClient(const CallNode& node, const Values& attrs, const Built& callee,
-                          int parent, const std::vector<Built>& nodes, const Context& ctx);
-  static opentelemetry::proto::trace::v1::Span Emit(const std::vector<Built>& nodes, size_t i,
-                                                    const SpanTreeIds& ids);
-  int ServiceIndex(const std::string& name) const;
-
-  std::vector<std::string> services_;
-  Rng& rng_;
-};
 
 }  // namespace loadgen

@@ -6,6 +6,7 @@
 #include "catch2/catch.hpp"
 #include "generator/config.h"
 #include "generator/dataset.h"
+#include "generator/scenario_runner.h"
 #include "tests/test_util.h"
 
 namespace loadgen {

@@ -1,0 +1,55 @@
+// Builds trace templates from loaded scenarios (generator/scenario.h): evaluates the
+// value templates per trace, adds the caller's CLIENT (or PRODUCER) span to each remote
+// call, and lays the tree out with the random topology's layout (span_tree.h).
+// Not thread-safe; deterministic for a given Rng state.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/random.h"
+#include "generator/scenario.h"
+#include "generator/span_tree.h"
+#include "opentelemetry/proto/common/v1/common.pb.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+
+namespace loadgen {
+
+// Builds traces from a scenario: spans as (service index, span) pairs, parents first,
+// times relative to kTemplateEpochNs, placeholder IDs unique within the trace.
+class ScenarioRunner {
+ public:
+  // `service_index` maps a service name to its index in the dataset's service list.
+  ScenarioRunner(const std::vector<std::string>& services, Rng& rng);
+  void Build(const Scenario& scenario,
+             std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>>* out);
+
+ private:
+  struct Built;
+  struct Value {
+    std::string text;
+    ValueTemplate::Type type;
+  };
+  using Values = std::vector<std::pair<std::string, Value>>;
+  struct Context;  // A trace's evaluated vars and trace-level attributes.
+  // Evaluates `t`; `parent_attrs` may be null (no parent).
+  Value Eval(const ValueTemplate& t, const Values& vars, const Values* parent_attrs);
+  static void SetValue(const Value& v, opentelemetry::proto::common::v1::AnyValue* out);
+  // Adds `node` (repeated as configured) under (*tree)[parent]; `parent_attrs` are the
+  // logical parent's evaluated attributes, for parent.attributes.KEY.
+  void Expand(const CallNode& node, int parent, const std::string& parent_service,
+              const Values* parent_attrs, const Context& ctx, std::vector<Built>* tree);
+  // The caller's side of a remote call to `callee`: a CLIENT (or PRODUCER) span in the
+  // parent's service, with the request-level attributes.
+  static Built WireClient(const CallNode& node, const Values& attrs, const Built& callee,
+                          int parent, const std::vector<Built>& nodes, const Context& ctx);
+  static opentelemetry::proto::trace::v1::Span Emit(const std::vector<Built>& nodes, size_t i,
+                                                    const SpanTreeIds& ids);
+  int ServiceIndex(const std::string& name) const;
+
+  std::vector<std::string> services_;
+  Rng& rng_;
+};
+
+}  // namespace loadgen
