@@ -8,15 +8,13 @@
 
 namespace loadgen {
 
-absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
-  auto doc = ConfigDoc::Load(file);
-  if (!doc.ok()) return doc.status();
-  GeneratorConfig c;
-  c.config_text = doc->text();
-  c.config_file = file;
-  ConfigMap& root = doc->root();
-  constexpr int64_t kMax = int64_t{1} << 53;
+namespace {
 
+// Counts are exact in a double up to 2^53, and JSON readers see them so.
+constexpr int64_t kMax = int64_t{1} << 53;
+
+// output: where the files go, and their chunk size.
+absl::Status ReadOutput(ConfigMap& root, GeneratorConfig& c) {
   auto output = root.Map("output");
   if (!output.ok()) return output.status();
   RETURN_IF_ERROR(output->GetString("directory", &c.output_directory));
@@ -26,11 +24,19 @@ absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
   if (c.output_prefix.empty() || c.output_prefix.find('/') != std::string::npos) {
     return output->ErrorAt("prefix", "must be a non-empty file name prefix without '/'");
   }
+  return absl::OkStatus();
+}
 
+// seed.
+absl::Status ReadSeed(ConfigMap& root, GeneratorConfig& c) {
   int64_t seed = static_cast<int64_t>(c.seed);
   RETURN_IF_ERROR(root.GetInt("seed", &seed, 0, INT64_MAX));
   c.seed = static_cast<uint64_t>(seed);
+  return absl::OkStatus();
+}
 
+// traces: counts, topology, big traces, custom attributes, errors and scenarios.
+absl::Status ReadTraces(ConfigMap& root, GeneratorConfig& c) {
   auto traces = root.Map("traces");
   if (!traces.ok()) return traces.status();
   RETURN_IF_ERROR(traces->GetInt("count", &c.trace_count, 0, kMax));
@@ -72,12 +78,16 @@ absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
   RETURN_IF_ERROR(scenarios->GetDouble("random_weight", &c.random_topology_weight, 0, 1e9));
   RETURN_IF_ERROR(scenarios->Finish());
   // Scenario paths are relative to the config file, so a config works from any directory.
-  const std::filesystem::path base = std::filesystem::path(file).parent_path();
+  const std::filesystem::path base = std::filesystem::path(c.config_file).parent_path();
   for (std::string& p : c.scenario_paths) {
     if (!p.empty() && p[0] != '/') p = (base / p).lexically_normal().string();
   }
   RETURN_IF_ERROR(traces->Finish());
+  return absl::OkStatus();
+}
 
+// metrics: the catalog share, hosts and series per metric.
+absl::Status ReadMetrics(ConfigMap& root, GeneratorConfig& c) {
   auto metrics = root.Map("metrics");
   if (!metrics.ok()) return metrics.status();
   RETURN_IF_ERROR(metrics->GetInt("metric_count", &c.metric_count, 0, 1000000));
@@ -96,7 +106,11 @@ absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
                        StrCat("min (", c.timeseries_min, ") exceeds max (", c.timeseries_max, ")"));
   }
   RETURN_IF_ERROR(metrics->Finish());
+  return absl::OkStatus();
+}
 
+// logs: count, trace correlation and the mix of log types.
+absl::Status ReadLogs(ConfigMap& root, GeneratorConfig& c) {
   auto logs = root.Map("logs");
   if (!logs.ok()) return logs.status();
   RETURN_IF_ERROR(logs->GetInt("count", &c.log_count, 0, kMax));
@@ -124,12 +138,30 @@ absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
     return types->ErrorAt("", StrCat("percentages must add up to 100, got ", sum, " = ", terms));
   }
   RETURN_IF_ERROR(logs->Finish());
+  return absl::OkStatus();
+}
 
+// limits: the largest dataset the generator will write.
+absl::Status ReadLimits(ConfigMap& root, GeneratorConfig& c) {
   auto limits = root.Map("limits");
   if (!limits.ok()) return limits.status();
   RETURN_IF_ERROR(limits->GetInt("max_dataset_bytes", &c.max_dataset_bytes, 1, INT64_MAX));
   RETURN_IF_ERROR(limits->Finish());
+  return absl::OkStatus();
+}
 
+}  // namespace
+
+absl::StatusOr<GeneratorConfig> LoadGeneratorConfig(const std::string& file) {
+  auto doc = ConfigDoc::Load(file);
+  if (!doc.ok()) return doc.status();
+  GeneratorConfig c;
+  c.config_text = doc->text();
+  c.config_file = file;
+  ConfigMap& root = doc->root();
+  for (auto* read : {ReadOutput, ReadSeed, ReadTraces, ReadMetrics, ReadLogs, ReadLimits}) {
+    RETURN_IF_ERROR(read(root, c));
+  }
   RETURN_IF_ERROR(root.Finish());
   return c;
 }

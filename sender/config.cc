@@ -161,16 +161,20 @@ absl::Status ApplyOtelEnvironment(SenderConfig* c) {
   return absl::OkStatus();
 }
 
-absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
-  ASSIGN_OR_RETURN(ConfigDoc doc, ConfigDoc::Load(file));
-  ConfigMap& root = doc.root();
+namespace {
 
+// input: the template files.
+absl::Status ReadInput(ConfigMap& root, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigMap input, root.Map("input"));
   RETURN_IF_ERROR(input.GetString("traces", &c->traces_file));
   RETURN_IF_ERROR(input.GetString("metrics", &c->metrics_file));
   RETURN_IF_ERROR(input.GetString("logs", &c->logs_file));
   RETURN_IF_ERROR(input.Finish());
+  return absl::OkStatus();
+}
 
+// otlp: where and how requests go.
+absl::Status ReadOtlp(ConfigMap& root, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigMap otlp, root.Map("otlp"));
   RETURN_IF_ERROR(otlp.GetString("endpoint", &c->endpoint));
   ASSIGN_OR_RETURN(ConfigMap endpoints, otlp.Map("endpoints"));
@@ -205,7 +209,11 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   RETURN_IF_ERROR(tls.GetString("server_name", &c->tls.server_name));
   RETURN_IF_ERROR(tls.Finish());
   RETURN_IF_ERROR(otlp.Finish());
+  return absl::OkStatus();
+}
 
+// sending: rate or schedule, request sizes, workers, ending, retries.
+absl::Status ReadSending(ConfigMap& root, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigMap sending, root.Map("sending"));
   ASSIGN_OR_RETURN(ConfigMap rate, sending.Map("rate_limit"));
   RETURN_IF_ERROR(rate.GetDouble("events_per_second", &c->events_per_second, 0, 1e12));
@@ -266,12 +274,20 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   }
   c->stop_on_rejected = on_rejected == "stop";
   RETURN_IF_ERROR(sending.Finish());
+  return absl::OkStatus();
+}
 
+// admin: the HTTP endpoint.
+absl::Status ReadAdmin(ConfigMap& root, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigMap admin, root.Map("admin"));
   RETURN_IF_ERROR(admin.GetString("listen", &c->admin_listen));
   RETURN_IF_ERROR(admin.GetBool("allow_rate_change", &c->allow_rate_change));
   RETURN_IF_ERROR(admin.Finish());
+  return absl::OkStatus();
+}
 
+// capacity: the search for the highest sustained rate.
+absl::Status ReadCapacity(ConfigMap& root, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigMap cap, root.Map("capacity"));
   CapacityOptions& co = c->capacity;
   RETURN_IF_ERROR(cap.GetDouble("start_rate", &co.start_rate, 1, 1e12));
@@ -294,7 +310,11 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
     return cap.ErrorAt("warmup",
                        "must be shorter than capacity.hold (the step is measured after it)");
   }
+  return absl::OkStatus();
+}
 
+// timestamps: jitter and backdating.
+absl::Status ReadTimestamps(ConfigMap& root, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigMap ts, root.Map("timestamps"));
   int64_t jitter_ms = c->jitter.count() / 1000000, backdate_ms = c->backdate.count() / 1000000;
   RETURN_IF_ERROR(ts.GetInt("jitter_ms", &jitter_ms, 0, int64_t{1} << 40));
@@ -302,7 +322,11 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   c->jitter = std::chrono::milliseconds(jitter_ms);
   c->backdate = std::chrono::milliseconds(backdate_ms);
   RETURN_IF_ERROR(ts.Finish());
+  return absl::OkStatus();
+}
 
+// stats: progress lines and the summary files.
+absl::Status ReadStats(ConfigMap& root, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigMap stats, root.Map("stats"));
   RETURN_IF_ERROR(stats.GetDuration("interval", &c->stats_interval));
   RETURN_IF_ERROR(stats.GetString("json_file", &c->stats_json_file));
@@ -310,6 +334,18 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   RETURN_IF_ERROR(stats.Finish());
   if (c->stats_interval.count() == 0) {
     return stats.ErrorAt("interval", "must be above 0");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
+  ASSIGN_OR_RETURN(ConfigDoc doc, ConfigDoc::Load(file));
+  ConfigMap& root = doc.root();
+  for (auto* read :
+       {ReadInput, ReadOtlp, ReadSending, ReadAdmin, ReadCapacity, ReadTimestamps, ReadStats}) {
+    RETURN_IF_ERROR(read(root, c));
   }
   return root.Finish();
 }
