@@ -97,9 +97,8 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
   return "";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The flags, with their help.
+cxxopts::Options MakeOptions() {
   cxxopts::Options options(
       "telemetry-sender",
       "Replays telemetry templates over OTLP/gRPC with fresh IDs and current timestamps.\n\n"
@@ -152,6 +151,69 @@ int main(int argc, char** argv) {
       "files", "", cxxopts::value<std::vector<std::string>>())("h,help", "Show this help");
   options.parse_positional({"files"});
   options.positional_help("[summary.json ...]");
+  return options;
+}
+
+// Each mode is a different job: two at once is a mistake, not a choice to guess. ""
+// when at most one is asked for.
+std::string ConflictingModes(const cxxopts::ParseResult& args) {
+  std::vector<std::string> modes_asked;
+  for (const char* mode : {"merge-reports", "plan", "find-capacity"}) {
+    if (args.count(mode)) modes_asked.push_back(StrCat("--", mode));
+  }
+  if (modes_asked.size() <= 1) return "";
+  return StrCat(absl::StrJoin(modes_asked, " and "), " cannot be combined: pick one");
+}
+
+// --merge-reports: one summary (and report) from the instances' JSON summaries.
+int MergeMode(const cxxopts::ParseResult& args) {
+  const auto files = args.count("files") ? args["files"].as<std::vector<std::string>>()
+                                         : std::vector<std::string>{};
+  auto merged = MergeReports(files);
+  if (!merged.ok()) return FailWith(merged.status().message());
+  fmt::print("{}", merged->text);
+  if (args.count("stats-json")) {
+    if (auto s = WriteFileAtomically(args["stats-json"].as<std::string>(), ToJson(merged->summary));
+        !s.ok()) {
+      return FailWith(StrCat("--stats-json: ", s.message()));
+    }
+  }
+  if (args.count("report")) {
+    if (auto s = WriteFileAtomically(args["report"].as<std::string>(), HtmlReport(merged->summary));
+        !s.ok()) {
+      return FailWith(StrCat("--report: ", s.message()));
+    }
+  }
+  return 0;
+}
+
+// Signals go to one thread that asks the run to stop; a second one exits at once.
+// Blocked first thing, before gRPC or anything else starts a thread, so every thread
+// inherits the mask and no thread dies of the default action.
+sigset_t BlockStopSignals() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  return sigs;
+}
+
+void StopOnSignals(sigset_t sigs, StopSignal* stop, std::atomic<bool>* interrupted) {
+  std::thread([sigs, stop, interrupted] {
+    int sig;
+    sigwait(&sigs, &sig);
+    interrupted->store(true);
+    stop->Stop();
+    sigwait(&sigs, &sig);
+    _exit(130);
+  }).detach();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cxxopts::Options options = MakeOptions();
   cxxopts::ParseResult args;
   try {
     args = options.parse(argc, argv);
@@ -162,52 +224,17 @@ int main(int argc, char** argv) {
     fmt::print("{}\n", options.help());
     return 0;
   }
-
-  // Each mode is a different job: two at once is a mistake, not a choice to guess.
-  std::vector<std::string> modes_asked;
-  for (const char* mode : {"merge-reports", "plan", "find-capacity"}) {
-    if (args.count(mode)) modes_asked.push_back(StrCat("--", mode));
+  if (std::string conflict = ConflictingModes(args); !conflict.empty()) {
+    return FailWith(conflict, 2);
   }
-  if (modes_asked.size() > 1) {
-    return FailWith(StrCat(absl::StrJoin(modes_asked, " and "), " cannot be combined: pick one"),
-                    2);
-  }
-  if (args.count("merge-reports")) {
-    const auto files = args.count("files") ? args["files"].as<std::vector<std::string>>()
-                                           : std::vector<std::string>{};
-    auto merged = MergeReports(files);
-    if (!merged.ok()) return FailWith(merged.status().message());
-    fmt::print("{}", merged->text);
-    if (args.count("stats-json")) {
-      if (auto s =
-              WriteFileAtomically(args["stats-json"].as<std::string>(), ToJson(merged->summary));
-          !s.ok()) {
-        return FailWith(StrCat("--stats-json: ", s.message()));
-      }
-    }
-    if (args.count("report")) {
-      if (auto s =
-              WriteFileAtomically(args["report"].as<std::string>(), HtmlReport(merged->summary));
-          !s.ok()) {
-        return FailWith(StrCat("--report: ", s.message()));
-      }
-    }
-    return 0;
-  }
+  if (args.count("merge-reports")) return MergeMode(args);
   if (args.count("files")) {
     return FailWith(StrCat("unexpected argument '", args["files"].as<std::vector<std::string>>()[0],
                            "' (summaries to merge go with --merge-reports)"),
                     2);
   }
 
-  // Signals go to one thread that asks the run to stop; a second one exits at once.
-  // Blocked first thing, before gRPC or anything else starts a thread, so every
-  // thread inherits the mask and no thread dies of the default action.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  const sigset_t sigs = BlockStopSignals();
   // The signal thread is detached and may still be inside Stop() when main returns, so
   // what it touches lives as long as the process (deliberately never freed).
   static auto* const stop = new StopSignal;
@@ -216,21 +243,14 @@ int main(int argc, char** argv) {
   // Flag values are checked before anything else, so a typo is a usage error (2).
   SenderConfig scratch;
   if (std::string err = ApplyFlags(args, &scratch); !err.empty()) return FailWith(err, 2);
-
+  // Then the settings, lowest precedence first.
   SenderConfig config;
   if (auto s = ApplyOtelEnvironment(&config); !s.ok()) return FailWith(s.message());
   if (auto s = ApplySenderConfigFile(args["config"].as<std::string>(), &config); !s.ok()) {
     return FailWith(s.message());
   }
   ApplyFlags(args, &config);
-  std::thread([sigs] {
-    int sig;
-    sigwait(&sigs, &sig);
-    interrupted->store(true);
-    stop->Stop();
-    sigwait(&sigs, &sig);
-    _exit(130);
-  }).detach();
+  StopOnSignals(sigs, stop, interrupted);
 
   RunModes modes;
   modes.plan = args.count("plan") > 0;
