@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,10 +21,10 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/wire.h"
-#include "fmt/ranges.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
+#include "nlohmann/json.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
@@ -824,56 +825,37 @@ SinkSnapshot OtlpSink::Snapshot() const {
 }
 
 std::string OtlpSink::SummaryJson() const {
+  using Json = nlohmann::ordered_json;
   const SinkSnapshot s = Snapshot();
-  auto esc = [](std::string_view v) {
-    std::string o;
-    for (char c : v) {
-      if (c == '"' || c == '\\') o += '\\';
-      o += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
-    }
-    return o;
+  auto per_signal = [](const std::array<uint64_t, 3>& v) {
+    return Json{{"traces", v[0]}, {"metrics", v[1]}, {"logs", v[2]}};
   };
-  std::string out = "{\n";
-  const std::pair<const char*, const std::array<uint64_t, 3>*> per_signal[] = {
-      {"requests", &s.requests},
-      {"bytes", &s.bytes},
-      {"refused_requests", &s.refused_requests},
-      {"refused_items", &s.refused_items},
-      {"rejected_items", &s.rejected_items}};
-  for (const auto& [field, arr] : per_signal) {
-    StrAppend(&out, fmt::format("  \"{}\": {{\"traces\": {}, \"metrics\": {}, \"logs\": {}}},\n",
-                                field, (*arr)[0], (*arr)[1], (*arr)[2]));
-  }
-  StrAppend(&out, fmt::format("  \"spans\": {},\n  \"data_points\": {},\n  \"log_records\": {},\n",
-                              s.items[0], s.items[1], s.items[2]));
-  StrAppend(&out, fmt::format("  \"malformed_requests\": {},\n  \"active_seconds\": {:.3f},\n",
-                              s.malformed_requests, s.active_seconds));
+  Json j;
+  j["requests"] = per_signal(s.requests);
+  j["bytes"] = per_signal(s.bytes);
+  j["refused_requests"] = per_signal(s.refused_requests);
+  j["refused_items"] = per_signal(s.refused_items);
+  j["rejected_items"] = per_signal(s.rejected_items);
+  j["spans"] = s.items[0];
+  j["data_points"] = s.items[1];
+  j["log_records"] = s.items[2];
+  j["malformed_requests"] = s.malformed_requests;
+  j["active_seconds"] = std::round(s.active_seconds * 1000) / 1000;
   if (!options_.ledger_path.empty()) {
-    StrAppend(&out, fmt::format("  \"ledger\": {{\"traces\": {}, \"metrics\": {}, \"logs\": {}, "
-                                "\"duplicate_requests\": {}, \"duplicate_items\": {}}},\n",
-                                s.ledger_items[0], s.ledger_items[1], s.ledger_items[2],
-                                s.duplicate_requests, s.duplicate_items));
+    j["ledger"] = per_signal(s.ledger_items);
+    j["ledger"]["duplicate_requests"] = s.duplicate_requests;
+    j["ledger"]["duplicate_items"] = s.duplicate_items;
   }
-  StrAppend(&out,
-            fmt::format("  \"arrivals\": {{\"start_unix_s\": {}, \"items_per_second\": [{}]}},\n",
-                        s.arrivals_start_unix_s, fmt::join(s.arrivals, ", ")));
-  StrAppend(&out,
-            fmt::format("  \"validation\": {{\"enabled\": {}, \"errors\": {}, \"series\": {}, "
-                        "\"by_kind\": {{",
-                        options_.validate, s.validation_errors, s.series));
-  bool first = true;
-  for (const auto& [k, v] : s.errors_by_kind) {
-    StrAppend(&out, fmt::format("{}\"{}\": {}", first ? "" : ", ", esc(k), v));
-    first = false;
-  }
-  StrAppend(&out, "}, \"examples\": [");
-  first = true;
-  for (const auto& e : s.examples) {
-    StrAppend(&out, fmt::format("{}\"{}\"", first ? "" : ", ", esc(e)));
-    first = false;
-  }
-  StrAppend(&out, "]}\n}\n");
-  return out;
+  j["arrivals"] = {{"start_unix_s", s.arrivals_start_unix_s}, {"items_per_second", s.arrivals}};
+  Json by_kind = Json::object();
+  for (const auto& [k, v] : s.errors_by_kind) by_kind[k] = v;
+  j["validation"] = {{"enabled", options_.validate},
+                     {"errors", s.validation_errors},
+                     {"series", s.series},
+                     {"by_kind", by_kind},
+                     {"examples", s.examples}};
+  // Replaced, not thrown on: an example quotes a request's own bytes.
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace loadgen
