@@ -18,6 +18,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "nlohmann/json.hpp"
+
 extern char** environ;
 
 namespace loadgen::testing {
@@ -300,27 +302,51 @@ int64_t WordInt(std::string_view line, std::string_view word) {
 
 namespace {
 
-// Where the value of "key" starts.
-const char* JsonValue(std::string_view json, std::string_view key, std::string_view after) {
-  size_t from = 0;
-  if (!after.empty()) {
-    from = json.find(after);
-    if (from == std::string_view::npos)
-      throw std::runtime_error("no '" + std::string(after) + "' in JSON");
+using Json = nlohmann::ordered_json;
+
+// The first member named `name`, depth first in document order (so the first in the
+// text), or null.
+const Json* FindMember(const Json& j, std::string_view name) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() == name) return &it.value();
+      if (const Json* found = FindMember(it.value(), name)) return found;
+    }
+  } else if (j.is_array()) {
+    for (const Json& item : j) {
+      if (const Json* found = FindMember(item, name)) return found;
+    }
   }
-  std::string quoted = "\"";  // Built stepwise: GCC 12 -O3 misreports "a" + s + "b".
-  quoted.append(key);
-  quoted.append("\":");
-  size_t at = json.find(quoted, from);
-  if (at == std::string_view::npos)
-    throw std::runtime_error("no key '" + std::string(key) + "' in JSON");
-  return json.data() + at + quoted.size();
+  return nullptr;
+}
+
+// The number under `key` (inside the first member named `after`, when given), from a
+// real parse of the JSON: a summary that is not valid JSON fails the test.
+const Json& JsonNumber(std::string_view json, std::string_view key, std::string_view after,
+                       Json* doc) {
+  *doc = Json::parse(json);
+  const Json* scope = doc;
+  if (!after.empty()) {
+    std::string_view name = after;
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      name = name.substr(1, name.size() - 2);
+    }
+    scope = FindMember(*doc, name);
+    if (scope == nullptr) throw std::runtime_error("no '" + std::string(name) + "' in JSON");
+  }
+  const Json* value = FindMember(*scope, key);
+  if (value == nullptr || !value->is_number()) {
+    throw std::runtime_error("no number '" + std::string(key) + "' in JSON");
+  }
+  return *value;
 }
 
 }  // namespace
 
 int64_t JsonInt(std::string_view json, std::string_view key, std::string_view after) {
-  return std::strtoll(JsonValue(json, key, after), nullptr, 10);
+  Json doc;
+  const Json& v = JsonNumber(json, key, after, &doc);
+  return v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(v.get<double>());
 }
 
 int64_t SinkSum(std::string_view sink_json, std::string_view map_key) {
@@ -337,7 +363,8 @@ int64_t SinkAccepted(std::string_view sink_json) {
 }
 
 double JsonDouble(std::string_view json, std::string_view key, std::string_view after) {
-  return std::strtod(JsonValue(json, key, after), nullptr);
+  Json doc;
+  return JsonNumber(json, key, after, &doc).get<double>();
 }
 
 }  // namespace loadgen::testing

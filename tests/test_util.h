@@ -113,8 +113,9 @@ int64_t MetaCount(const std::string& metadata, const std::string& key);
 // The number after "word " in a text line (the sender's progress lines), or -1.
 int64_t WordInt(std::string_view line, std::string_view word);
 
-// The number after "key": in a JSON text, searching from the first occurrence of
-// `after` (so nested keys can be told apart). Fails the test when absent.
+// The number under "key" in a JSON text (the first such member, depth first), inside
+// the first member named `after` when given ("\"total\"", so nested keys can be told
+// apart). The text is parsed for real: invalid JSON or a missing key fails the test.
 int64_t JsonInt(std::string_view json, std::string_view key, std::string_view after = "");
 double JsonDouble(std::string_view json, std::string_view key, std::string_view after = "");
 // The sum over traces, metrics and logs of a per-signal map in otlp-sink's summary,
