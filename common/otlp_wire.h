@@ -13,6 +13,10 @@
 
 namespace loadgen::otlp {
 
+// The Collector's OTLP receivers refuse gRPC messages above 4 MiB by default: the
+// sender's requests stay under it, and the sink enforces it, unless told otherwise.
+inline constexpr int kDefaultMaxMessageBytes = 4 << 20;
+
 // Export{Trace,Metrics,Logs}ServiceResponse: field 1 partial_success {1 rejected
 // count, 2 error_message}, the same numbers for all three signals. Full success is
 // the empty message.

@@ -32,6 +32,10 @@ inline constexpr size_t kTrailerBytes = 24;
 // The OTLP recommended receiver limit; a chunk must be sendable as one request.
 inline constexpr uint32_t kMaxChunkBytes = 64u << 20;
 
+// What a sender holds beside a dataset's compiled templates: gRPC, its buffers and the
+// process itself. The generator's metadata estimate and the sender's --plan both add it.
+inline constexpr uint64_t kSenderBaseMemoryBytes = 24u << 20;
+
 struct TemplateChunk {
   uint64_t file_offset = 0;  // Offset of the chunk record (its length prefix).
   uint64_t index = 0;

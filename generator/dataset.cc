@@ -533,7 +533,7 @@ absl::Status DatasetRun::Commit() {
   summary_.estimated_sender_memory_bytes = summary_.traces.bytes + summary_.metrics.bytes +
                                            summary_.logs.bytes + summary_.traces.items * 80 +
                                            summary_.metrics.items * 32 + summary_.logs.items * 64 +
-                                           (16u << 20);
+                                           kSenderBaseMemoryBytes;
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/otlp_wire.h"
 #include "sender/schedule.h"
 
 namespace loadgen {
@@ -81,9 +82,10 @@ struct SenderConfig {
   // and at least one trace, point or record). In (0, 1h]; a run shorter than it uses
   // its own length, so that every request falls inside the run.
   std::chrono::nanoseconds pacing_interval = std::chrono::milliseconds(50);
-  int64_t concurrency = 4;              // Workers across all signals (at least one per signal).
-  int64_t max_in_flight = 8;            // Outstanding requests per worker.
-  int64_t max_request_bytes = 4 << 20;  // Larger template chunks are split at load.
+  int64_t concurrency = 4;    // Workers across all signals (at least one per signal).
+  int64_t max_in_flight = 8;  // Outstanding requests per worker.
+  int64_t max_request_bytes =
+      otlp::kDefaultMaxMessageBytes;  // Larger template chunks are split at load.
   // Most events per request (spans, data points, log records); larger chunks are split
   // at load, keeping traces whole where they fit.
   int64_t batch_traces = 8192;

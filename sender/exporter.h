@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/otlp_signal.h"
+#include "common/otlp_wire.h"
 #include "grpcpp/security/credentials.h"
 #include "sender/config.h"
 #include "sender/stats.h"
@@ -32,7 +33,7 @@ struct ExporterOptions {
   bool gzip = false;
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
   int max_in_flight = 8;
-  size_t max_request_bytes = 4 << 20;
+  size_t max_request_bytes = otlp::kDefaultMaxMessageBytes;
   RetryPolicy retry;
   // Called (from worker threads) with a description of each request the receiver
   // refused for good; may be empty. The sender uses it to stop on the first refusal

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/otlp_signal.h"
+#include "common/otlp_wire.h"
 #include "common/random.h"
 
 namespace loadgen {
@@ -126,7 +127,7 @@ class CompiledSignal {
 // What one unit may hold: a request is at most this, so a unit is too.
 struct UnitLimits {
   size_t max_items = 8192;
-  size_t max_bytes = 4 << 20;
+  size_t max_bytes = otlp::kDefaultMaxMessageBytes;
 };
 
 // Compiles chunk payloads (serialized Export*ServiceRequests of one signal) into a

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/otlp_wire.h"
 #include "common/random.h"
 #include "sender/exporter.h"
 #include "sender/loader.h"
@@ -42,7 +43,7 @@ struct PoolOptions {
   // The most of its signal's rate one request carries: requests are paced, not bursts.
   std::chrono::nanoseconds pacing_interval = std::chrono::milliseconds(50);
   std::array<uint64_t, 3> max_events = {8192, 8192, 8192};  // batch_size, by SignalIndex.
-  size_t max_request_bytes = 4 << 20;
+  size_t max_request_bytes = otlp::kDefaultMaxMessageBytes;
   TimestampOptions timestamps;
   uint64_t run_key = 0;  // Seeds the ID mapping; random per run.
   // Scale-out: this is instance `instance` of `instances`. It sends replays instance,

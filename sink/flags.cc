@@ -94,7 +94,7 @@ cxxopts::Options SinkFlags() {
       "max-skew", "With --validate: allowed distance of timestamps from now",
       cxxopts::value<std::string>()->default_value("15m"))(
       "max-recv-bytes", "Largest request accepted",
-      cxxopts::value<std::string>()->default_value("4194304"))(
+      cxxopts::value<std::string>()->default_value(std::to_string(otlp::kDefaultMaxMessageBytes)))(
       "stats-file", "Also write the JSON summary here on exit", cxxopts::value<std::string>())(
       "fail-share", "Refuse this share of requests (exact: 0.2 = every 5th)",
       cxxopts::value<double>()->default_value("0"))(

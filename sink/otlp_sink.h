@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "common/http_server.h"
 #include "common/otlp_signal.h"
+#include "common/otlp_wire.h"
 #include "grpcpp/support/status_code_enum.h"
 
 namespace grpc {
@@ -35,8 +36,8 @@ struct SinkOptions {
   bool validate = false;
   // Timestamps further than this from the sink's clock are validation errors.
   int64_t max_skew_ns = 15LL * 60 * 1000000000;
-  int max_receive_bytes = 4 << 20;  // The collector's default gRPC limit.
-  int max_examples = 10;            // Validation error texts kept for the summary.
+  int max_receive_bytes = otlp::kDefaultMaxMessageBytes;
+  int max_examples = 10;  // Validation error texts kept for the summary.
 
   // Misbehaviour, for tests and demos of how senders cope. Shares are exact, not random:
   // with fail_share 0.2 every fifth request of the sink fails.

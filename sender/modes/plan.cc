@@ -9,6 +9,7 @@
 #include "common/gzip.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "common/template_file.h"
 #include "sender/schedule.h"
 #include "sender/transform.h"
 
@@ -172,7 +173,7 @@ absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& 
   plan.sender_memory_bytes =
       templates +
       static_cast<uint64_t>(config.concurrency * config.max_in_flight) * largest_request +
-      (24u << 20);
+      kSenderBaseMemoryBytes;
   return plan;
 }
 
