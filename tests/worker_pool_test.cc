@@ -1,5 +1,6 @@
 #include "sender/worker_pool.h"
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -348,15 +349,42 @@ TEST_CASE("trace and span IDs are unique across workers and replays, gzip or not
 }
 
 TEST_CASE("a stopped pool sends nothing more and drains what is in flight") {
-  Harness h;
-  PoolOptions pool;
-  pool.multiplier = 0;  // Unlimited: only the stop ends it.
-  RunStats stats;
+  // The sink stops the pool when its 20th request arrives; every answer takes 5 ms, so
+  // requests are on the wire at that moment.
+  constexpr int kStopAt = 20;
   StopSignal stop;
-  stop.Stop();
-  RunWorkerPool(h.data, pool, h.exporter, nullptr, &stats, &stop);
+  std::atomic<int> arrived{0};
+  SinkOptions options = Validating();
+  options.delay_ns = 5'000'000;
+  options.on_request = [&](Signal, std::string_view) {
+    if (++arrived == kStopAt) stop.Stop();
+  };
+  Harness h(options);
+  PoolOptions pool;
+  pool.workers = 3;
+  pool.multiplier = 0;  // Unlimited: only the stop ends it.
+  pool.series_start_ns = WallNowNs();
+  RunStats stats;
+  const PoolResult result = RunWorkerPool(h.data, pool, h.exporter, nullptr, &stats, &stop);
+  const SinkSnapshot got = h.sink.Snapshot();
   h.sink.Shutdown();
-  for (Signal s : kAllSignals) CHECK(stats.Snapshot(s).requests == 0);
+  CHECK_FALSE(result.replays_done);
+  uint64_t sent = 0, received = 0;
+  for (Signal s : kAllSignals) {
+    const int i = SignalIndex(s);
+    const SignalSnapshot snap = stats.Snapshot(s);
+    INFO(SignalName(s));
+    // Drained: every request on the wire at the stop was answered, and counted as the
+    // sink counted it; none was abandoned.
+    CHECK(snap.events_accepted == got.items[i]);
+    CHECK(snap.events_failed == 0);
+    sent += snap.requests;
+    received += got.requests[i];
+  }
+  CHECK(sent == received);
+  // Nothing more: after the stop, at most the requests already in flight then.
+  CHECK(received >= static_cast<uint64_t>(kStopAt));
+  CHECK(received <= static_cast<uint64_t>(kStopAt + pool.workers * h.exporter.max_in_flight));
 }
 
 TEST_CASE("requests to a port nobody listens on are counted as failed, not accepted") {
