@@ -211,9 +211,8 @@ absl::StatusOr<int> HttpServer::Start(const std::string& listen) {
   int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   const int one = 1;
   // SO_REUSEADDR only rebinds past TIME_WAIT; a port someone listens on stays refused.
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || bind(fd, found->ai_addr, found->ai_addrlen) != 0 ||
-      ::listen(fd, kListenBacklog) != 0) {
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, kListenBacklog) != 0) {
     const std::string why = std::strerror(errno);
     freeaddrinfo(found);
     if (fd >= 0) close(fd);
