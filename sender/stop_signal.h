@@ -16,11 +16,15 @@ class StopSignal {
   bool stopped() const { return stopped_.load(std::memory_order_relaxed); }
   // Sleeps until the steady-clock time `deadline_ns` or a stop; true if not stopped.
   bool SleepUntil(int64_t deadline_ns);
+  // Threads inside SleepUntil now (for tests that must stop a sleeper, not a thread
+  // about to sleep).
+  int sleepers();
 
  private:
   std::atomic<bool> stopped_{false};
   std::mutex mu_;
   std::condition_variable cv_;
+  int sleepers_ = 0;  // Guarded by mu_.
 };
 
 }  // namespace loadgen

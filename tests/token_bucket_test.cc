@@ -1,6 +1,7 @@
 #include "sender/token_bucket.h"
 
 #include <future>
+#include <thread>
 
 #include "catch2/catch.hpp"
 
@@ -110,6 +111,8 @@ TEST_CASE("a stop wakes a sleeper") {
   auto sleeper = std::async(std::launch::async, [&] {
     return stop.SleepUntil(SteadyClock().NowNs() + 600'000 * kMs);  // Ten minutes.
   });
+  // Stopped only once it sleeps: a stop before would end it without any waking.
+  while (stop.sleepers() == 0) std::this_thread::yield();
   stop.Stop();
   // Far below the ten minutes: the stop, not the clock, ended it.
   REQUIRE(sleeper.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
