@@ -45,17 +45,18 @@ TEST_CASE("fault: a receiver that starts late is waited for with backoff, then g
   TempDir dir;
   const std::string prefix = GenerateSmallDataset(dir);
   const std::string meta = ReadText(prefix + "-metadata.yaml");
-  const int port = FreePort();
+  ClosedPort port;
   Process sender({BinaryPath("telemetry-sender"), "--config",
                   WriteSenderConfig(dir, prefix,
                                     std::string(kFastStats) +
                                         "sending:\n  retry:\n    initial_interval: 100ms\n"
                                         "    max_interval: 500ms\n    max_elapsed_time: 60s\n"),
-                  "--endpoint", "127.0.0.1:" + std::to_string(port), "--rate", "0", "--stats-json",
+                  "--endpoint", port.endpoint(), "--rate", "0", "--stats-json",
                   dir.File("sender.json")});
   // The sender has been refused (nobody listens) and is retrying with backoff.
   WaitForProgress(sender, [](const std::string& l) { return WordInt(l, "retries") >= 6; });
-  SinkProcess sink({}, port);
+  port.Release();  // For the sink, at once.
+  SinkProcess sink({}, port.port());
   REQUIRE(sender.Wait() == 0);
   const std::string sent = ReadText(dir.File("sender.json"));
   const std::string got = sink.Stop();
@@ -318,7 +319,8 @@ TEST_CASE("fault: nothing listening - the run ends on time, says why at once, an
   const std::string prefix = GenerateSmallDataset(dir);
   // The helper's config has a 5 s request timeout; the retry budget is the default 60 s.
   const std::string config = WriteSenderConfig(dir, prefix, kFastStats);
-  const std::string closed = "127.0.0.1:" + std::to_string(FreePort());  // Never listened on.
+  const ClosedPort port;  // Bound, never listening: connections are refused.
+  const std::string closed = port.endpoint();
   constexpr auto kBound = std::chrono::seconds(2 + 5);
   auto elapsed = [](auto start) { return std::chrono::steady_clock::now() - start; };
 

@@ -90,8 +90,23 @@ struct HttpResult {
 HttpResult HttpCall(int port, const std::string& method, const std::string& path,
                     const std::string& body = "");
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
-int FreePort();
+// A TCP port on 127.0.0.1 held bound but not listening: a connection to it is refused,
+// and no other test can take it while this lives. Release() frees it for the one
+// server meant to start there (a receiver that starts late).
+class ClosedPort {
+ public:
+  ClosedPort();
+  ~ClosedPort() { Release(); }
+  ClosedPort(const ClosedPort&) = delete;
+  ClosedPort& operator=(const ClosedPort&) = delete;
+  int port() const { return port_; }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
+  void Release();
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
 
 // A small dataset written by the real generator: returns the file prefix
 // (<prefix>-traces.pb, ...). `seed` varies the content.
