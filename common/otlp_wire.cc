@@ -1,7 +1,9 @@
 #include "common/otlp_wire.h"
 
+#include <algorithm>
 #include <array>
 
+#include "absl/time/time.h"
 #include "common/strings.h"
 #include "common/wire.h"
 
@@ -138,6 +140,21 @@ int HttpStatusFor(grpc::StatusCode code) {
 
 bool IsRetryableHttpStatus(long status) {
   return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+int64_t RetryAfterNs(std::string_view value, int64_t now_unix_ns) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty()) return -1;
+  if (value.find_first_not_of("0123456789") == std::string_view::npos) {
+    if (value.size() > 10) return -1;  // Past 2^31 s: not a delay anyone means.
+    return static_cast<int64_t>(std::stoll(std::string(value))) * 1'000'000'000;
+  }
+  // The IMF-fixdate form of an HTTP-date (RFC 9110 section 5.6.7), always in GMT.
+  absl::Time at;
+  std::string error;
+  if (!absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(value), &at, &error)) return -1;
+  return std::max<int64_t>(0, absl::ToUnixNanos(at) - now_unix_ns);
 }
 
 }  // namespace loadgen::otlp

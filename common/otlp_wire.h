@@ -46,5 +46,8 @@ bool IsRetryable(grpc::StatusCode code, bool has_retry_info);
 // malformed, 401/403 auth, 500 otherwise), and whether a client retries an HTTP status.
 int HttpStatusFor(grpc::StatusCode code);
 bool IsRetryableHttpStatus(long status);
+// A Retry-After header's wait in ns from `now_unix_ns`: delay-seconds ("120") or an
+// HTTP-date ("Fri, 31 Dec 1999 23:59:59 GMT", 0 once past); -1 when it is neither.
+int64_t RetryAfterNs(std::string_view value, int64_t now_unix_ns);
 
 }  // namespace loadgen::otlp

@@ -184,10 +184,10 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
         result != CURLE_OK ? std::string(call->error[0] ? call->error : curl_easy_strerror(result))
                            : StatusMessage(call->response);
     if (!ok && retryable && options_.retry.enabled) {
-      int64_t server_delay = -1, seconds = 0;
-      if (!call->retry_after.empty() && ParseInt64(call->retry_after, &seconds) && seconds >= 0) {
-        server_delay = seconds * 1000000000;
-      }
+      const int64_t server_delay =
+          call->retry_after.empty()
+              ? -1
+              : otlp::RetryAfterNs(call->retry_after, static_cast<int64_t>(WallNowNs()));
       const int64_t delay = RetryBackoffNs(options_.retry, call->attempt, server_delay, &rng_);
       if (now + delay - call->first_started_ns <= options_.retry.max_elapsed_time.count()) {
         outcomes_.Retried(kind, message);

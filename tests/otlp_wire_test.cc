@@ -67,3 +67,22 @@ TEST_CASE("otlp_wire: status names, retry rules and the OTLP/HTTP status map") {
 
 }  // namespace
 }  // namespace loadgen::testing
+
+namespace loadgen::otlp {
+namespace {
+
+TEST_CASE("otlp_wire: Retry-After in seconds or as an HTTP-date, else none") {
+  // 1999-12-31T23:59:00Z, a minute before the date below.
+  const int64_t now = 946684740LL * 1'000'000'000;
+  CHECK(RetryAfterNs("120", now) == 120'000'000'000);
+  CHECK(RetryAfterNs(" 0 ", now) == 0);
+  CHECK(RetryAfterNs("Fri, 31 Dec 1999 23:59:59 GMT", now) == 59'000'000'000);
+  CHECK(RetryAfterNs("Fri, 31 Dec 1999 23:00:00 GMT", now) == 0);  // Already past.
+  for (const char* bad : {"", "-5", "1.5", "soon", "99999999999", "31 Dec 1999 23:59:59"}) {
+    INFO(bad);
+    CHECK(RetryAfterNs(bad, now) == -1);
+  }
+}
+
+}  // namespace
+}  // namespace loadgen::otlp
