@@ -22,7 +22,6 @@
 #include "common/strings.h"
 #include "common/wire.h"
 #include "grpcpp/alarm.h"
-#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
@@ -65,134 +64,73 @@ bool CountDataPoints(const wire::Field& metric, uint64_t* items) {
   return !r.error();
 }
 
-// One OTLP Export call, served as a stream so that the unary contract can be held
-// to: exactly one request message, then the client's half-close. The typed unary
-// handlers cannot see a missing, truncated or second message (gRPC hands them an
-// empty buffer, or stops reading), and would answer such a call OK.
-class ExportCall : public grpc::ServerGenericBidiReactor {
+template <typename Service>
+class RawExport : public Service::template WithRawCallbackMethod_Export<typename Service::Service> {
  public:
-  ExportCall(OtlpSink* sink, grpc::GenericCallbackServerContext* context, Signal signal)
-      : sink_(sink), context_(context), signal_(signal) {
-    StartRead(&request_);
-  }
+  RawExport(OtlpSink* sink, Signal signal) : sink_(sink), signal_(signal) {}
 
-  void OnReadDone(bool ok) override {
-    if (!got_request_) {
-      if (!ok) {
-        Finish(grpc::Status(grpc::INTERNAL, "otlp-sink: the call ended without a request message"));
-        return;
-      }
-      got_request_ = true;
-      StartRead(&extra_);  // Expected to fail: the client's half-close.
-      return;
-    }
-    if (ok) {
-      Finish(
-          grpc::Status(grpc::INTERNAL, "otlp-sink: more than one request message on a unary call"));
-      return;
-    }
-    Answer();
-  }
-
-  void OnWriteDone(bool) override {}
-  void OnDone() override { delete this; }
-
- private:
-  void Answer() {
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override {
     SinkVerdict verdict;
     std::string found;
     auto headers = [&](std::string_view name) -> const std::string* {
-      const auto& md = context_->client_metadata();
+      const auto& md = context->client_metadata();
       auto it = md.find(grpc::string_ref(name.data(), name.size()));
       if (it == md.end()) return nullptr;
       found.assign(it->second.data(), it->second.size());
       return &found;
     };
     std::vector<grpc::Slice> slices;
-    if (!request_.Dump(&slices).ok()) {
-      Finish(grpc::Status(grpc::INTERNAL, "otlp-sink: unreadable request message"));
-      return;
+    if (!request->Valid()) {
+      // No message reached the handler: the call ended before one (or it was
+      // truncated, or its compression flag had no encoding). Never an OK.
+      verdict.code = grpc::INTERNAL;
+      verdict.message = "otlp-sink: the call ended without a request message";
+    } else if (request->Dump(&slices).ok()) {
+      if (slices.size() == 1) {
+        verdict = sink_->Receive(
+            signal_, {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()}, headers);
+      } else {
+        thread_local std::string joined;
+        joined.clear();
+        for (const auto& s : slices) {
+          joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+        }
+        verdict = sink_->Receive(signal_, joined, headers);
+      }
     }
-    if (slices.size() == 1) {
-      verdict = sink_->Receive(
-          signal_, {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()}, headers);
-    } else {
-      thread_local std::string joined;
-      joined.clear();
-      for (const auto& s : slices)
-        joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      verdict = sink_->Receive(signal_, joined, headers);
-    }
-    if (verdict.code == grpc::OK) {
-      const std::string body = otlp::EncodeExportResponse({verdict.rejected, verdict.message});
-      grpc::Slice slice(body.data(), body.size());
-      response_ = grpc::ByteBuffer(&slice, 1);
-      status_ = grpc::Status::OK;
-    } else {
+    const std::string body = verdict.code == grpc::OK
+                                 ? otlp::EncodeExportResponse({verdict.rejected, verdict.message})
+                                 : "";
+    grpc::Slice slice(body.data(), body.size());
+    *response = grpc::ByteBuffer(&slice, 1);
+    grpc::Status status = grpc::Status::OK;
+    if (verdict.code != 0) {
       // A google.rpc.Status with RetryInfo, when the refusal says when to come back.
-      status_ = grpc::Status(
+      status = grpc::Status(
           verdict.code, verdict.message,
           verdict.retry_after_ns > 0
               ? otlp::EncodeStatus(verdict.code, verdict.message, verdict.retry_after_ns)
               : "");
     }
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     if (verdict.delay_ns <= 0) {
-      Reply();
+      reactor->Finish(status);
     } else {
-      alarm_.Set(std::chrono::system_clock::now() + std::chrono::nanoseconds(verdict.delay_ns),
-                 [this](bool) { Reply(); });
+      auto* alarm = new grpc::Alarm;
+      alarm->Set(std::chrono::system_clock::now() + std::chrono::nanoseconds(verdict.delay_ns),
+                 [reactor, status, alarm](bool) {
+                   reactor->Finish(status);
+                   delete alarm;
+                 });
     }
-  }
-
-  void Reply() {
-    if (status_.ok()) {
-      StartWriteAndFinish(&response_, grpc::WriteOptions(), status_);
-    } else {
-      Finish(status_);
-    }
-  }
-
-  OtlpSink* sink_;
-  grpc::GenericCallbackServerContext* context_;
-  Signal signal_;
-  grpc::ByteBuffer request_, extra_, response_;
-  grpc::Status status_;
-  grpc::Alarm alarm_;
-  bool got_request_ = false;
-};
-
-// Answers a call to a method the sink does not serve, as a real backend does.
-class UnknownMethod : public grpc::ServerGenericBidiReactor {
- public:
-  explicit UnknownMethod(const std::string& method) {
-    Finish(grpc::Status(grpc::UNIMPLEMENTED, StrCat("otlp-sink: unknown method ", method)));
-  }
-  void OnDone() override { delete this; }
-};
-
-class ExportService : public grpc::CallbackGenericService {
- public:
-  explicit ExportService(OtlpSink* sink) : sink_(sink) {}
-  grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* context) override {
-    const std::string& method = context->method();
-    for (Signal signal : kAllSignals) {
-      if (method == ExportMethod(signal)) return new ExportCall(sink_, context, signal);
-    }
-    return new UnknownMethod(method);
+    return reactor;
   }
 
  private:
-  static std::string_view ExportMethod(Signal signal) {
-    switch (signal) {
-      case Signal::kTraces: return "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-      case Signal::kMetrics:
-        return "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-      case Signal::kLogs: return "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
-    }
-    return "";
-  }
   OtlpSink* sink_;
+  Signal signal_;
 };
 
 bool ValidId(const std::string& id, size_t n) {
@@ -512,7 +450,9 @@ OtlpSink::~OtlpSink() { Shutdown(); }
 
 absl::StatusOr<int> OtlpSink::Start(const std::string& listen) {
   if (!options_.ledger_path.empty()) RETURN_IF_ERROR(OpenLedger());
-  service_ = std::make_unique<ExportService>(this);
+  services_.push_back(std::make_unique<RawExport<ct::TraceService>>(this, Signal::kTraces));
+  services_.push_back(std::make_unique<RawExport<cm::MetricsService>>(this, Signal::kMetrics));
+  services_.push_back(std::make_unique<RawExport<cl::LogsService>>(this, Signal::kLogs));
   grpc::ServerBuilder builder;
   int port = 0;
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -530,7 +470,7 @@ absl::StatusOr<int> OtlpSink::Start(const std::string& listen) {
   // Without this, gRPC listens with SO_REUSEPORT: a second sink on the same port
   // would start, and the kernel would split the traffic and the counts between them.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.RegisterCallbackGenericService(service_.get());
+  for (auto& s : services_) builder.RegisterService(s.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port == 0) {
     server_.reset();

@@ -26,8 +26,8 @@
 #include "grpcpp/support/status_code_enum.h"
 
 namespace grpc {
-class CallbackGenericService;
 class Server;
+class Service;
 }  // namespace grpc
 
 namespace loadgen {
@@ -160,7 +160,7 @@ class OtlpSink {
 
  private:
   SinkOptions options_;
-  std::unique_ptr<grpc::CallbackGenericService> service_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpServer> http_;
   std::array<std::atomic<uint64_t>, 3> requests_{}, bytes_{}, items_{}, refused_requests_{},
