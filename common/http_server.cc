@@ -325,7 +325,14 @@ void HttpServer::Accept() {
 }
 
 bool HttpServer::OnReadable(Conn* conn) {
-  if (conn->state == Conn::kHandshake) {
+  Conn::State state;
+  {
+    // A handler hands a connection back by setting its state under mu_ before it
+    // re-arms it: taking mu_ here makes everything that handler wrote visible.
+    std::lock_guard<std::mutex> lock(mu_);
+    state = conn->state;
+  }
+  if (state == Conn::kHandshake) {
     const int r = SSL_do_handshake(conn->ssl);
     if (r != 1) {
       const int err = SSL_get_error(conn->ssl, r);
@@ -336,7 +343,10 @@ bool HttpServer::OnReadable(Conn* conn) {
       ERR_clear_error();  // A failed handshake: no or wrong client certificate.
       return false;
     }
-    conn->state = Conn::kReading;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      conn->state = Conn::kReading;
+    }
     conn->deadline = NowNs() + Ns(kIdleTimeout);
   }
   bool want_write;
