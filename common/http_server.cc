@@ -447,10 +447,13 @@ void HttpServer::HandlerLoop() {
       if (conn->Parse(max_body_bytes_) == HttpParse::kNeedMore) {
         conn->deadline = NowNs() + Ns(conn->in.empty() ? kIdleTimeout : kHeaderTimeout);
         {
+          // Re-armed under mu_: the I/O thread takes mu_ before it can close this
+          // descriptor (OnReadable, Sweep), so the close is ordered after this
+          // epoll_ctl. epoll itself is no happens-before edge for TSan on EPOLL_CTL_MOD.
           std::lock_guard<std::mutex> lock(mu_);
           conn->state = Conn::kReading;
+          Arm(conn, EPOLLIN);
         }
-        Arm(conn, EPOLLIN);
         break;
       }
     }
