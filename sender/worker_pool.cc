@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <cmath>
 #include <thread>
 
@@ -187,7 +188,7 @@ bool SendLoop(const WorkerShare& share, const PoolOptions& pool, Exporter& expor
 
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
                          const ExporterOptions& exporter_options, RateLimiter* limiter,
-                         RunStats* stats, StopSignal* stop) {
+                         RunStats* stats, StopSignal* stop, const std::function<void()>& on_start) {
   std::array<size_t, 3> unit_counts{};
   for (int i = 0; i < 3; ++i) unit_counts[i] = dataset.signals[i].unit_count();
   const std::array<int, 3> split = SplitWorkers(pool.workers, dataset.events, unit_counts);
@@ -208,11 +209,20 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
                          SplitMix64(&worker_seed)});
     }
   }
-  // The schedule's time 0 and the deadline are the same moment.
+  // The schedule's time 0 and the deadline are the same moment: when the last worker
+  // has its exporter and builder ready. Starting the clock before would count worker
+  // start-up (channels, buffers; seconds under a sanitizer) as lag, and a short run
+  // could end before its first request.
   const SteadyClock clock;
-  if (limiter != nullptr) limiter->Start();
-  const int64_t deadline_ns = pool.duration.count() > 0 ? clock.NowNs() + pool.duration.count() : 0;
-  if (limiter != nullptr && deadline_ns != 0) limiter->EndAt(deadline_ns);
+  int64_t deadline_ns = 0;
+  auto start = [&]() noexcept {
+    if (limiter != nullptr) limiter->Start();
+    deadline_ns = pool.duration.count() > 0 ? clock.NowNs() + pool.duration.count() : 0;
+    if (limiter != nullptr && deadline_ns != 0) limiter->EndAt(deadline_ns);
+    if (on_start) on_start();
+  };
+  if (workers.empty()) start();
+  std::barrier ready(static_cast<std::ptrdiff_t>(workers.size()), start);
 
   std::vector<std::thread> threads;
   std::atomic<int> unfinished{0};
@@ -224,6 +234,7 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
           MakeExporter(exporter_options, w.share.signal, stats);
       RequestBuilder builder(signal, ids, pool.timestamps, w.seed, pool.series_start_ns);
       TokenBucket* bucket = limiter != nullptr ? limiter->of(w.share.signal) : nullptr;
+      ready.arrive_and_wait();
       if (!SendLoop(w.share, pool, *exporter, builder, bucket, stats, stop, deadline_ns, clock)) {
         ++unfinished;
       }

@@ -19,6 +19,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/otlp_wire.h"
@@ -76,7 +77,10 @@ bool SendLoop(const WorkerShare& share, const PoolOptions& pool, Exporter& expor
 
 // Sends `dataset` until the multiplier (this instance's replays of it) or duration is
 // reached or `stop` fires, then waits for in-flight calls. `limiter` may be null
-// (unlimited); its schedule starts when sending starts. Blocks the caller.
+// (unlimited). The run starts when every worker has its exporter and buffers ready:
+// then the limiter's schedule and the duration start, and `on_start` (if set) is
+// called once, before any request, even when there is nothing to send. Blocks the
+// caller.
 struct PoolResult {
   int workers = 0;            // Workers it ran (see SplitWorkers).
   bool replays_done = false;  // Every worker sent its share `multiplier` times.
@@ -84,6 +88,6 @@ struct PoolResult {
 };
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
                          const ExporterOptions& exporter, RateLimiter* limiter, RunStats* stats,
-                         StopSignal* stop);
+                         StopSignal* stop, const std::function<void()>& on_start = {});
 
 }  // namespace loadgen

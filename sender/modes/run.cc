@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <latch>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -309,13 +310,22 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   auto admin = StartAdmin(config, &stats, limiter.get());
   if (!admin.ok()) return FailWith(admin.status().message());
   StatsReporter reporter(stats, config.stats_interval, stdout, limiter.get());
-  reporter.Start();
-  const int64_t run_start = clock.NowNs();
-  info.start_unix_ns = static_cast<int64_t>(WallNowNs());
+  // Intervals, elapsed time and the capacity search's steps all count from the moment
+  // the workers are ready and the schedule starts.
+  int64_t run_start = 0;
+  std::latch started(1);
+  auto on_start = [&] {
+    reporter.Start();
+    run_start = clock.NowNs();
+    info.start_unix_ns = static_cast<int64_t>(WallNowNs());
+    started.count_down();
+  };
   PoolResult ran;
   if (modes.find_capacity) {
-    std::thread senders(
-        [&] { ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop); });
+    std::thread senders([&] {
+      ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop, on_start);
+    });
+    started.wait();
     const CapacityResult result = FindCapacity(config.capacity, limiter.get(), stats, stop, stdout);
     stop->Stop();
     senders.join();
@@ -324,7 +334,7 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
     info.stop_reason = result.stopped ? "interrupted" : "capacity search done";
     info.capacity_found = result.capacity > 0;
   } else {
-    ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop);
+    ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop, on_start);
   }
   info.elapsed_ns = clock.NowNs() - run_start;
   reporter.Stop();
