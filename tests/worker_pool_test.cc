@@ -487,5 +487,52 @@ TEST_CASE("partial success: rejected items are counted as rejected, not accepted
   }
 }
 
+// The schedule, the duration and the caller's clocks start together, once every
+// worker is ready: worker start-up is not run time, and nothing goes out before it.
+TEST_CASE("the run starts once, when every worker is ready, before any request") {
+  Harness h;
+  PoolOptions pool;
+  pool.workers = GENERATE(1, 7);
+  pool.multiplier = 1;
+  pool.series_start_ns = WallNowNs();
+  RunStats stats;
+  StopSignal stop;
+  int starts = 0;
+  uint64_t sent_at_start = 0, arrived_at_start = 0;
+  RunWorkerPool(h.data, pool, h.exporter, nullptr, &stats, &stop, [&] {
+    ++starts;
+    for (Signal s : kAllSignals) {
+      sent_at_start += stats.Snapshot(s).requests;
+      arrived_at_start += h.sink.Snapshot().requests[SignalIndex(s)];
+    }
+  });
+  h.sink.Shutdown();
+  INFO(pool.workers << " workers");
+  CHECK(starts == 1);
+  CHECK(sent_at_start == 0);
+  CHECK(arrived_at_start == 0);
+  uint64_t arrived = 0;
+  for (Signal s : kAllSignals) arrived += h.sink.Snapshot().items[SignalIndex(s)];
+  CHECK(arrived == h.data.events[0] + h.data.events[1] + h.data.events[2]);
+}
+
+TEST_CASE("a run with nothing to send still starts, once") {
+  Harness h;
+  const LoadedDataset empty;
+  PoolOptions pool;
+  pool.workers = 4;
+  pool.multiplier = 1;
+  RunStats stats;
+  StopSignal stop;
+  int starts = 0;
+  const PoolResult r =
+      RunWorkerPool(empty, pool, h.exporter, nullptr, &stats, &stop, [&] { ++starts; });
+  CHECK(starts == 1);
+  INFO(r.workers << " workers");
+  CHECK(h.sink.Snapshot().requests[0] + h.sink.Snapshot().requests[1] +
+            h.sink.Snapshot().requests[2] ==
+        0);
+}
+
 }  // namespace
 }  // namespace loadgen
