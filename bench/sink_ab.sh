@@ -5,6 +5,7 @@
 # takes them; the sink (CPU 1) counts. For each sink it prints the median events/s
 # and the sink's CPU-seconds per million spans over RUNS runs.
 #   bench/sink_ab.sh OLD_SINK NEW_SINK [grpc|http]   env: RUNS=3 SECONDS_PER_RUN=8
+#   SINK_ARGS="--validate" (flags both sinks get)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=$1 new=$2 protocol=${3:-grpc}
@@ -24,7 +25,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run_once() {  # $1 = sink binary; prints "events_per_s sink_cpu_s_per_M"
   local http_flag=() lines=1
   if [ "$protocol" = http ]; then http_flag=(--http-listen 127.0.0.1:0) lines=2; fi
-  coproc SINK { exec taskset -c 1 "$1" --listen 127.0.0.1:0 "${http_flag[@]}"; }
+  coproc SINK { exec taskset -c 1 "$1" --listen 127.0.0.1:0 "${http_flag[@]}" ${SINK_ARGS:-}; }
   local pid=$SINK_PID line port i
   for ((i = 0; i < lines; i++)); do read -r line <&"${SINK[0]}"; done
   port=$(sed -E 's/.*:([0-9]+).*/\1/' <<<"$line")

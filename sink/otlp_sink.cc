@@ -22,6 +22,7 @@
 #include "common/strings.h"
 #include "common/wire.h"
 #include "grpcpp/alarm.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
@@ -64,6 +65,77 @@ bool CountDataPoints(const wire::Field& metric, uint64_t* items) {
   return !r.error();
 }
 
+// What the sink answers to one Export request message.
+struct ExportAnswer {
+  grpc::Status status;
+  grpc::ByteBuffer response;
+  int64_t delay_ns = 0;  // Answer this much later (the sink's --delay faults).
+};
+
+ExportAnswer AnswerExport(OtlpSink* sink, Signal signal, const grpc::ByteBuffer& request,
+                          const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  SinkVerdict verdict;
+  std::string found;
+  auto headers = [&](std::string_view name) -> const std::string* {
+    auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
+    if (it == metadata.end()) return nullptr;
+    found.assign(it->second.data(), it->second.size());
+    return &found;
+  };
+  std::vector<grpc::Slice> slices;
+  if (!request.Valid()) {
+    // No message reached the handler: the call ended before one (or it was
+    // truncated, or its compression flag had no encoding). Never an OK.
+    verdict.code = grpc::INTERNAL;
+    verdict.message = "otlp-sink: the call ended without a request message";
+  } else if (!request.Dump(&slices).ok()) {
+    verdict.code = grpc::INTERNAL;
+    verdict.message = "otlp-sink: unreadable request message";
+  } else if (slices.size() == 1) {
+    verdict = sink->Receive(
+        signal, {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()}, headers);
+  } else {
+    thread_local std::string joined;
+    joined.clear();
+    for (const auto& s : slices) joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    verdict = sink->Receive(signal, joined, headers);
+  }
+  ExportAnswer answer;
+  answer.delay_ns = verdict.delay_ns;
+  if (verdict.code == grpc::OK) {
+    const std::string body = otlp::EncodeExportResponse({verdict.rejected, verdict.message});
+    grpc::Slice slice(body.data(), body.size());
+    answer.response = grpc::ByteBuffer(&slice, 1);
+  } else {
+    // A google.rpc.Status with RetryInfo, when the refusal says when to come back.
+    answer.status =
+        grpc::Status(verdict.code, verdict.message,
+                     verdict.retry_after_ns > 0
+                         ? otlp::EncodeStatus(verdict.code, verdict.message, verdict.retry_after_ns)
+                         : "");
+  }
+  return answer;
+}
+
+// Runs fn() `delay_ns` from now on a gRPC thread, or at once.
+template <typename Fn>
+void AfterDelay(int64_t delay_ns, Fn fn) {
+  if (delay_ns <= 0) {
+    fn();
+    return;
+  }
+  // Heap-held and freed by its own callback: the call may be done (and its
+  // reactor gone) by the time the callback returns.
+  auto* alarm = new grpc::Alarm;
+  alarm->Set(std::chrono::system_clock::now() + std::chrono::nanoseconds(delay_ns),
+             [alarm, fn = std::move(fn)](bool) mutable {
+               fn();
+               delete alarm;
+             });
+}
+
+// The counting path: gRPC's own unary handler. It cannot see a second request
+// message on the call (gRPC reads one and stops), which only --validate refuses.
 template <typename Service>
 class RawExport : public Service::template WithRawCallbackMethod_Export<typename Service::Service> {
  public:
@@ -72,65 +144,90 @@ class RawExport : public Service::template WithRawCallbackMethod_Export<typename
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override {
-    SinkVerdict verdict;
-    std::string found;
-    auto headers = [&](std::string_view name) -> const std::string* {
-      const auto& md = context->client_metadata();
-      auto it = md.find(grpc::string_ref(name.data(), name.size()));
-      if (it == md.end()) return nullptr;
-      found.assign(it->second.data(), it->second.size());
-      return &found;
-    };
-    std::vector<grpc::Slice> slices;
-    if (!request->Valid()) {
-      // No message reached the handler: the call ended before one (or it was
-      // truncated, or its compression flag had no encoding). Never an OK.
-      verdict.code = grpc::INTERNAL;
-      verdict.message = "otlp-sink: the call ended without a request message";
-    } else if (request->Dump(&slices).ok()) {
-      if (slices.size() == 1) {
-        verdict = sink_->Receive(
-            signal_, {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()}, headers);
-      } else {
-        thread_local std::string joined;
-        joined.clear();
-        for (const auto& s : slices) {
-          joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
-        }
-        verdict = sink_->Receive(signal_, joined, headers);
-      }
-    }
-    const std::string body = verdict.code == grpc::OK
-                                 ? otlp::EncodeExportResponse({verdict.rejected, verdict.message})
-                                 : "";
-    grpc::Slice slice(body.data(), body.size());
-    *response = grpc::ByteBuffer(&slice, 1);
-    grpc::Status status = grpc::Status::OK;
-    if (verdict.code != 0) {
-      // A google.rpc.Status with RetryInfo, when the refusal says when to come back.
-      status = grpc::Status(
-          verdict.code, verdict.message,
-          verdict.retry_after_ns > 0
-              ? otlp::EncodeStatus(verdict.code, verdict.message, verdict.retry_after_ns)
-              : "");
-    }
+    ExportAnswer answer = AnswerExport(sink_, signal_, *request, context->client_metadata());
+    *response = std::move(answer.response);
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    if (verdict.delay_ns <= 0) {
-      reactor->Finish(status);
-    } else {
-      auto* alarm = new grpc::Alarm;
-      alarm->Set(std::chrono::system_clock::now() + std::chrono::nanoseconds(verdict.delay_ns),
-                 [reactor, status, alarm](bool) {
-                   reactor->Finish(status);
-                   delete alarm;
-                 });
-    }
+    AfterDelay(answer.delay_ns, [reactor, status = answer.status] { reactor->Finish(status); });
     return reactor;
   }
 
  private:
   OtlpSink* sink_;
   Signal signal_;
+};
+
+// The validating path: one Export call served as a stream, so the unary contract
+// is held to as a strict backend holds it: exactly one request message, then the
+// client's half-close. A second message is refused, and nothing of the call counts.
+class StrictExport : public grpc::ServerGenericBidiReactor {
+ public:
+  StrictExport(OtlpSink* sink, grpc::GenericCallbackServerContext* context, Signal signal)
+      : sink_(sink), context_(context), signal_(signal) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!got_request_) {
+      if (!ok) {
+        Finish(grpc::Status(grpc::INTERNAL, "otlp-sink: the call ended without a request message"));
+        return;
+      }
+      got_request_ = true;
+      StartRead(&extra_);  // Expected to fail: the client's half-close.
+      return;
+    }
+    if (ok) {
+      Finish(
+          grpc::Status(grpc::INTERNAL, "otlp-sink: more than one request message on a unary call"));
+      return;
+    }
+    answer_ = AnswerExport(sink_, signal_, request_, context_->client_metadata());
+    AfterDelay(answer_.delay_ns, [this] {
+      if (answer_.status.ok()) {
+        StartWriteAndFinish(&answer_.response, grpc::WriteOptions(), answer_.status);
+      } else {
+        Finish(answer_.status);
+      }
+    });
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  OtlpSink* sink_;
+  grpc::GenericCallbackServerContext* context_;
+  Signal signal_;
+  grpc::ByteBuffer request_, extra_;
+  ExportAnswer answer_;
+  bool got_request_ = false;
+};
+
+// Answers a call to a method the sink does not serve, as gRPC's own server does.
+class UnknownMethod : public grpc::ServerGenericBidiReactor {
+ public:
+  explicit UnknownMethod(const std::string& method) {
+    Finish(grpc::Status(grpc::UNIMPLEMENTED, StrCat("otlp-sink: unknown method ", method)));
+  }
+  void OnDone() override { delete this; }
+};
+
+class StrictExportService : public grpc::CallbackGenericService {
+ public:
+  explicit StrictExportService(OtlpSink* sink) : sink_(sink) {}
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    const std::string& method = context->method();
+    if (method == "/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+      return new StrictExport(sink_, context, Signal::kTraces);
+    if (method == "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export")
+      return new StrictExport(sink_, context, Signal::kMetrics);
+    if (method == "/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+      return new StrictExport(sink_, context, Signal::kLogs);
+    return new UnknownMethod(method);
+  }
+
+ private:
+  OtlpSink* sink_;
 };
 
 bool ValidId(const std::string& id, size_t n) {
@@ -450,9 +547,13 @@ OtlpSink::~OtlpSink() { Shutdown(); }
 
 absl::StatusOr<int> OtlpSink::Start(const std::string& listen) {
   if (!options_.ledger_path.empty()) RETURN_IF_ERROR(OpenLedger());
-  services_.push_back(std::make_unique<RawExport<ct::TraceService>>(this, Signal::kTraces));
-  services_.push_back(std::make_unique<RawExport<cm::MetricsService>>(this, Signal::kMetrics));
-  services_.push_back(std::make_unique<RawExport<cl::LogsService>>(this, Signal::kLogs));
+  if (options_.validate) {
+    strict_service_ = std::make_unique<StrictExportService>(this);
+  } else {
+    services_.push_back(std::make_unique<RawExport<ct::TraceService>>(this, Signal::kTraces));
+    services_.push_back(std::make_unique<RawExport<cm::MetricsService>>(this, Signal::kMetrics));
+    services_.push_back(std::make_unique<RawExport<cl::LogsService>>(this, Signal::kLogs));
+  }
   grpc::ServerBuilder builder;
   int port = 0;
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -471,6 +572,7 @@ absl::StatusOr<int> OtlpSink::Start(const std::string& listen) {
   // would start, and the kernel would split the traffic and the counts between them.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   for (auto& s : services_) builder.RegisterService(s.get());
+  if (strict_service_ != nullptr) builder.RegisterCallbackGenericService(strict_service_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port == 0) {
     server_.reset();

@@ -28,6 +28,7 @@
 namespace grpc {
 class Server;
 class Service;
+class CallbackGenericService;
 }  // namespace grpc
 
 namespace loadgen {
@@ -160,7 +161,8 @@ class OtlpSink {
 
  private:
   SinkOptions options_;
-  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;          // Counting: typed unary.
+  std::unique_ptr<grpc::CallbackGenericService> strict_service_;  // --validate: one message.
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpServer> http_;
   std::array<std::atomic<uint64_t>, 3> requests_{}, bytes_{}, items_{}, refused_requests_{},

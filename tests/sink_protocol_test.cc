@@ -1,7 +1,8 @@
 // otlp-sink against calls a real backend refuses, over a real gRPC connection on
-// 127.0.0.1: a unary Export with no request message, an unknown method, a payload
-// of one signal sent to another signal's service, and a second sink on a taken port.
-// Each is refused with the status a gRPC server gives, and nothing from it is counted.
+// 127.0.0.1: a unary Export with no request message (or, validating, two), an unknown method, a
+// payload of one signal sent to another signal's service, and a second sink on a taken port. Each
+// is refused with the status a gRPC server gives, and nothing from it is counted.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,7 +77,10 @@ grpc::Status Call(int port, const std::string& method, const std::vector<std::st
 uint64_t Spans(const OtlpSink& sink) { return sink.Snapshot().items[0]; }
 
 TEST_CASE("sink: a unary Export carries exactly one request message") {
-  OtlpSink sink({});
+  SinkOptions options;
+  options.validate = GENERATE(false, true);
+  INFO("validate " << options.validate);
+  OtlpSink sink(options);
   auto port = sink.Start("127.0.0.1:0");
   REQUIRE(port.ok());
 
@@ -98,6 +102,38 @@ TEST_CASE("sink: a unary Export carries exactly one request message") {
     CHECK(s.error_code() == grpc::UNIMPLEMENTED);
     CHECK(Spans(sink) == 0);
   }
+}
+
+TEST_CASE("sink: a delayed answer comes, after its delay, on both serving paths") {
+  SinkOptions options;
+  options.validate = GENERATE(false, true);
+  INFO("validate " << options.validate);
+  options.delay_ns = 30'000'000;
+  OtlpSink sink(options);
+  auto port = sink.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  const auto start = std::chrono::steady_clock::now();
+  const grpc::Status s = Call(*port, kTraceExport, {OneSpan()});
+  // A lower bound only: an answer cannot come before the delay that holds it.
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(30));
+  INFO(s.error_message());
+  CHECK(s.ok());
+  CHECK(Spans(sink) == 1);
+}
+
+TEST_CASE("sink: with validation, a second request message on a unary call is refused") {
+  SinkOptions options;
+  options.validate = true;
+  OtlpSink sink(options);
+  auto port = sink.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  const grpc::Status s = Call(*port, kTraceExport, {OneSpan(), OneSpan()});
+  CHECK(s.error_code() == grpc::INTERNAL);
+  CHECK(s.error_message() == "otlp-sink: more than one request message on a unary call");
+  CHECK(Spans(sink) == 0);
+  // The connection and the sink go on serving well-formed calls.
+  CHECK(Call(*port, kTraceExport, {OneSpan()}).ok());
+  CHECK(Spans(sink) == 1);
 }
 
 TEST_CASE("sink: with validation, a request the signal's service cannot decode is refused whole") {
