@@ -24,7 +24,9 @@ bool FieldReader::ReadVarint(uint64_t* v) {
 bool FieldReader::Next(Field* f) {
   if (p_ >= end_ || error_) return false;
   uint64_t tag;
-  if (!ReadVarint(&tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1FFFFFFF) {
+  const uint8_t* tag_start = p_;
+  // A tag is a 32-bit varint: protobuf refuses one longer than 5 bytes.
+  if (!ReadVarint(&tag) || p_ - tag_start > 5 || (tag >> 3) == 0 || (tag >> 3) > 0x1FFFFFFF) {
     error_ = true;
     return false;
   }

@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <set>
 #include <thread>
 
 #include "absl/strings/str_split.h"
@@ -28,6 +27,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "sink/validate.h"
 
 namespace loadgen {
 namespace {
@@ -230,123 +230,6 @@ class StrictExportService : public grpc::CallbackGenericService {
   OtlpSink* sink_;
 };
 
-bool ValidId(const std::string& id, size_t n) {
-  return id.size() == n && !Rng::IsZero(reinterpret_cast<const uint8_t*>(id.data()), n);
-}
-
-class Checker {
- public:
-  Checker(uint64_t now_ns, int64_t skew, std::vector<std::pair<std::string, std::string>>* out)
-      : now_(now_ns), skew_(skew), out_(out) {}
-
-  void Problem(std::string kind, std::string detail) {
-    out_->emplace_back(std::move(kind), std::move(detail));
-  }
-
-  void Time(uint64_t t, std::string_view what) {
-    const int64_t d = static_cast<int64_t>(t - now_);
-    if (t == 0 || d > skew_ || d < -skew_) {
-      Problem("time_out_of_window", fmt::format("{} {} is {:.1f}s from now", what, t, d / 1e9));
-    }
-  }
-
-  void Traces(const ct::ExportTraceServiceRequest& req) {
-    std::set<std::pair<std::string, std::string>> spans;
-    std::set<std::string> roots;
-    std::vector<std::pair<std::string, std::string>> parents;
-    for (const auto& rs : req.resource_spans()) {
-      for (const auto& ss : rs.scope_spans()) {
-        for (const auto& s : ss.spans()) {
-          const std::string name = s.name();
-          if (!ValidId(s.trace_id(), 16)) Problem("bad_trace_id", StrCat("span '", name, "'"));
-          if (!ValidId(s.span_id(), 8)) Problem("bad_span_id", StrCat("span '", name, "'"));
-          if (s.parent_span_id().empty()) roots.insert(s.trace_id());
-          if (!s.parent_span_id().empty()) {
-            if (!ValidId(s.parent_span_id(), 8)) {
-              Problem("bad_parent_span_id", StrCat("span '", name, "'"));
-            } else {
-              parents.emplace_back(s.trace_id(), s.parent_span_id());
-            }
-          }
-          if (!spans.emplace(s.trace_id(), s.span_id()).second) {
-            Problem("duplicate_span_id", StrCat("span '", name, "'"));
-          }
-          Time(s.start_time_unix_nano(), "span start");
-          if (s.end_time_unix_nano() < s.start_time_unix_nano()) {
-            Problem("end_before_start", StrCat("span '", name, "'"));
-          }
-          for (const auto& e : s.events()) {
-            if (e.time_unix_nano() < s.start_time_unix_nano() ||
-                e.time_unix_nano() > s.end_time_unix_nano()) {
-              Problem("event_outside_span", StrCat("event '", e.name(), "' of span '", name, "'"));
-            }
-          }
-        }
-      }
-    }
-    // A trace split across requests (bigger than one request) has parents elsewhere;
-    // the check applies to traces whose root is in this request, where parents,
-    // generated before their children, must be too.
-    for (const auto& p : parents) {
-      if (roots.count(p.first) && !spans.count(p)) {
-        Problem("parent_not_in_request", "a span's parent is not in its request");
-      }
-    }
-  }
-
-  template <typename Point>
-  void Point_(const Point& p, std::string_view metric) {
-    Time(p.time_unix_nano(), StrCat(metric, " time"));
-    if (p.start_time_unix_nano() != 0 && p.start_time_unix_nano() > p.time_unix_nano()) {
-      Problem("start_after_time", std::string(metric));
-    }
-  }
-
-  void Metrics(const cm::ExportMetricsServiceRequest& req) {
-    for (const auto& rm : req.resource_metrics()) {
-      for (const auto& sm : rm.scope_metrics()) {
-        for (const auto& m : sm.metrics()) {
-          for (const auto& p : m.gauge().data_points()) Point_(p, m.name());
-          for (const auto& p : m.sum().data_points()) Point_(p, m.name());
-          for (const auto& p : m.summary().data_points()) Point_(p, m.name());
-          for (const auto& p : m.exponential_histogram().data_points()) Point_(p, m.name());
-          for (const auto& p : m.histogram().data_points()) {
-            Point_(p, m.name());
-            uint64_t total = 0;
-            for (uint64_t c : p.bucket_counts()) total += c;
-            if (p.bucket_counts_size() != p.explicit_bounds_size() + 1 || total != p.count()) {
-              Problem("histogram_inconsistent", m.name());
-            }
-          }
-        }
-      }
-    }
-  }
-
-  void Logs(const cl::ExportLogsServiceRequest& req) {
-    for (const auto& rl : req.resource_logs()) {
-      for (const auto& sl : rl.scope_logs()) {
-        for (const auto& r : sl.log_records()) {
-          if (r.time_unix_nano() != 0) Time(r.time_unix_nano(), "log time");
-          if (r.observed_time_unix_nano() != 0)
-            Time(r.observed_time_unix_nano(), "log observed time");
-          if (!r.trace_id().empty() && !ValidId(r.trace_id(), 16))
-            Problem("bad_trace_id", "log record");
-          if (!r.span_id().empty() && !ValidId(r.span_id(), 8))
-            Problem("bad_span_id", "log record");
-          if (!r.span_id().empty() && r.trace_id().empty())
-            Problem("span_without_trace", "log record");
-        }
-      }
-    }
-  }
-
- private:
-  uint64_t now_;
-  int64_t skew_;
-  std::vector<std::pair<std::string, std::string>>* out_;
-};
-
 }  // namespace
 
 bool CountItems(Signal signal, std::string_view request, uint64_t* items) {
@@ -361,31 +244,6 @@ bool CountItems(Signal signal, std::string_view request, uint64_t* items) {
       });
     });
   });
-}
-
-void ValidateRequest(Signal signal, std::string_view request, uint64_t now_ns, int64_t max_skew_ns,
-                     std::vector<std::pair<std::string, std::string>>* problems) {
-  Checker check(now_ns, max_skew_ns, problems);
-  const int size = static_cast<int>(request.size());
-  bool parsed = false;
-  switch (signal) {
-    case Signal::kTraces: {
-      ct::ExportTraceServiceRequest req;
-      if ((parsed = req.ParseFromArray(request.data(), size))) check.Traces(req);
-      break;
-    }
-    case Signal::kMetrics: {
-      cm::ExportMetricsServiceRequest req;
-      if ((parsed = req.ParseFromArray(request.data(), size))) check.Metrics(req);
-      break;
-    }
-    case Signal::kLogs: {
-      cl::ExportLogsServiceRequest req;
-      if ((parsed = req.ParseFromArray(request.data(), size))) check.Logs(req);
-      break;
-    }
-  }
-  if (!parsed) problems->emplace_back("undecodable_request", "protobuf parse failed");
 }
 
 namespace {

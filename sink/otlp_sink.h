@@ -113,10 +113,6 @@ struct SinkSnapshot {
 // without decoding it. Returns false if the bytes are not a well-formed request.
 bool CountItems(Signal signal, std::string_view request, uint64_t* items);
 
-// Validates one decoded request; appends (kind, detail) for each problem found.
-void ValidateRequest(Signal signal, std::string_view request, uint64_t now_ns, int64_t max_skew_ns,
-                     std::vector<std::pair<std::string, std::string>>* problems);
-
 // What a strict metrics backend (Prometheus, Mimir) checks across requests, per series
 // (resource, scope, metric and point attributes, in any order): points arrive with
 // strictly increasing time_unix_nano, a cumulative sum or histogram count never

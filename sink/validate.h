@@ -1,0 +1,24 @@
+// What otlp-sink --validate checks in each request on its own, before it counts it:
+// that the bytes decode as the signal's Export request (exactly when protobuf's parser
+// would: every nested message well formed, every string valid UTF-8, nesting within
+// protobuf's limit), and what a strict backend rejects or mis-stores in well-formed
+// data (IDs, timestamps, span trees, histogram arithmetic, log correlation).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/otlp_signal.h"
+
+namespace loadgen {
+
+// Appends (kind, detail) for each problem found in one serialized Export request of
+// `signal`; times further than max_skew_ns from now_ns are problems. A request that
+// does not decode gets one "undecodable_request" problem, last. Thread-safe.
+void ValidateRequest(Signal signal, std::string_view request, uint64_t now_ns, int64_t max_skew_ns,
+                     std::vector<std::pair<std::string, std::string>>* problems);
+
+}  // namespace loadgen
