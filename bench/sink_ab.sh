@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # otlp-sink A/B: two sink binaries take the same replay, alternating, in one run. The
-# sender (pinned to CPU 0) replays the default dataset's traces (configs/generator.yaml,
+# sender (pinned to CPU 0) replays one signal of the default dataset (configs/generator.yaml,
 # configs/sender.yaml; only the rate, duration and inputs change) as fast as the sink
 # takes them; the sink (CPU 1) counts. For each sink it prints the median events/s
-# and the sink's CPU-seconds per million spans over RUNS runs.
+# and the sink's CPU-seconds per million events over RUNS runs.
 #   bench/sink_ab.sh OLD_SINK NEW_SINK [grpc|http]   env: RUNS=3 SECONDS_PER_RUN=8
-#   SINK_ARGS="--validate" (flags both sinks get)
+#   SINK_ARGS="--validate" (flags both sinks get), SIGNAL=traces|metrics|logs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=$1 new=$2 protocol=${3:-grpc}
@@ -16,9 +16,10 @@ work=build/bench-work/sink-ab
 mkdir -p "$work"
 [ -f "$work/telemetry-traces.pb" ] ||
   "$bin/telemetry-generator" --config configs/generator.yaml --output "$work" >/dev/null
-# The default sender config, traces only.
-sed -e "s|^  traces: .*|  traces: $work/telemetry-traces.pb|" -e 's|^  metrics: .*|  metrics: ""|' \
-  -e 's|^  logs: .*|  logs: ""|' configs/sender.yaml >"$work/sender.yaml"
+# The default sender config, one signal only.
+signal=${SIGNAL:-traces}
+sed -e 's|^  traces: .*|  traces: ""|' -e 's|^  metrics: .*|  metrics: ""|' -e 's|^  logs: .*|  logs: ""|' \
+  -e "s|^  $signal: .*|  $signal: $work/telemetry-$signal.pb|" configs/sender.yaml >"$work/sender.yaml"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -52,8 +53,8 @@ for _ in $(seq "$runs"); do
   run_once "$old" >>"$work/old"
   run_once "$new" >>"$work/new"
 done
-printf '%-4s %14s %22s   (%s, median of %s x %ss)\n' sink "events/s" "sink CPU-s/M spans" \
-  "$protocol" "$runs" "$secs"
+printf '%-4s %14s %22s   (%s, median of %s x %ss)\n' sink "events/s" "sink CPU-s/M events" \
+  "$protocol $signal" "$runs" "$secs"
 for side in old new; do
   printf '%-4s %14s %22s\n' "$side" "$(cut -d' ' -f1 "$work/$side" | median)" \
     "$(cut -d' ' -f2 "$work/$side" | median)"
