@@ -157,4 +157,38 @@ int64_t RetryAfterNs(std::string_view value, int64_t now_unix_ns) {
   return std::max<int64_t>(0, absl::ToUnixNanos(at) - now_unix_ns);
 }
 
+grpc::StatusCode GrpcCodeForHttpStatus(long status) {
+  switch (status) {
+    case 400: return grpc::INTERNAL;
+    case 401: return grpc::UNAUTHENTICATED;
+    case 403: return grpc::PERMISSION_DENIED;
+    case 404: return grpc::UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504: return grpc::UNAVAILABLE;
+    default: return grpc::UNKNOWN;
+  }
+}
+
+std::string PercentDecode(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
 }  // namespace loadgen::otlp

@@ -46,6 +46,13 @@ bool IsRetryable(grpc::StatusCode code, bool has_retry_info);
 // malformed, 401/403 auth, 500 otherwise), and whether a client retries an HTTP status.
 int HttpStatusFor(grpc::StatusCode code);
 bool IsRetryableHttpStatus(long status);
+// The gRPC code a client reports for an HTTP status that is not 200 on a gRPC call
+// (gRPC's doc/http-grpc-status-mapping.md): 400 INTERNAL, 401 UNAUTHENTICATED, 403
+// PERMISSION_DENIED, 404 UNIMPLEMENTED, 429/502/503/504 UNAVAILABLE, else UNKNOWN.
+grpc::StatusCode GrpcCodeForHttpStatus(long status);
+// grpc-message's percent-encoding undone (PROTOCOL-HTTP2.md: %XX for bytes outside
+// 0x20-0x7E and for '%'); a malformed escape is kept as it is.
+std::string PercentDecode(std::string_view text);
 // A Retry-After header's wait in ns from `now_unix_ns`: delay-seconds ("120") or an
 // HTTP-date ("Fri, 31 Dec 1999 23:59:59 GMT", 0 once past); -1 when it is neither.
 int64_t RetryAfterNs(std::string_view value, int64_t now_unix_ns);

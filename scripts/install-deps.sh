@@ -10,7 +10,9 @@ packages=(
   build-essential make cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev libcxxopts-dev libfmt-dev zlib1g-dev
+  libzstd-dev libdeflate-dev  # request compression (zstd; gzip through libdeflate)
   libcurl4-openssl-dev  # OTLP/HTTP export
+  libnghttp2-dev  # OTLP/gRPC with zstd, which gRPC C++ cannot send
   libssl-dev  # otlp-sink's OTLP/HTTP over TLS
   nlohmann-json3-dev  # the typed run summary (--stats-json, --merge-reports, --report)
 )
@@ -18,6 +20,7 @@ if [ "${1:-}" != "--tools" ]; then
   packages+=(
     git catch2
     openssl   # the TLS tests make their certificates at test time
+    curl zstd gzip  # independent clients and decoders in the compression tests
     time      # bench/throughput.sh measures CPU and RSS with /usr/bin/time
     util-linux  # setpriv: the bad-input tests drop root's file-permission override
     clang libclang-rt-14-dev  # libFuzzer and its sanitizers (make fuzz)

@@ -8,15 +8,17 @@
 
 namespace loadgen {
 
-void OutcomeCounter::Completed(uint64_t events, size_t bytes) {
+void OutcomeCounter::Completed(const internal::CallBase& call) {
   SignalCounters& c = stats_->of(signal_);
   c.requests.fetch_add(1, std::memory_order_relaxed);
-  c.events_sent.fetch_add(events, std::memory_order_relaxed);
-  c.bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+  c.events_sent.fetch_add(call.request.events, std::memory_order_relaxed);
+  c.bytes_sent.fetch_add(call.bytes, std::memory_order_relaxed);
+  c.wire_bytes_sent.fetch_add(call.wire_bytes, std::memory_order_relaxed);
 }
 
-void OutcomeCounter::Accepted(uint64_t events, size_t bytes, std::string_view response) {
-  Completed(events, bytes);
+void OutcomeCounter::Accepted(const internal::CallBase& call, std::string_view response) {
+  Completed(call);
+  const uint64_t events = call.request.events;
   const otlp::PartialSuccess partial = otlp::DecodeExportResponse(response);
   const std::string& message = partial.message;
   const int64_t rejected = std::clamp<int64_t>(partial.rejected, 0, static_cast<int64_t>(events));
@@ -31,22 +33,22 @@ void OutcomeCounter::Accepted(uint64_t events, size_t bytes, std::string_view re
   }
 }
 
-void OutcomeCounter::Rejected(uint64_t events, size_t bytes, const std::string& kind,
+void OutcomeCounter::Rejected(const internal::CallBase& call, const std::string& kind,
                               const std::string& message) {
-  Completed(events, bytes);
+  Completed(call);
   SignalCounters& c = stats_->of(signal_);
   c.rejected_requests.fetch_add(1, std::memory_order_relaxed);
-  c.events_rejected.fetch_add(events, std::memory_order_relaxed);
+  c.events_rejected.fetch_add(call.request.events, std::memory_order_relaxed);
   stats_->NoteError(signal_, kind, message);
   if (options_.on_rejected) options_.on_rejected(signal_, StrCat(kind, ": ", message));
 }
 
-void OutcomeCounter::Failed(uint64_t events, size_t bytes, const std::string& kind,
+void OutcomeCounter::Failed(const internal::CallBase& call, const std::string& kind,
                             const std::string& message) {
-  Completed(events, bytes);
+  Completed(call);
   SignalCounters& c = stats_->of(signal_);
   c.failed_requests.fetch_add(1, std::memory_order_relaxed);
-  c.events_failed.fetch_add(events, std::memory_order_relaxed);
+  c.events_failed.fetch_add(call.request.events, std::memory_order_relaxed);
   stats_->NoteError(signal_, kind, message);
 }
 

@@ -1,19 +1,26 @@
 // What every exporter shares: the calls outstanding and the retry queue
-// (CallQueueExporter), how a request's outcome is counted (OutcomeCounter), and the
-// backoff between retries (which codes retry is in common/otlp_wire).
+// (CallQueueExporter), the request's compression, how a request's outcome is counted
+// (OutcomeCounter), and the backoff between retries (which codes retry is in
+// common/otlp_wire).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/compression.h"
+#include "common/otlp_wire.h"
 #include "common/random.h"
+#include "common/strings.h"
+#include "grpcpp/support/status_code_enum.h"
 #include "sender/exporter.h"
 
 namespace loadgen {
@@ -26,7 +33,8 @@ namespace internal {
 // What every exporter's calls hold besides their transport state.
 struct CallBase {
   RequestInfo request;
-  size_t bytes = 0;  // Before compression.
+  size_t bytes = 0;       // Before compression.
+  size_t wire_bytes = 0;  // As sent: after compression, before transport framing.
   int64_t first_started_ns = 0;
   int attempt = 0;
 };
@@ -39,14 +47,15 @@ class OutcomeCounter {
  public:
   OutcomeCounter(const ExporterOptions& options, Signal signal, RunStats* stats)
       : options_(options), signal_(signal), stats_(stats) {}
-  void Accepted(uint64_t events, size_t bytes, std::string_view response);
-  void Rejected(uint64_t events, size_t bytes, const std::string& kind, const std::string& message);
-  void Failed(uint64_t events, size_t bytes, const std::string& kind, const std::string& message);
+  void Accepted(const internal::CallBase& call, std::string_view response);
+  void Rejected(const internal::CallBase& call, const std::string& kind,
+                const std::string& message);
+  void Failed(const internal::CallBase& call, const std::string& kind, const std::string& message);
   // An attempt that will be retried: counted, and its cause reported once per kind.
   void Retried(const std::string& kind, const std::string& message);
 
  private:
-  void Completed(uint64_t events, size_t bytes);
+  void Completed(const internal::CallBase& call);
   const ExporterOptions& options_;
   Signal signal_;
   RunStats* stats_;
@@ -58,10 +67,40 @@ class OutcomeCounter {
 // StartAttempt(Call*), Pump(wait_until_ns) (start due retries with StartDueRetries,
 // then handle completions, waiting up to wait_until_ns: 0 none, kForever unbounded)
 // and Release(Call*) (give back what the call held); `Call` derives from CallBase.
+// For sending it provides Buffer(n) (the transport's buffer for the next request's n
+// bytes as sent) and Start(request, raw_bytes) (send what was written there).
 template <typename Derived, typename Call>
 class CallQueueExporter : public Exporter {
  public:
   static constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
+
+  // Without compression the request is written straight into the transport's buffer.
+  // With it, into a scratch buffer that is compressed into the transport's, so the
+  // transport never compresses (and a retry never compresses again).
+  uint8_t* Prepare(size_t n) override {
+    raw_bytes_ = n;
+    if (compressor_ == nullptr) return self().Buffer(n);
+    if (scratch_size_ < n) {
+      scratch_ = std::make_unique_for_overwrite<uint8_t[]>(n);
+      scratch_size_ = n;
+    }
+    return scratch_.get();
+  }
+  void Send(const RequestInfo& request) override {
+    if (compressor_ != nullptr) {
+      const size_t bound = compressor_->MaxCompressedSize(raw_bytes_);
+      if (packed_size_ < bound) {
+        packed_ = std::make_unique_for_overwrite<uint8_t[]>(bound);
+        packed_size_ = bound;
+      }
+      // Compressed into a scratch buffer of the worst-case size, then copied (a
+      // seventh of the request, typically) into one of the exact size: what a call
+      // holds while in flight is its compressed size.
+      const size_t n = compressor_->Compress(scratch_.get(), raw_bytes_, packed_.get());
+      std::memcpy(self().Buffer(n), packed_.get(), n);
+    }
+    self().Start(request, raw_bytes_);
+  }
 
   bool WaitForSlot(int64_t until_ns) override {
     self().Pump(0);
@@ -81,7 +120,7 @@ class CallQueueExporter : public Exporter {
     while (in_flight_ > 0) {
       if (abandon_retries) {
         for (auto& [due, call] : retries_) {
-          outcomes_.Failed(call->request.events, call->bytes, "stopped before retry",
+          outcomes_.Failed(*call, "stopped before retry",
                            "the run stopped while the request waited for a retry");
           Finish(call, /*answered=*/false);
         }
@@ -94,7 +133,11 @@ class CallQueueExporter : public Exporter {
 
  protected:
   CallQueueExporter(const ExporterOptions& options, Signal signal, RunStats* stats)
-      : options_(options), signal_(signal), stats_(stats), outcomes_(options_, signal, stats) {}
+      : options_(options), signal_(signal), stats_(stats), outcomes_(options_, signal, stats) {
+    if (options.compression != Compression::kNone) {
+      compressor_ = std::make_unique<Compressor>(options.compression, options.compression_level);
+    }
+  }
 
   // A new call takes a slot; Finish frees the call and its slot, and tells the
   // listener. A request the receiver answered has its latency from the intended time
@@ -129,6 +172,38 @@ class CallQueueExporter : public Exporter {
       self().StartAttempt(call);
     }
   }
+  // Counts a gRPC attempt's outcome, or schedules its retry, as the OTLP spec says:
+  // retryable codes only (RESOURCE_EXHAUSTED only with RetryInfo), after the server's
+  // RetryInfo delay or the policy's backoff, within the retry budget. `answered` is
+  // false when no status came from the server (a transport failure, as UNAVAILABLE);
+  // `details` is the status's serialized google.rpc.Status; `response` the Export
+  // response's bytes. Finishes the call unless it is retried.
+  void CompleteGrpc(Call* call, grpc::StatusCode code, bool answered, const std::string& message,
+                    std::string_view details, std::string_view response, Rng* rng) {
+    const int64_t now = SteadyClock().NowNs();
+    const int64_t server_delay = otlp::RetryDelayNs(details);
+    const bool retryable = otlp::IsRetryable(code, server_delay >= 0);
+    const std::string kind(otlp::StatusCodeName(code));
+    if (code != grpc::OK && retryable && options_.retry.enabled) {
+      const int64_t delay = RetryBackoffNs(options_.retry, call->attempt, server_delay, rng);
+      if (now + delay - call->first_started_ns <= options_.retry.max_elapsed_time.count()) {
+        // Retried causes are reported too (once per kind), not only final failures.
+        outcomes_.Retried(kind, message);
+        RetryAt(now + delay, call);
+        return;
+      }
+    }
+    if (code == grpc::OK) {
+      outcomes_.Accepted(*call, response);
+    } else if (answered && !retryable) {
+      // The receiver refused the request itself; resending it would not help.
+      outcomes_.Rejected(*call, kind, message);
+    } else {
+      outcomes_.Failed(*call, kind, message);
+    }
+    Finish(call);
+  }
+
   // How long Pump may wait: until `wait_until_ns` or the soonest retry.
   int64_t WaitLimit(int64_t wait_until_ns) const {
     return retries_.empty() ? wait_until_ns : std::min(wait_until_ns, retries_.front().first);
@@ -143,6 +218,10 @@ class CallQueueExporter : public Exporter {
  private:
   Derived& self() { return static_cast<Derived&>(*this); }
   std::vector<std::pair<int64_t, Call*>> retries_;
+  std::unique_ptr<Compressor> compressor_;  // Null without compression.
+  size_t raw_bytes_ = 0;                    // Of the request being prepared.
+  std::unique_ptr<uint8_t[]> scratch_, packed_;
+  size_t scratch_size_ = 0, packed_size_ = 0;
 };
 
 }  // namespace loadgen

@@ -148,12 +148,12 @@ absl::Status ApplyOtelEnvironment(SenderConfig* c) {
     c->timeout = std::chrono::milliseconds(ms == 0 ? int64_t{1} << 40 : ms);
   }
   if (const char* v = Env("OTEL_EXPORTER_OTLP_COMPRESSION")) {
-    std::string s(v);
-    if (s != "gzip" && s != "none") {
+    auto codec = ParseSendCompression(v);
+    if (!codec.ok()) {
       return absl::InvalidArgumentError(
-          StrCat("OTEL_EXPORTER_OTLP_COMPRESSION: expected gzip or none, got \"", s, "\""));
+          StrCat("OTEL_EXPORTER_OTLP_COMPRESSION: ", codec.status().message()));
     }
-    c->compression = s;
+    c->compression = *codec;
   }
   if (const char* v = Env("OTEL_EXPORTER_OTLP_CERTIFICATE")) c->tls.ca_file = v;
   if (const char* v = Env("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")) c->tls.cert_file = v;
@@ -196,10 +196,27 @@ absl::Status ReadOtlp(ConfigMap& root, SenderConfig* c) {
       return headers.ErrorAt(written, std::string(status.message()));
     }
   }
-  RETURN_IF_ERROR(otlp.GetString("compression", &c->compression));
-  if (c->compression != "none" && c->compression != "gzip") {
-    return otlp.ErrorAt("compression",
-                        StrCat("expected none or gzip, got \"", c->compression, "\""));
+  if (otlp.Has("compression")) {
+    std::string name;
+    RETURN_IF_ERROR(otlp.GetString("compression", &name));
+    auto codec = ParseSendCompression(name);
+    if (!codec.ok()) return otlp.ErrorAt("compression", std::string(codec.status().message()));
+    c->compression = *codec;
+  }
+  if (otlp.Has("compression_level")) {
+    RETURN_IF_ERROR(otlp.GetInt("compression_level", &c->compression_level, INT32_MIN, INT32_MAX));
+    // Without compression the level waits for a --compression flag: any codec's will do.
+    const LevelRange levels = c->compression == Compression::kNone
+                                  ? CompressionLevels(Compression::kZstd)
+                                  : CompressionLevels(c->compression);
+    if (c->compression_level < levels.min || c->compression_level > levels.max) {
+      return otlp.ErrorAt(
+          "compression_level",
+          StrCat(c->compression == Compression::kNone
+                     ? std::string("gzip takes levels 1 to 12, zstd")
+                     : std::string(CompressionName(c->compression)),
+                 " takes levels ", levels.min, " to ", levels.max, ", got ", c->compression_level));
+    }
   }
   RETURN_IF_ERROR(otlp.GetDuration("timeout", &c->timeout));
   ASSIGN_OR_RETURN(ConfigMap tls, otlp.Map("tls"));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/compression.h"
 #include "common/otlp_wire.h"
 #include "sender/schedule.h"
 
@@ -70,7 +71,10 @@ struct SenderConfig {
   TlsConfig tls;
   // Sent as gRPC metadata. Values are secrets: never printed.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string compression = "none";  // none | gzip
+  // Requests are compressed once, on the worker's thread; the level is the codec's
+  // (CompressionLevels), 1 (the fastest) by default.
+  Compression compression = Compression::kNone;
+  int64_t compression_level = kDefaultCompressionLevel;
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
 
   double events_per_second = 0;  // <= 0: unlimited.

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/compression.h"
 #include "common/otlp_signal.h"
 #include "common/otlp_wire.h"
 #include "grpcpp/security/credentials.h"
@@ -28,9 +29,15 @@ struct ExporterOptions {
   std::string target;                                    // host:port
   std::array<std::string, 3> signal_targets;  // Per signal (by SignalIndex); empty = target.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // gRPC targets are plaintext (else TLS): the scheme of the libcurl exporter's URLs
+  // when it carries gRPC (zstd).
+  bool plaintext = false;
   std::string tls_server_name;
   std::vector<std::pair<std::string, std::string>> headers;
-  bool gzip = false;
+  // Each request is compressed once, on the worker's thread, before it is handed to
+  // the transport; retries resend the compressed bytes.
+  Compression compression = Compression::kNone;
+  int compression_level = kDefaultCompressionLevel;
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
   int max_in_flight = 8;
   size_t max_request_bytes = otlp::kDefaultMaxMessageBytes;

@@ -7,6 +7,7 @@
 #include "common/otlp_wire.h"
 #include "common/read_file.h"
 #include "common/strings.h"
+#include "grpc/byte_buffer.h"
 
 namespace loadgen {
 
@@ -90,16 +91,41 @@ GrpcExporter::~GrpcExporter() {
   }
 }
 
-uint8_t* GrpcExporter::Prepare(size_t n) {
+uint8_t* GrpcExporter::Buffer(size_t n) {
   pending_ = grpc::Slice(n);
-  // The slice is fresh and only ours until Send hands it to gRPC.
+  // The slice is fresh and only ours until Start hands it to gRPC.
   return const_cast<uint8_t*>(pending_.begin());
 }
 
-void GrpcExporter::Start(grpc::Slice payload, const RequestInfo& request) {
+namespace {
+
+// A ByteBuffer over `payload` that gRPC sends as it is, already compressed with `codec`:
+// a buffer marked compressed makes gRPC set the message's compressed flag and skip its
+// own compression (grpc/grpc#8522: "Skip compress filter if byte_buffer is
+// compressed"; call.cc sets GRPC_WRITE_INTERNAL_COMPRESS for it), while the call's
+// compression algorithm names the encoding in grpc-encoding. grpc::ByteBuffer has no
+// constructor from a C buffer, but its header asserts that it is exactly one
+// grpc_byte_buffer* (byte_buffer.h's static_asserts), which is what this relies on.
+grpc::ByteBuffer CompressedBuffer(grpc::Slice payload, grpc_compression_algorithm codec) {
+  static_assert(sizeof(grpc::ByteBuffer) == sizeof(grpc_byte_buffer*));
+  grpc_slice raw = payload.c_slice();  // A new reference, which the buffer takes.
+  grpc::ByteBuffer buffer;
+  *reinterpret_cast<grpc_byte_buffer**>(&buffer) =
+      grpc_raw_compressed_byte_buffer_create(&raw, 1, codec);
+  grpc_slice_unref(raw);
+  return buffer;
+}
+
+}  // namespace
+
+void GrpcExporter::Start(const RequestInfo& request, size_t raw_bytes) {
   auto* call = new Call;
-  call->bytes = payload.size();
-  call->payload = grpc::ByteBuffer(&payload, 1);
+  call->bytes = raw_bytes;
+  call->wire_bytes = pending_.size();
+  call->payload = options_.compression == Compression::kGzip
+                      ? CompressedBuffer(std::move(pending_), GRPC_COMPRESS_GZIP)
+                      : grpc::ByteBuffer(&pending_, 1);
+  pending_ = grpc::Slice();
   Begin(call, request);
   StartAttempt(call);
 }
@@ -108,7 +134,10 @@ void GrpcExporter::StartAttempt(Call* call) {
   ++call->attempt;
   call->context = std::make_unique<grpc::ClientContext>();
   for (const auto& [k, v] : options_.headers) call->context->AddMetadata(k, v);
-  if (options_.gzip) call->context->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  // Names the payload's encoding (grpc-encoding: gzip); the payload is compressed.
+  if (options_.compression == Compression::kGzip) {
+    call->context->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  }
   call->context->set_deadline(std::chrono::system_clock::now() + options_.timeout);
   call->response.Clear();
   call->attempt_started_ns = SteadyClock().NowNs();
@@ -118,37 +147,13 @@ void GrpcExporter::StartAttempt(Call* call) {
 }
 
 void GrpcExporter::Complete(Call* call, bool ok) {
-  SignalCounters& c = stats_->of(signal_);
-  const int64_t now = SteadyClock().NowNs();
-  c.latency.Record(now - call->attempt_started_ns);
-  const grpc::StatusCode code = ok ? call->status.error_code() : grpc::UNAVAILABLE;
-  if (code != grpc::OK) {
-    const int64_t server_delay = otlp::RetryDelayNs(call->status.error_details());
-    if (options_.retry.enabled && otlp::IsRetryable(code, server_delay >= 0)) {
-      // The server's RetryInfo says when it wants to hear from us again.
-      const int64_t delay = RetryBackoffNs(options_.retry, call->attempt, server_delay, &rng_);
-      if (now + delay - call->first_started_ns <= options_.retry.max_elapsed_time.count()) {
-        // Retried causes are reported too (once per kind), not only final failures.
-        outcomes_.Retried(std::string(otlp::StatusCodeName(code)),
-                          ok ? call->status.error_message() : "completion queue failure");
-        RetryAt(now + delay, call);
-        return;
-      }
-    }
+  stats_->of(signal_).latency.Record(SteadyClock().NowNs() - call->attempt_started_ns);
+  if (!ok) {
+    CompleteGrpc(call, grpc::UNAVAILABLE, false, "completion queue failure", "", "", &rng_);
+    return;
   }
-  const uint64_t events = call->request.events;
-  if (code == grpc::OK) {
-    outcomes_.Accepted(events, call->bytes, Flatten(call->response));
-  } else if (ok &&
-             !otlp::IsRetryable(code, otlp::RetryDelayNs(call->status.error_details()) >= 0)) {
-    // The receiver refused the request itself; resending it would not help.
-    outcomes_.Rejected(events, call->bytes, std::string(otlp::StatusCodeName(code)),
-                       call->status.error_message());
-  } else {
-    outcomes_.Failed(events, call->bytes, std::string(otlp::StatusCodeName(code)),
-                     ok ? call->status.error_message() : "completion queue failure");
-  }
-  Finish(call);
+  CompleteGrpc(call, call->status.error_code(), true, call->status.error_message(),
+               call->status.error_details(), Flatten(call->response), &rng_);
 }
 
 void GrpcExporter::Pump(int64_t wait_until_ns) {

@@ -1,7 +1,12 @@
 // OTLP/gRPC export of pre-serialized requests. The request bytes go to gRPC as a
-// ByteBuffer over one slice that the transform wrote into directly, through the
-// generic stub: nothing is parsed or serialized on the way. A GrpcExporter owns one
-// channel (its own TCP connection) and one completion queue.
+// ByteBuffer over one slice that the transform wrote into directly (or, with gzip, that
+// the worker compressed into), through the generic stub: nothing is parsed, serialized
+// or compressed on gRPC's side. A GrpcExporter owns one channel (its own TCP
+// connection) and one completion queue.
+//
+// gRPC C++ cannot send zstd (its core knows identity, deflate and gzip only, and turns
+// any other grpc-encoding into identity: grpc/grpc#26460); MakeExporter sends zstd over
+// gRPC through the libcurl exporter instead (http_exporter.h).
 #pragma once
 
 #include <memory>
@@ -31,16 +36,13 @@ class GrpcExporter : public CallQueueExporter<GrpcExporter, internal::GrpcCall> 
   GrpcExporter(const ExporterOptions& options, Signal signal, RunStats* stats);
   ~GrpcExporter() override;
 
-  uint8_t* Prepare(size_t n) override;
-  void Send(const RequestInfo& request) override { Start(std::move(pending_), request); }
-  // Starts an Export call carrying `payload` (a whole serialized request). Requires a
-  // free slot (WaitForSlot).
-  void Start(grpc::Slice payload, const RequestInfo& request);
   int in_flight() const { return in_flight_; }
 
  private:
   friend class CallQueueExporter<GrpcExporter, internal::GrpcCall>;
   using Call = internal::GrpcCall;
+  uint8_t* Buffer(size_t n);
+  void Start(const RequestInfo& request, size_t raw_bytes);
   void StartAttempt(Call* call);
   void Pump(int64_t wait_until_ns);
   void Complete(Call* call, bool ok);
@@ -51,7 +53,7 @@ class GrpcExporter : public CallQueueExporter<GrpcExporter, internal::GrpcCall> 
   grpc::CompletionQueue cq_;
   const std::string method_;
   Rng rng_;
-  grpc::Slice pending_;  // Prepare()d, not yet sent.
+  grpc::Slice pending_;  // The next request's bytes as sent, not yet started.
 };
 
 }  // namespace loadgen

@@ -7,9 +7,9 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <optional>
 
 #include "common/clock.h"
-#include "common/gzip.h"
 #include "common/otlp_wire.h"
 #include "common/strings.h"
 #include "common/wire.h"
@@ -35,13 +35,27 @@ std::string StatusMessage(const std::string& body) {
 }
 
 struct HttpCall : internal::CallBase {
-  std::string body;  // As sent (compressed when gzip is on).
+  std::string body;  // As sent: compressed when compression is on.
   std::string response;
   std::string retry_after;
   CURL* easy = nullptr;
   char error[CURL_ERROR_SIZE] = {};
   int64_t attempt_started_ns = 0;
 };
+
+// A header line's value if its name is `name` (case-insensitive), else nullopt.
+std::optional<std::string_view> HeaderValue(std::string_view line, std::string_view name) {
+  if (line.size() <= name.size() || line[name.size()] != ':' ||
+      strncasecmp(line.data(), name.data(), name.size()) != 0) {
+    return std::nullopt;
+  }
+  line.remove_prefix(name.size() + 1);
+  while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' ')) {
+    line.remove_suffix(1);
+  }
+  return line;
+}
 
 class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
  public:
@@ -55,7 +69,10 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
                       static_cast<long>(options.max_in_flight));
     headers_ = curl_slist_append(headers_, "Content-Type: application/x-protobuf");
-    if (options.gzip) headers_ = curl_slist_append(headers_, "Content-Encoding: gzip");
+    if (options.compression != Compression::kNone) {
+      headers_ = curl_slist_append(
+          headers_, StrCat("Content-Encoding: ", CompressionName(options.compression)).c_str());
+    }
     for (const auto& [k, v] : options.headers) {
       headers_ = curl_slist_append(headers_, StrCat(k, ": ", v).c_str());
     }
@@ -68,34 +85,31 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
     curl_slist_free_all(headers_);
   }
 
-  uint8_t* Prepare(size_t n) override {
+ private:
+  friend class CallQueueExporter<HttpExporter, HttpCall>;
+
+  uint8_t* Buffer(size_t n) {
     pending_ = std::make_unique<HttpCall>();
     pending_->body.resize(n);
     return reinterpret_cast<uint8_t*>(pending_->body.data());
   }
 
-  void Send(const RequestInfo& request) override {
+  void Start(const RequestInfo& request, size_t raw_bytes) {
     HttpCall* call = pending_.release();
-    call->bytes = call->body.size();
-    if (options_.gzip) call->body = GzipCompress(call->body);
+    call->bytes = raw_bytes;
+    call->wire_bytes = call->body.size();
     Begin(call, request);
     StartAttempt(call);
   }
 
- private:
   static size_t OnBody(char* data, size_t size, size_t n, void* user) {
     static_cast<HttpCall*>(user)->response.append(data, size * n);
     return size * n;
   }
 
   static size_t OnHeader(char* data, size_t size, size_t n, void* user) {
-    std::string_view line(data, size * n);
-    if (line.size() > 12 && strncasecmp(line.data(), "retry-after:", 12) == 0) {
-      line.remove_prefix(12);
-      while (!line.empty() && (line.front() == ' ' || line.back() == '\n' || line.back() == '\r')) {
-        line.front() == ' ' ? line.remove_prefix(1) : line.remove_suffix(1);
-      }
-      static_cast<HttpCall*>(user)->retry_after = std::string(line);
+    if (auto v = HeaderValue(std::string_view(data, size * n), "retry-after")) {
+      static_cast<HttpCall*>(user)->retry_after = std::string(*v);
     }
     return size * n;
   }
@@ -165,15 +179,19 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
       curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &call);
       const CURLcode result = m->data.result;
       curl_multi_remove_handle(multi_, m->easy_handle);
+      stats_->of(signal_).latency.Record(SteadyClock().NowNs() - call->attempt_started_ns);
       Complete(call, result);
       any = true;
     }
     return any;
   }
 
+  std::string TransportError(HttpCall* call, CURLcode result) const {
+    return call->error[0] ? call->error : curl_easy_strerror(result);
+  }
+
   void Complete(HttpCall* call, CURLcode result) {
     const int64_t now = SteadyClock().NowNs();
-    stats_->of(signal_).latency.Record(now - call->attempt_started_ns);
     long status = 0;
     if (result == CURLE_OK) curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
     const bool ok = result == CURLE_OK && status >= 200 && status < 300;
@@ -181,8 +199,7 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
     const bool retryable = result != CURLE_OK || otlp::IsRetryableHttpStatus(status);
     const std::string kind = result != CURLE_OK ? "connection error" : StrCat("HTTP ", status);
     const std::string message =
-        result != CURLE_OK ? std::string(call->error[0] ? call->error : curl_easy_strerror(result))
-                           : StatusMessage(call->response);
+        result != CURLE_OK ? TransportError(call, result) : StatusMessage(call->response);
     if (!ok && retryable && options_.retry.enabled) {
       const int64_t server_delay =
           call->retry_after.empty()
@@ -195,13 +212,12 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
         return;
       }
     }
-    const uint64_t events = call->request.events;
     if (ok) {
-      outcomes_.Accepted(events, call->bytes, call->response);
+      outcomes_.Accepted(*call, call->response);
     } else if (!retryable) {
-      outcomes_.Rejected(events, call->bytes, kind, message);
+      outcomes_.Rejected(*call, kind, message);
     } else {
-      outcomes_.Failed(events, call->bytes, kind, message);
+      outcomes_.Failed(*call, kind, message);
     }
     Finish(call);
   }
@@ -210,7 +226,6 @@ class HttpExporter : public CallQueueExporter<HttpExporter, HttpCall> {
     if (call->easy != nullptr) idle_.push_back(call->easy);
   }
 
-  friend class CallQueueExporter<HttpExporter, HttpCall>;
   std::string url_;
   Rng rng_;
   CURLM* multi_ = nullptr;

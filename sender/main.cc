@@ -38,6 +38,18 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
       return fmt::format("--protocol: expected grpc or http/protobuf, got \"{}\"", c->protocol);
     }
   }
+  if (args.count("compression")) {
+    auto codec = ParseSendCompression(args["compression"].as<std::string>());
+    if (!codec.ok()) return fmt::format("--compression: {}", codec.status().message());
+    c->compression = *codec;
+    const LevelRange levels = CompressionLevels(c->compression);
+    if (c->compression != Compression::kNone &&
+        (c->compression_level < levels.min || c->compression_level > levels.max)) {
+      return fmt::format("--compression {}: otlp.compression_level is {}; {} takes {} to {}",
+                         CompressionName(c->compression), c->compression_level,
+                         CompressionName(c->compression), levels.min, levels.max);
+    }
+  }
   if (args.count("rate")) {
     c->schedule.clear();  // The flag is the highest precedence: a constant rate.
     if (!ParseDouble(args["rate"].as<std::string>(), &c->events_per_second) ||
@@ -114,6 +126,7 @@ cxxopts::Options MakeOptions() {
       cxxopts::value<std::string>())("insecure", "Plaintext gRPC instead of TLS",
                                      cxxopts::value<bool>()->implicit_value("true"))(
       "protocol", "OTLP transport: grpc (default) or http/protobuf", cxxopts::value<std::string>())(
+      "compression", "Request compression: none, gzip or zstd", cxxopts::value<std::string>())(
       "rate", "Events per second across all signals; 0 for unlimited",
       cxxopts::value<std::string>())("duration",
                                      "Stop after this long (e.g. 30s, 5m); 0 for no limit",
@@ -139,8 +152,9 @@ cxxopts::Options MakeOptions() {
       "Raise the rate step by step until a threshold breaks, then report the highest "
       "sustained rate (settings: the capacity section of the config)")(
       "plan",
-      "Send nothing: print what the run would put on the wire (events, requests, bytes with "
-      "and without gzip, MB/s, per day) from the real templates; --stats-json gets it as JSON")(
+      "Send nothing: print what the run would put on the wire (events, requests, bytes raw "
+      "and as sent, MB/s, per day) and what gzip and zstd would cost and save, from the real "
+      "templates; --stats-json gets it as JSON")(
       "report",
       "Write a self-contained HTML report with charts (rate target vs achieved, latency, "
       "errors and retries, signal mix) to this file",
@@ -249,7 +263,8 @@ int main(int argc, char** argv) {
   if (auto s = ApplySenderConfigFile(args["config"].as<std::string>(), &config); !s.ok()) {
     return FailWith(s.message());
   }
-  ApplyFlags(args, &config);
+  // A flag can also contradict the file (a --compression the file's level does not fit).
+  if (std::string err = ApplyFlags(args, &config); !err.empty()) return FailWith(err, 2);
   StopOnSignals(sigs, stop, interrupted);
 
   RunModes modes;

@@ -77,6 +77,7 @@ SignalSnapshot RunStats::Snapshot(Signal s) const {
   out.failed_requests = ld(c.failed_requests);
   out.retries = ld(c.retries);
   out.bytes_sent = ld(c.bytes_sent);
+  out.wire_bytes_sent = ld(c.wire_bytes_sent);
   out.late_requests = ld(c.late_requests);
   out.p50_ns = c.latency.Quantile(0.5);
   out.p99_ns = c.latency.Quantile(0.99);

@@ -52,8 +52,9 @@ struct SignalCounters {
   // retry budget, retries abandoned at stop.
   std::atomic<uint64_t> events_failed{0};
   std::atomic<uint64_t> failed_requests{0};
-  std::atomic<uint64_t> retries{0};  // Attempts after the first.
-  std::atomic<uint64_t> bytes_sent{0};
+  std::atomic<uint64_t> retries{0};          // Attempts after the first.
+  std::atomic<uint64_t> bytes_sent{0};       // Serialized requests, before compression.
+  std::atomic<uint64_t> wire_bytes_sent{0};  // As sent: compressed when compression is on.
   // Requests that went out more than one pacing interval after their intended time.
   std::atomic<uint64_t> late_requests{0};
   LatencyHistogram latency;  // Service time: from each attempt's start to its answer.
@@ -65,7 +66,7 @@ struct SignalCounters {
 
 struct SignalSnapshot {
   uint64_t requests, events_sent, events_accepted, events_rejected, rejected_requests,
-      events_failed, failed_requests, retries, bytes_sent, late_requests;
+      events_failed, failed_requests, retries, bytes_sent, wire_bytes_sent, late_requests;
   int64_t p50_ns, p99_ns, max_ns;
   int64_t intended_p50_ns, intended_p99_ns, intended_max_ns;
 };

@@ -3,6 +3,9 @@
 #include <cctype>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "common/compression.h"
 #include "common/duration.h"
 #include "common/otlp_wire.h"
 #include "common/read_file.h"
@@ -78,6 +81,23 @@ absl::Status ApplyTls(const cxxopts::ParseResult& args, SinkOptions* o) {
   return absl::OkStatus();
 }
 
+// --accept-encodings: the content codings the sink decodes; the rest are refused.
+absl::Status ApplyEncodings(const std::string& list, SinkOptions* o) {
+  o->codings = {};
+  for (absl::string_view name : absl::StrSplit(list, ',')) {
+    const absl::string_view trimmed = absl::StripAsciiWhitespace(name);
+    auto coding = ParseContentCoding(std::string_view(trimmed.data(), trimmed.size()));
+    if (!coding.ok()) {
+      return Bad(StrCat("--accept-encodings: ", coding.status().message(), " in \"", list, "\""));
+    }
+    o->codings[static_cast<size_t>(*coding)] = true;
+  }
+  if (!o->codings[static_cast<size_t>(Compression::kNone)]) {
+    return Bad("--accept-encodings: identity is always accepted; list it too");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 cxxopts::Options SinkFlags() {
@@ -121,6 +141,10 @@ cxxopts::Options SinkFlags() {
       "require-header",
       "Refuse (UNAUTHENTICATED / HTTP 401) requests without this header: name=value",
       cxxopts::value<std::string>())(
+      "accept-encodings",
+      "Request codings decoded (others refused: gRPC UNIMPLEMENTED, HTTP 415): a list of "
+      "identity, gzip, zstd, deflate",
+      cxxopts::value<std::string>()->default_value("identity,gzip,zstd,deflate"))(
       "http-listen", "Also serve OTLP/HTTP (POST /v1/traces, ...) on this host:port",
       cxxopts::value<std::string>())("tls-cert", "Serve TLS with this PEM certificate chain",
                                      cxxopts::value<std::string>())(
@@ -146,6 +170,7 @@ absl::StatusOr<SinkOptions> SinkOptionsFromFlags(const cxxopts::ParseResult& arg
     RETURN_IF_ERROR(ApplyRequiredHeader(args["require-header"].as<std::string>(), &o));
   }
   RETURN_IF_ERROR(ApplyTls(args, &o));
+  RETURN_IF_ERROR(ApplyEncodings(args["accept-encodings"].as<std::string>(), &o));
   return o;
 }
 

@@ -13,13 +13,14 @@
 
 #include "absl/strings/str_split.h"
 #include "common/clock.h"
-#include "common/gzip.h"
+#include "common/compression.h"
 #include "common/otlp_wire.h"
 #include "common/random.h"
 #include "common/read_file.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/wire.h"
+#include "grpc/byte_buffer.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
@@ -72,6 +73,31 @@ struct ExportAnswer {
   int64_t delay_ns = 0;  // Answer this much later (the sink's --delay faults).
 };
 
+// The coding of a request message as it arrived. gRPC's own decompression is off in
+// the sink, so the message is as the client sent it: a buffer gRPC marked compressed
+// names its grpc-encoding (gzip or deflate). gRPC C-core knows no other encoding: it
+// drops a grpc-encoding of zstd with a parse error and hands the bytes over unmarked,
+// so zstd is told by its frame magic, which no Export request can start with (its first
+// byte would be field 5, which Export requests do not have).
+Compression MessageCoding(const grpc::ByteBuffer& buffer, std::string_view bytes) {
+  // grpc::ByteBuffer is exactly one grpc_byte_buffer* (its header static_asserts it).
+  static_assert(sizeof(grpc::ByteBuffer) == sizeof(grpc_byte_buffer*));
+  const grpc_byte_buffer* raw = *reinterpret_cast<grpc_byte_buffer* const*>(&buffer);
+  if (raw != nullptr && raw->type == GRPC_BB_RAW) {
+    if (raw->data.raw.compression == GRPC_COMPRESS_GZIP) return Compression::kGzip;
+    if (raw->data.raw.compression == GRPC_COMPRESS_DEFLATE) return Compression::kDeflate;
+  }
+  return LooksLikeZstd(bytes) ? Compression::kZstd : Compression::kNone;
+}
+
+grpc::StatusCode GrpcCode(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnimplemented: return grpc::UNIMPLEMENTED;
+    case absl::StatusCode::kResourceExhausted: return grpc::RESOURCE_EXHAUSTED;
+    default: return grpc::INVALID_ARGUMENT;
+  }
+}
+
 ExportAnswer AnswerExport(OtlpSink* sink, Signal signal, const grpc::ByteBuffer& request,
                           const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
   SinkVerdict verdict;
@@ -91,14 +117,25 @@ ExportAnswer AnswerExport(OtlpSink* sink, Signal signal, const grpc::ByteBuffer&
   } else if (!request.Dump(&slices).ok()) {
     verdict.code = grpc::INTERNAL;
     verdict.message = "otlp-sink: unreadable request message";
-  } else if (slices.size() == 1) {
-    verdict = sink->Receive(
-        signal, {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()}, headers);
   } else {
-    thread_local std::string joined;
-    joined.clear();
-    for (const auto& s : slices) joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    verdict = sink->Receive(signal, joined, headers);
+    thread_local std::string joined, decoded;
+    std::string_view wire;
+    if (slices.size() == 1) {
+      wire = {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()};
+    } else {
+      joined.clear();
+      for (const auto& s : slices) {
+        joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+      wire = joined;
+    }
+    const Compression coding = MessageCoding(request, wire);
+    if (const absl::Status s = sink->Decode(signal, coding, wire, &decoded); !s.ok()) {
+      verdict.code = GrpcCode(s);
+      verdict.message = StrCat("otlp-sink: ", s.message());
+    } else {
+      verdict = sink->Receive(signal, coding == Compression::kNone ? wire : decoded, headers);
+    }
   }
   ExportAnswer answer;
   answer.delay_ns = verdict.delay_ns;
@@ -426,6 +463,10 @@ absl::StatusOr<int> OtlpSink::Start(const std::string& listen) {
   }
   builder.AddListeningPort(listen, credentials, &port);
   builder.SetMaxReceiveMessageSize(options_.max_receive_bytes);
+  // The sink decodes requests itself (Decode): it sees each message's coding, takes
+  // zstd, which gRPC C-core does not know, and holds every coding to the same limits
+  // and to malformed-body refusals.
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
   // Without this, gRPC listens with SO_REUSEPORT: a second sink on the same port
   // would start, and the kernel would split the traffic and the counts between them.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -459,16 +500,24 @@ absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
     if (type == nullptr || !type->starts_with(proto)) {
       return {415, "text/plain; charset=utf-8", "only application/x-protobuf bodies\n"};
     }
-    std::string body = r.body;
-    if (const std::string* enc = r.Header("content-encoding"); enc != nullptr && *enc == "gzip") {
-      auto plain = GzipDecompress(body, static_cast<size_t>(options_.max_receive_bytes));
-      if (!plain.ok()) {
-        return {400, "text/plain; charset=utf-8", StrCat(plain.status().message(), "\n")};
+    Compression coding = Compression::kNone;
+    if (const std::string* enc = r.Header("content-encoding"); enc != nullptr) {
+      auto parsed = ParseContentCoding(*enc);
+      if (!parsed.ok()) {
+        return {415, "text/plain; charset=utf-8", StrCat(parsed.status().message(), "\n")};
       }
-      body = *std::move(plain);
+      coding = *parsed;
+    }
+    thread_local std::string decoded;
+    if (const absl::Status s = Decode(signal, coding, r.body, &decoded); !s.ok()) {
+      const int status = s.code() == absl::StatusCode::kUnimplemented       ? 415
+                         : s.code() == absl::StatusCode::kResourceExhausted ? 413
+                                                                            : 400;
+      return {status, "text/plain; charset=utf-8", StrCat(s.message(), "\n")};
     }
     const SinkVerdict v =
-        Receive(signal, body, [&](std::string_view name) { return r.Header(name); });
+        Receive(signal, coding == Compression::kNone ? std::string_view(r.body) : decoded,
+                [&](std::string_view name) { return r.Header(name); });
     if (v.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(v.delay_ns));
     if (v.code == grpc::OK)
       return {200, proto, otlp::EncodeExportResponse({v.rejected, v.message})};
@@ -568,6 +617,23 @@ bool OtlpSink::Record(Signal signal, std::string_view request, uint64_t accepted
     std::abort();  // A ledger with a hole would make every count after it a lie.
   }
   return fresh;
+}
+
+absl::Status OtlpSink::Decode(Signal signal, Compression coding, std::string_view wire,
+                              std::string* out) {
+  wire_bytes_[SignalIndex(signal)].fetch_add(wire.size(), std::memory_order_relaxed);
+  if (options_.on_wire) options_.on_wire(signal, coding, wire);
+  if (!options_.codings[static_cast<size_t>(coding)]) {
+    return absl::UnimplementedError(
+        StrCat(CompressionName(coding), " requests are not accepted here"));
+  }
+  if (coding == Compression::kNone) return absl::OkStatus();
+  absl::Status s =
+      loadgen::Decompress(coding, wire, static_cast<size_t>(options_.max_receive_bytes), out);
+  if (s.code() == absl::StatusCode::kInvalidArgument) {
+    malformed_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return s;
 }
 
 SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
@@ -698,6 +764,7 @@ SinkSnapshot OtlpSink::Snapshot() const {
   for (int i = 0; i < 3; ++i) {
     s.requests[i] = requests_[i].load();
     s.bytes[i] = bytes_[i].load();
+    s.wire_bytes[i] = wire_bytes_[i].load();
     s.items[i] = items_[i].load();
     s.refused_requests[i] = refused_requests_[i].load();
     s.refused_items[i] = refused_items_[i].load();
@@ -733,6 +800,7 @@ std::string OtlpSink::SummaryJson() const {
   Json j;
   j["requests"] = per_signal(s.requests);
   j["bytes"] = per_signal(s.bytes);
+  j["wire_bytes"] = per_signal(s.wire_bytes);
   j["refused_requests"] = per_signal(s.refused_requests);
   j["refused_items"] = per_signal(s.refused_items);
   j["rejected_items"] = per_signal(s.rejected_items);

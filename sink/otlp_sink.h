@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/compression.h"
 #include "common/http_server.h"
 #include "common/otlp_signal.h"
 #include "common/otlp_wire.h"
@@ -74,9 +75,16 @@ struct SinkOptions {
   std::string tls_key_pem;
   std::string client_ca_pem;
 
+  // The content codings accepted (by Compression value): a request in another is
+  // refused with UNIMPLEMENTED (HTTP 415), as a receiver without that decoder does.
+  std::array<bool, 4> codings = {true, true, true, true};
+
   // Called with every well-formed request before it is answered (tests use it to look
   // at what arrived). Must be thread-safe; may be empty.
   std::function<void(Signal, std::string_view)> on_request;
+  // Called with every request's bytes as they arrived (compressed, if they were) and
+  // their coding, before they are decoded. Must be thread-safe; may be empty.
+  std::function<void(Signal, Compression, std::string_view)> on_wire;
 };
 
 // What the sink answers to one request.
@@ -89,8 +97,9 @@ struct SinkVerdict {
 };
 
 struct SinkSnapshot {
-  std::array<uint64_t, 3> requests{};  // Every request received, whatever the answer.
-  std::array<uint64_t, 3> bytes{};
+  std::array<uint64_t, 3> requests{};          // Every request received, whatever the answer.
+  std::array<uint64_t, 3> bytes{};             // Decoded (after decompression).
+  std::array<uint64_t, 3> wire_bytes{};        // As received (compressed, if it was).
   std::array<uint64_t, 3> items{};             // Accepted spans, data points, log records.
   std::array<uint64_t, 3> refused_requests{};  // Answered with an error status.
   std::array<uint64_t, 3> refused_items{};
@@ -148,6 +157,11 @@ class OtlpSink {
   void Shutdown();
 
   // Called by the services for every request (public for them, not for users).
+  // Decode undoes a request's content coding into `out` (which keeps its capacity for
+  // the next call): Unimplemented for a coding the sink does not accept,
+  // InvalidArgument for a corrupt body (counted as malformed), ResourceExhausted when
+  // it decodes to more than max_receive_bytes. Counts the wire bytes.
+  absl::Status Decode(Signal signal, Compression coding, std::string_view wire, std::string* out);
   // `headers` looks a request header up by lower-case name (null when absent).
   SinkVerdict Receive(Signal signal, std::string_view request,
                       const std::function<const std::string*(std::string_view)>& headers = {});
@@ -161,8 +175,8 @@ class OtlpSink {
   std::unique_ptr<grpc::CallbackGenericService> strict_service_;  // --validate: one message.
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpServer> http_;
-  std::array<std::atomic<uint64_t>, 3> requests_{}, bytes_{}, items_{}, refused_requests_{},
-      refused_items_{}, rejected_items_{};
+  std::array<std::atomic<uint64_t>, 3> requests_{}, bytes_{}, wire_bytes_{}, items_{},
+      refused_requests_{}, refused_items_{}, rejected_items_{};
   std::atomic<uint64_t> malformed_{0};
   std::atomic<uint64_t> sequence_{0};  // Requests seen, for the exact fail share.
   std::atomic<int64_t> first_ns_{0}, last_ns_{0};

@@ -110,7 +110,7 @@ TEST_CASE("bad config files: the error names the file, line, column and key") {
       {"telemetry-sender", "sender-bad-syntax.yaml",
        "3:1: invalid YAML: end of sequence flow not found"},
       {"telemetry-sender", "sender-bad-enum.yaml",
-       "2:16: otlp.compression: expected none or gzip, got \"brotli\""},
+       "2:16: otlp.compression: expected none, gzip or zstd, got \"brotli\""},
       {"telemetry-sender", "sender-unset-variable.yaml",
        "3:16: otlp.headers.x-api-key: environment variable LOADGEN_TEST_UNSET_VARIABLE is not "
        "set"},
@@ -374,6 +374,16 @@ TEST_CASE("bad input: clear message naming the place, non-zero exit") {
     CHECK_THAT(r.err, Catch::Contains("--rate"));
     auto g = Run({BinaryPath("telemetry-generator"), "--seed", "-4"});
     CHECK(g.exit_code == 2);
+    auto c = Run({BinaryPath("telemetry-sender"), "--compression", "brotli"});
+    CHECK(c.exit_code == 2);
+    CHECK_THAT(c.err,
+               Catch::EndsWith("--compression: expected none, gzip or zstd, got \"brotli\"\n"));
+    WriteText(dir.File("level.yaml"), "otlp:\n  compression: zstd\n  compression_level: 19\n");
+    auto l = Run({BinaryPath("telemetry-sender"), "--config", dir.File("level.yaml"),
+                  "--compression", "gzip"});
+    CHECK(l.exit_code == 2);
+    CHECK_THAT(l.err, Catch::EndsWith("--compression gzip: otlp.compression_level is 19; gzip "
+                                      "takes 1 to 12\n"));
   }
   SECTION("stray arguments and contradictory modes are usage errors in every tool") {
     for (const char* tool : {"telemetry-generator", "otlp-sink"}) {
@@ -457,6 +467,10 @@ TEST_CASE("bad input: otlp-sink refuses a bad flag value, naming the flag and wh
       {{"--delay", "-5ms"}, "--delay: a duration cannot be negative"},
       {{"--max-skew", "soon"}, "--max-skew: expected a duration"},
       {{"--require-header", "=x"}, "--require-header: expected name=value"},
+      {{"--accept-encodings", "gzip,br"},
+       "--accept-encodings: unsupported content coding \"br\" (identity, gzip, zstd or "
+       "deflate) in \"gzip,br\""},
+      {{"--accept-encodings", "gzip"}, "--accept-encodings: identity is always accepted"},
       {{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"},
        "--tls-cert: cannot open '/nonexistent/cert.pem'"},
   };

@@ -53,8 +53,35 @@ TEST_CASE("wrong types and values name the key and what was expected") {
              Catch::Contains("otlp.insecure: expected true or false, got \"maybe\""));
   CHECK_THAT(SenderError("otlp: [1, 2]\n"), Catch::Contains("otlp: expected a map of settings"));
   CHECK_THAT(SenderError("otlp:\n  compression: brotli\n"),
-             Catch::Contains("otlp.compression: expected none or gzip"));
+             Catch::Contains("otlp.compression: expected none, gzip or zstd, got \"brotli\""));
   CHECK_THAT(SenderError("sending: {\n"), Catch::Contains("invalid YAML"));
+}
+
+TEST_CASE("compression: the codec, and a level within the codec's range") {
+  auto load = [](const std::string& yaml, SenderConfig* c) {
+    TempDir dir;
+    WriteText(dir.File("s.yaml"), yaml);
+    return ApplySenderConfigFile(dir.File("s.yaml"), c);
+  };
+  SenderConfig c;
+  REQUIRE(load("otlp:\n  compression: zstd\n  compression_level: 19\n", &c).ok());
+  CHECK(c.compression == Compression::kZstd);
+  CHECK(c.compression_level == 19);
+  SenderConfig d;
+  REQUIRE(load("otlp:\n  compression: gzip\n", &d).ok());
+  CHECK(d.compression == Compression::kGzip);
+  CHECK(d.compression_level == 1);  // The fastest, by default.
+  CHECK_THAT(SenderError("otlp:\n  compression: gzip\n  compression_level: 13\n"),
+             Catch::EndsWith(":3:22: otlp.compression_level: gzip takes levels 1 to 12, got 13"));
+  CHECK_THAT(SenderError("otlp:\n  compression: zstd\n  compression_level: 0\n"),
+             Catch::EndsWith("otlp.compression_level: zstd takes levels 1 to 22, got 0"));
+  CHECK_THAT(SenderError("otlp:\n  compression_level: 30\n"),
+             Catch::EndsWith("otlp.compression_level: gzip takes levels 1 to 12, zstd takes "
+                             "levels 1 to 22, got 30"));
+  CHECK_THAT(SenderError("otlp:\n  compression: zstd\n  compression_level: fast\n"),
+             Catch::Contains("otlp.compression_level: expected an integer, got \"fast\""));
+  CHECK_THAT(SenderError("otlp:\n  compression: GZIP\n"),
+             Catch::Contains("otlp.compression: expected none, gzip or zstd, got \"GZIP\""));
 }
 
 TEST_CASE("pacing_interval must be above 0 and at most 1h") {
@@ -139,7 +166,7 @@ TEST_CASE("every OTEL_* value is validated like the config key it stands for") {
        "OTEL_EXPORTER_OTLP_HEADERS: header 'content-type' is set by the transport and cannot be "
        "configured"},
       {"OTEL_EXPORTER_OTLP_COMPRESSION", "brotli",
-       "OTEL_EXPORTER_OTLP_COMPRESSION: expected gzip or none, got \"brotli\""},
+       "OTEL_EXPORTER_OTLP_COMPRESSION: expected none, gzip or zstd, got \"brotli\""},
   };
   for (const Case& c : cases) {
     setenv(c.name, c.value, 1);

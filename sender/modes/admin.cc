@@ -26,6 +26,8 @@ std::string PrometheusText(const RunStats& stats, const RateLimiter* limiter) {
       {"loadgen_retries_total", "Attempts after the first.", &SignalSnapshot::retries},
       {"loadgen_bytes_sent_total", "Request payload bytes, before compression.",
        &SignalSnapshot::bytes_sent},
+      {"loadgen_wire_bytes_sent_total", "Request payload bytes as sent, after compression.",
+       &SignalSnapshot::wire_bytes_sent},
       {"loadgen_late_requests_total",
        "Requests sent more than one pacing interval after their intended time.",
        &SignalSnapshot::late_requests},

@@ -1,15 +1,20 @@
 #include "sender/modes/plan.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "common/clock.h"
-#include "common/gzip.h"
+#include "common/compression.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "common/template_file.h"
+#include "nlohmann/json.hpp"
 #include "sender/schedule.h"
 #include "sender/transform.h"
 
@@ -19,9 +24,7 @@ namespace {
 // Requests and bytes per event at a request budget, from cutting (up to) kSampleEvents
 // of the signal's units the way the run cuts them.
 constexpr uint64_t kSampleEvents = 1 << 20;
-// Sizes after gzip as gRPC sends it, measured on up to kSampleBytes of requests spread
-// evenly through the dataset and patched as a send would patch them (fresh random IDs
-// compress worse than the templates' own).
+// Compression is measured on up to kSampleBytes of requests (see MeasureCodecs).
 constexpr uint64_t kSampleBytes = 32u << 20;
 
 struct CutStats {
@@ -47,8 +50,20 @@ CutStats MeasureCuts(const CompiledSignal& signal, uint64_t budget, size_t max_b
   return out;
 }
 
-void MeasureGzip(const CompiledSignal& signal, uint64_t budget, size_t max_bytes,
-                 const CutStats& cuts, PlanSignal* out) {
+// CPU time of the calling thread: the measurement is the codec's, whatever else the
+// machine is doing.
+double ThreadCpuSeconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// Compresses up to kSampleBytes of requests, spread evenly through the dataset and
+// patched as a send would patch them (fresh random IDs compress worse than the
+// templates' own), with each codec: gzip and zstd, at the config's level for its own
+// codec and the default for the other.
+void MeasureCodecs(const CompiledSignal& signal, uint64_t budget, size_t max_bytes,
+                   const CutStats& cuts, const SenderConfig& config, PlanSignal* out) {
   const IdMapper ids(WallNowNs());
   RequestBuilder builder(signal, ids, TimestampOptions{}, 1, WallNowNs());
   const std::vector<uint64_t> last_sent(signal.unit_count(), WallNowNs());
@@ -59,21 +74,45 @@ void MeasureGzip(const CompiledSignal& signal, uint64_t budget, size_t max_bytes
       dataset_bytes <= kSampleBytes
           ? std::numeric_limits<uint64_t>::max()
           : std::max<uint64_t>(1, static_cast<uint64_t>(kSampleBytes / request_bytes));
-  uint64_t raw = 0, packed = 0;
-  std::string buffer;
+  std::vector<std::string> sample;
+  uint64_t events = 0, raw = 0;
   uint64_t u = 0;
   for (uint64_t j = 0; j < requests && u < signal.unit_count(); ++j) {
     if (requests != std::numeric_limits<uint64_t>::max()) u = signal.unit_count() * j / requests;
     const RequestCut& cut =
         builder.Cut(static_cast<uint32_t>(u), signal.unit_count(), budget, max_bytes);
-    buffer.resize(cut.bytes);
+    std::string& buffer = sample.emplace_back(cut.bytes, '\0');
     builder.Write(0, WallNowNs(), last_sent.data(), reinterpret_cast<uint8_t*>(buffer.data()));
-    raw += buffer.size();
-    packed += GzipCompress(buffer).size();
+    raw += cut.bytes;
+    events += cut.events;
     u = cut.end;
   }
-  out->gzip_sample_bytes = raw;
-  out->gzip_ratio = raw > 0 ? static_cast<double>(packed) / static_cast<double>(raw) : 1;
+  const Compression codecs[] = {Compression::kGzip, Compression::kZstd};
+  for (size_t k = 0; k < 2; ++k) {
+    CodecCost& cost = out->codecs[k];
+    cost.codec = codecs[k];
+    cost.level = config.compression == codecs[k] ? static_cast<int>(config.compression_level)
+                                                 : kDefaultCompressionLevel;
+    Compressor compressor(cost.codec, cost.level);
+    std::string packed;
+    uint64_t compressed = 0;
+    // A small dataset is compressed several times over, so that the time is long
+    // enough to measure.
+    int passes = 0;
+    const double start = ThreadCpuSeconds();
+    do {
+      compressed = 0;
+      for (const std::string& request : sample) {
+        packed.resize(compressor.MaxCompressedSize(request.size()));
+        compressed += compressor.Compress(request.data(), request.size(), packed.data());
+      }
+      ++passes;
+    } while (raw * passes < kSampleBytes && passes < 16);
+    const double cpu = (ThreadCpuSeconds() - start) / passes;
+    cost.sample_bytes = raw;
+    cost.ratio = compressed > 0 ? static_cast<double>(raw) / static_cast<double>(compressed) : 1;
+    cost.cpu_seconds_per_m = events > 0 ? cpu / (static_cast<double>(events) / 1e6) : 0;
+  }
 }
 
 std::string Si(double v, const char* unit) {
@@ -94,7 +133,8 @@ std::string Si(double v, const char* unit) {
 
 absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& config) {
   Plan plan;
-  plan.gzip = config.compression == "gzip";
+  plan.compression = config.compression;
+  plan.compression_level = static_cast<int>(config.compression_level);
   RateSchedule schedule = RateSchedule::Constant(config.events_per_second);
   if (!config.schedule.empty()) {
     schedule = RateSchedule::FromStages(config.schedule);
@@ -166,8 +206,11 @@ absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& 
     const CutStats& c = stats_at(typical);
     s.dataset_requests = static_cast<uint64_t>(std::ceil(c.requests_per_event * s.dataset_events));
     s.dataset_bytes = static_cast<uint64_t>(c.bytes_per_event * s.dataset_events);
-    MeasureGzip(signal, typical, max_bytes, c, &s);
-    s.gzip_bytes = s.bytes * s.gzip_ratio;
+    MeasureCodecs(signal, typical, max_bytes, c, config, &s);
+    s.wire_bytes = s.bytes;
+    for (const CodecCost& cost : s.codecs) {
+      if (cost.codec == config.compression) s.wire_bytes = s.bytes / cost.ratio;
+    }
   }
   // Templates and patch tables, plus what is in flight, plus gRPC and the process.
   plan.sender_memory_bytes =
@@ -182,72 +225,104 @@ std::string PlanText(const Plan& plan) {
       "plan: {} -> {:.0f} events in {:g} s ({:.0f}/s average, {:.0f}/s peak); nothing is sent\n",
       plan.shape, plan.events, plan.seconds, plan.seconds > 0 ? plan.events / plan.seconds : 0,
       plan.peak_rate);
+  const std::string wire = plan.compression == Compression::kNone
+                               ? std::string("none")
+                               : std::string(CompressionName(plan.compression));
   constexpr const char* kRow = "{:<8} {:>10} {:>11} {:>10} {:>11} {:>11} {:>12} {:>11} {:>11}\n";
   StrAppend(&out, fmt::format(kRow, "signal", "events/s", "requests/s", "avg req", "MB/s raw",
-                              "MB/s gzip", "run events", "run bytes", "run gzip"));
-  double events = 0, requests = 0, bytes = 0, gzip = 0;
+                              fmt::format("MB/s {}", wire), "run events", "run bytes",
+                              fmt::format("run {}", wire)));
+  double events = 0, requests = 0, bytes = 0, wire_bytes = 0;
   for (Signal sig : kAllSignals) {
     const PlanSignal& s = plan.signals[SignalIndex(sig)];
     if (s.dataset_events == 0) continue;
     events += s.events;
     requests += s.requests;
     bytes += s.bytes;
-    gzip += s.gzip_bytes;
+    wire_bytes += s.wire_bytes;
     StrAppend(&out,
               fmt::format(kRow, SignalName(sig), fmt::format("{:.0f}", s.events / plan.seconds),
                           fmt::format("{:.1f}", s.requests / plan.seconds),
                           Si(s.bytes / std::max(1.0, s.requests), "B"),
                           fmt::format("{:.2f}", s.bytes / plan.seconds / 1e6),
-                          fmt::format("{:.2f}", s.gzip_bytes / plan.seconds / 1e6),
-                          Si(s.events, ""), Si(s.bytes, "B"), Si(s.gzip_bytes, "B")));
+                          fmt::format("{:.2f}", s.wire_bytes / plan.seconds / 1e6),
+                          Si(s.events, ""), Si(s.bytes, "B"), Si(s.wire_bytes, "B")));
   }
   StrAppend(&out, fmt::format(kRow, "total", fmt::format("{:.0f}", events / plan.seconds),
                               fmt::format("{:.1f}", requests / plan.seconds),
                               Si(bytes / std::max(1.0, requests), "B"),
                               fmt::format("{:.2f}", bytes / plan.seconds / 1e6),
-                              fmt::format("{:.2f}", gzip / plan.seconds / 1e6), Si(events, ""),
-                              Si(bytes, "B"), Si(gzip, "B")));
+                              fmt::format("{:.2f}", wire_bytes / plan.seconds / 1e6),
+                              Si(events, ""), Si(bytes, "B"), Si(wire_bytes, "B")));
   const double per_day = 86400 / plan.seconds;
-  StrAppend(&out, fmt::format("per day at this average: {} events, {} raw, {} gzip\n",
+  StrAppend(&out, fmt::format("per day at this average: {} events, {} raw, {} as sent ({})\n",
                               Si(events * per_day, ""), Si(bytes * per_day, "B"),
-                              Si(gzip * per_day, "B")));
-  StrAppend(&out, "gzip measured on");
-  for (Signal sig : kAllSignals) {
-    const PlanSignal& s = plan.signals[SignalIndex(sig)];
-    if (s.dataset_events == 0) continue;
-    StrAppend(&out, fmt::format(" {} {} ({:.1f}%)", SignalName(sig), Si(s.gzip_sample_bytes, "B"),
-                                s.gzip_ratio * 100));
+                              Si(wire_bytes * per_day, "B"), wire));
+  StrAppend(&out, fmt::format("compression measured on patched frames (this config: {}{}):\n", wire,
+                              plan.compression == Compression::kNone
+                                  ? ""
+                                  : fmt::format(" level {}", plan.compression_level)));
+  constexpr const char* kCodecRow = "  {:<10} {:<8} {:>8} {:>10} {:>23} {:>13}\n";
+  StrAppend(&out, fmt::format(kCodecRow, "codec", "signal", "ratio", "sample",
+                              "sender CPU-s/M events", "cores at run"));
+  for (size_t k = 0; k < 2; ++k) {
+    for (Signal sig : kAllSignals) {
+      const PlanSignal& s = plan.signals[SignalIndex(sig)];
+      if (s.dataset_events == 0) continue;
+      const CodecCost& c = s.codecs[k];
+      // The cores compressing this signal would take at the run's average rate.
+      const double cores = c.cpu_seconds_per_m * s.events / 1e6 / plan.seconds;
+      StrAppend(
+          &out,
+          fmt::format(kCodecRow, fmt::format("{} {}", CompressionName(c.codec), c.level),
+                      SignalName(sig), fmt::format("{:.2f}x", c.ratio),
+                      Si(static_cast<double>(c.sample_bytes), "B"),
+                      fmt::format("{:.3f}", c.cpu_seconds_per_m), fmt::format("{:.2f}", cores)));
+    }
   }
-  StrAppend(&out,
-            fmt::format(" of patched frames; bytes are request payloads (gRPC adds 5 bytes and "
-                        "HTTP/2 9 bytes per 16 KiB); compression is {} in this config.\n",
-                        plan.gzip ? "gzip" : "off"));
+  StrAppend(&out, "bytes are request payloads (gRPC adds 5 bytes and HTTP/2 9 bytes per 16 KiB)\n");
   StrAppend(&out,
             fmt::format("sender memory: about {:.0f} MiB\n", plan.sender_memory_bytes / 1048576.0));
   return out;
 }
 
 std::string PlanJson(const Plan& plan) {
-  std::string out = fmt::format(
-      "{{\n  \"plan\": {{\"shape\": \"{}\", \"seconds\": {:.3f}, \"events\": {:.0f}, "
-      "\"peak_rate\": {:.1f}, \"gzip\": {}, \"sender_memory_bytes\": {}}},\n  \"signals\": {{",
-      plan.shape, plan.seconds, plan.events, plan.peak_rate, plan.gzip, plan.sender_memory_bytes);
-  bool first = true;
+  using Json = nlohmann::ordered_json;
+  Json j;
+  j["plan"] = {{"shape", plan.shape},
+               {"seconds", plan.seconds},
+               {"events", plan.events},
+               {"peak_rate", plan.peak_rate},
+               {"compression", CompressionName(plan.compression)},
+               {"compression_level", plan.compression_level},
+               {"sender_memory_bytes", plan.sender_memory_bytes}};
+  Json signals = Json::object();
   for (Signal sig : kAllSignals) {
     const PlanSignal& s = plan.signals[SignalIndex(sig)];
-    StrAppend(&out, fmt::format(
-                        "{}\n    \"{}\": {{\"events\": {:.0f}, \"requests\": {:.0f}, "
-                        "\"bytes\": {:.0f}, \"gzip_bytes\": {:.0f}, \"gzip_ratio\": {:.4f}, "
-                        "\"events_per_second\": {:.1f}, \"bytes_per_second\": {:.1f}, "
-                        "\"dataset_events\": {}, \"dataset_requests\": {}, \"dataset_bytes\": {}}}",
-                        first ? "" : ",", SignalName(sig), s.events, s.requests, s.bytes,
-                        s.gzip_bytes, s.gzip_ratio, plan.seconds > 0 ? s.events / plan.seconds : 0,
-                        plan.seconds > 0 ? s.bytes / plan.seconds : 0, s.dataset_events,
-                        s.dataset_requests, s.dataset_bytes));
-    first = false;
+    Json codecs = Json::object();
+    for (const CodecCost& c : s.codecs) {
+      if (c.sample_bytes == 0) continue;
+      codecs[std::string(CompressionName(c.codec))] = {
+          {"level", c.level},
+          {"ratio", c.ratio},
+          {"cpu_seconds_per_million_events", c.cpu_seconds_per_m},
+          {"sample_bytes", c.sample_bytes}};
+    }
+    signals[std::string(SignalName(sig))] = {
+        {"events", std::round(s.events)},
+        {"requests", std::round(s.requests)},
+        {"bytes", std::round(s.bytes)},
+        {"wire_bytes", std::round(s.wire_bytes)},
+        {"events_per_second", plan.seconds > 0 ? s.events / plan.seconds : 0},
+        {"bytes_per_second", plan.seconds > 0 ? s.bytes / plan.seconds : 0},
+        {"wire_bytes_per_second", plan.seconds > 0 ? s.wire_bytes / plan.seconds : 0},
+        {"dataset_events", s.dataset_events},
+        {"dataset_requests", s.dataset_requests},
+        {"dataset_bytes", s.dataset_bytes},
+        {"codecs", codecs}};
   }
-  StrAppend(&out, "\n  }\n}\n");
-  return out;
+  j["signals"] = signals;
+  return j.dump(2) + "\n";
 }
 
 }  // namespace loadgen

@@ -1,7 +1,9 @@
 // --plan: what a run would put on the wire, computed from the real templates without
 // sending anything. For a rate and duration (or a schedule): events, requests and bytes
-// per signal, with gzip sizes measured by compressing real patched frames, MB/s, the
-// volume per day, and the sender's memory. The table a capacity planner needs.
+// per signal, MB/s raw and as sent, the volume per day, and the sender's memory; and
+// for each codec (gzip, zstd) its wire ratio and the sender's CPU cost, measured by
+// compressing real patched frames, so a user can choose one before a run. The table a
+// capacity planner needs.
 #pragma once
 
 #include <array>
@@ -14,12 +16,21 @@
 
 namespace loadgen {
 
+// One codec on one signal's requests, measured.
+struct CodecCost {
+  Compression codec = Compression::kNone;
+  int level = kDefaultCompressionLevel;
+  double ratio = 1;              // Raw bytes / compressed bytes.
+  double cpu_seconds_per_m = 0;  // Compressing one million events, one core.
+  uint64_t sample_bytes = 0;     // Raw bytes it was measured on.
+};
+
 struct PlanSignal {
   uint64_t dataset_events = 0, dataset_requests = 0, dataset_bytes = 0;
-  double gzip_ratio = 1;           // Compressed / raw, measured.
-  uint64_t gzip_sample_bytes = 0;  // How many raw bytes the ratio was measured on.
-  double events = 0;               // Over the run.
-  double requests = 0, bytes = 0, gzip_bytes = 0;
+  std::array<CodecCost, 2> codecs;  // gzip, zstd.
+  double events = 0;                // Over the run.
+  double requests = 0, bytes = 0;
+  double wire_bytes = 0;  // As sent with the config's compression.
 };
 
 struct Plan {
@@ -28,8 +39,9 @@ struct Plan {
   double events = 0;                  // Over the run, all signals.
   double peak_rate = 0;               // Events/s at the schedule's peak (= rate if constant).
   std::string shape;                  // "100000 events/s for 60s", or the schedule.
-  bool gzip = false;                  // otlp.compression is gzip.
-  uint64_t sender_memory_bytes = 0;   // Estimated peak RSS of the sender.
+  Compression compression = Compression::kNone;  // The config's.
+  int compression_level = kDefaultCompressionLevel;
+  uint64_t sender_memory_bytes = 0;  // Estimated peak RSS of the sender.
 };
 
 // Fails when the config sets no rate and no schedule (a plan needs a rate), or no

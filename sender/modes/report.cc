@@ -200,6 +200,7 @@ RunSummary MakeRunSummary(const RunStats& stats, const RunInfo& info,
     o.failed_requests = snap.failed_requests;
     o.retries = snap.retries;
     o.bytes = snap.bytes_sent;
+    o.wire_bytes = snap.wire_bytes_sent;
     o.late_requests = snap.late_requests;
     o.events_per_second = Rate(snap.events_accepted, info.elapsed_ns);
     o.latency = {snap.p50_ns / 1e6, snap.p99_ns / 1e6, snap.max_ns / 1e6};

@@ -112,12 +112,14 @@ ExporterOptions ExporterOptionsFor(const SenderConfig& config,
   exporter.credentials = std::move(credentials);
   exporter.protocol = config.protocol;
   if (config.protocol == "http/protobuf") exporter.http_urls = targets;
+  exporter.plaintext = config.insecure;
   exporter.tls_ca_file = config.tls.ca_file;
   exporter.tls_cert_file = config.tls.cert_file;
   exporter.tls_key_file = config.tls.key_file;
   exporter.tls_server_name = config.tls.server_name;
   exporter.headers = config.headers;
-  exporter.gzip = config.compression == "gzip";
+  exporter.compression = config.compression;
+  exporter.compression_level = static_cast<int>(config.compression_level);
   exporter.timeout = config.timeout;
   exporter.max_in_flight = static_cast<int>(config.max_in_flight);
   exporter.max_request_bytes = static_cast<size_t>(config.max_request_bytes);
@@ -273,6 +275,11 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
         "otlp.tls.server_name applies to gRPC only; for http/protobuf use the name in "
         "the URL");
   }
+  if (!http && config.compression == Compression::kZstd && !config.tls.server_name.empty()) {
+    return FailWith(
+        "otlp.tls.server_name does not apply to zstd over gRPC (sent through libcurl, which "
+        "verifies the endpoint's own name); use the name in otlp.endpoint");
+  }
   // gRPC credentials (for http/protobuf this still checks that the TLS files can be read).
   auto credentials = MakeCredentials(config);
   if (!credentials.ok()) return FailWith(credentials.status().message());
@@ -299,8 +306,12 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   const std::unique_ptr<RateLimiter> limiter = MakeLimiter(config, dataset, &clock, &rate_text);
   RunInfo info;
   info.endpoint = DescribeTargets(*targets);
-  fmt::print("sending to {} ({}{}), rate {}, {} workers, duration {}, multiplier {}\n",
+  fmt::print("sending to {} ({}{}{}), rate {}, {} workers, duration {}, multiplier {}\n",
              info.endpoint, http ? "OTLP/HTTP, " : "", config.insecure ? "plaintext" : "TLS",
+             config.compression == Compression::kNone
+                 ? ""
+                 : fmt::format(", {} level {}", CompressionName(config.compression),
+                               config.compression_level),
              rate_text, config.concurrency,
              run_length.count() ? fmt::format("{:.1f}s", run_length.count() / 1e9) : "none",
              config.multiplier ? std::to_string(config.multiplier) : "unlimited");

@@ -37,6 +37,7 @@ Json CountsJson(const SignalSummary& s) {
           {"failed_requests", s.failed_requests},
           {"retries", s.retries},
           {"bytes", s.bytes},
+          {"wire_bytes", s.wire_bytes},
           {"late_requests", s.late_requests}};
 }
 
@@ -201,6 +202,7 @@ SignalSummary ReadSignal(const Reader& r) {
   r.Get("failed_requests", &s.failed_requests);
   r.Get("retries", &s.retries);
   r.Get("bytes", &s.bytes);
+  r.Get("wire_bytes", &s.wire_bytes);
   r.Get("late_requests", &s.late_requests);
   r.Get("events_per_second", &s.events_per_second);
   s.latency = ReadLatency(r.At("latency_ms"));
@@ -302,6 +304,7 @@ void AddCounts(const SignalSummary& from, SignalSummary* to) {
   to->failed_requests += from.failed_requests;
   to->retries += from.retries;
   to->bytes += from.bytes;
+  to->wire_bytes += from.wire_bytes;
   to->late_requests += from.late_requests;
 }
 

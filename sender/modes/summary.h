@@ -31,6 +31,7 @@ struct ErrorCount {
 struct SignalSummary {
   uint64_t events_sent = 0, events_accepted = 0, events_rejected = 0, events_failed = 0;
   uint64_t requests = 0, rejected_requests = 0, failed_requests = 0, retries = 0, bytes = 0;
+  uint64_t wire_bytes = 0;  // As sent: after compression.
   uint64_t late_requests = 0;
   double events_per_second = 0;  // Accepted, over the run.
   LatencyMs latency, intended_latency;
