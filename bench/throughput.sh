@@ -1,55 +1,83 @@
 #!/usr/bin/env bash
 # Sender throughput against otlp-sink on 127.0.0.1, rate unlimited: the sender pinned to
-# CPU 0, the sink (counting mode) to CPU 1. For traces, metrics, logs and the mix it
-# prints events/s, MB/s on the wire, sender CPU-seconds per million events and the
-# sender's peak RSS: the median of RUNS runs of SECONDS each.
-#   bench/throughput.sh [build-dir]      env: RUNS=3 SECONDS_PER_RUN=10 CONCURRENCY=2
+# CPU 0, the sink (counting) to CPU 1. The default dataset (configs/generator.yaml) and
+# the default sender config (configs/sender.yaml), changing only what the scenario
+# needs: the rate (0, unlimited), the duration, the inputs (one signal, or all for
+# "mix") and the compression. For each signal and codec it prints accepted events/s,
+# the sender's CPU-seconds per million events, MB/s on the wire (as sent, compressed),
+# the compression ratio (bytes before / after, counted by the sink) and the sender's
+# peak RSS: the median of RUNS runs of SECONDS each.
+#   bench/throughput.sh [build-dir]
+#   env: RUNS=3 SECONDS_PER_RUN=10 PROTOCOL=grpc|http CODECS="none gzip zstd"
+#        MODES="traces metrics logs mix"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 bin=$build/bin
 runs=${RUNS:-3}
 secs=${SECONDS_PER_RUN:-10}
-workers=${CONCURRENCY:-2}
-work=$build/bench-work
+protocol=${PROTOCOL:-grpc}
+codecs=${CODECS:-none gzip zstd}
+modes=${MODES:-traces metrics logs mix}
+work=$build/bench-work/throughput
 mkdir -p "$work"
 
-[ -f "$build/bench-data/bench-traces.pb" ] ||
-  "$bin/telemetry-generator" --config bench/generator.yaml >/dev/null
+[ -f "$work/telemetry-traces.pb" ] ||
+  "$bin/telemetry-generator" --config configs/generator.yaml --output "$work" >/dev/null
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-run_once() {  # $1 = mode; prints "events_per_s mb_per_s cpu_s_per_M rss_mb"
-  local mode=$1 inputs=""
+# The default sender config with the inputs of `mode` (the others removed).
+sender_config() {
+  local mode=$1 s
+  local edits=()
   for s in traces metrics logs; do
     if [ "$mode" = mix ] || [ "$mode" = "$s" ]; then
-      inputs+="  $s: $build/bench-data/bench-$s.pb"$'\n'
+      edits+=(-e "s|^  $s: .*|  $s: $work/telemetry-$s.pb|")
     else
-      inputs+="  $s: \"\""$'\n'
+      edits+=(-e "s|^  $s: .*|  $s: \"\"|")
     fi
   done
-  printf 'input:\n%sotlp:\n  insecure: true\nsending:\n  concurrency: %s\n  multiplier: 0\n  duration: %ss\n  rate_limit: {events_per_second: 0}\n' \
-    "$inputs" "$workers" "$secs" >"$work/sender.yaml"
-  coproc SINK { exec taskset -c 1 "$bin/otlp-sink" --listen 127.0.0.1:0 --stats-file "$work/sink.json"; }
-  local sink_pid=$SINK_PID line port
-  read -r line <&"${SINK[0]}"
-  port=$(sed -E 's/.*:([0-9]+).*/\1/' <<<"$line")
-  /usr/bin/time -f '%U %S %M' -o "$work/time" taskset -c 0 "$bin/telemetry-sender" \
-    --config "$work/sender.yaml" --endpoint "127.0.0.1:$port" --stats-json "$work/sender.json" >/dev/null
-  kill -TERM "$sink_pid"; wait "$sink_pid" || true
-  local accepted bytes elapsed user sys rss
-  accepted=$(grep -o '"total": {"events_sent": [0-9]*, "events_accepted": [0-9]*' "$work/sender.json" | grep -o '[0-9]*$')
-  bytes=$(grep -o '"bytes": [0-9]*' "$work/sender.json" | grep -o '[0-9]*$' | awk '{s+=$1} END {print s}')
-  elapsed=$(grep -o '"elapsed_seconds": [0-9.]*' "$work/sender.json" | grep -o '[0-9.]*$')
-  read -r user sys rss <"$work/time"
-  echo "$accepted $bytes $elapsed $user $sys $rss" | awk '{printf "%.0f %.1f %.3f %.1f\n", $1/$3, $2/$3/1e6, ($4+$5)/($1/1e6), $6/1024}'
+  sed "${edits[@]}" configs/sender.yaml >"$work/sender.yaml"
 }
 
-printf '%-8s %14s %10s %16s %10s   (median of %s x %ss, %s workers)\n' mode "events/s" "MB/s" "CPU-s/M events" "RSS MB" "$runs" "$secs" "$workers"
-for mode in traces metrics logs mix; do
-  : >"$work/results"
-  for _ in $(seq "$runs"); do run_once "$mode" >>"$work/results"; done
-  printf '%-8s %14s %10s %16s %10s\n' "$mode" \
-    "$(cut -d' ' -f1 "$work/results" | median)" "$(cut -d' ' -f2 "$work/results" | median)" \
-    "$(cut -d' ' -f3 "$work/results" | median)" "$(cut -d' ' -f4 "$work/results" | median)"
+run_once() {  # $1 = mode, $2 = codec; prints "events/s cpu_s_per_M wire_MB/s ratio rss_MB"
+  local mode=$1 codec=$2 http_flag=() lines=1
+  sender_config "$mode"
+  if [ "$protocol" = http ]; then http_flag=(--http-listen 127.0.0.1:0) lines=2; fi
+  coproc SINK { exec taskset -c 1 "$bin/otlp-sink" --listen 127.0.0.1:0 "${http_flag[@]}" \
+    --stats-file "$work/sink.json"; }
+  local sink_pid=$SINK_PID line port i
+  for ((i = 0; i < lines; i++)); do read -r line <&"${SINK[0]}"; done
+  port=$(sed -E 's/.*:([0-9]+).*/\1/' <<<"$line")
+  local endpoint=(--endpoint "127.0.0.1:$port")
+  [ "$protocol" = http ] && endpoint=(--protocol http/protobuf --endpoint "http://127.0.0.1:$port")
+  /usr/bin/time -f '%U %S %M' -o "$work/time" taskset -c 0 "$bin/telemetry-sender" \
+    --config "$work/sender.yaml" "${endpoint[@]}" --rate 0 --multiplier 0 --duration "${secs}s" \
+    --compression "$codec" --stats-json "$work/sender.json" >/dev/null
+  kill -TERM "$sink_pid"
+  wait "$sink_pid" || true
+  python3 - "$work/sender.json" "$work/sink.json" "$work/time" <<'PY'
+import json, sys
+sender, sink = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+user, system, rss_kb = open(sys.argv[3]).read().split()
+accepted, elapsed = sender["total"]["events_accepted"], sender["elapsed_seconds"]
+wire, raw = sum(sink["wire_bytes"].values()), sum(sink["bytes"].values())
+cpu = float(user) + float(system)
+print(f"{accepted / elapsed:.0f} {cpu / (accepted / 1e6):.3f} {wire / elapsed / 1e6:.1f} "
+      f"{raw / max(wire, 1):.2f} {int(rss_kb) / 1024:.0f}")
+PY
+}
+
+printf '%-8s %-6s %14s %16s %12s %8s %8s   (%s, median of %s x %ss)\n' mode codec "events/s" \
+  "CPU-s/M events" "wire MB/s" ratio "RSS MB" "$protocol" "$runs" "$secs"
+for mode in $modes; do
+  for codec in $codecs; do
+    : >"$work/results"
+    for _ in $(seq "$runs"); do run_once "$mode" "$codec" >>"$work/results"; done
+    printf '%-8s %-6s %14s %16s %12s %8s %8s\n' "$mode" "$codec" \
+      "$(cut -d' ' -f1 "$work/results" | median)" "$(cut -d' ' -f2 "$work/results" | median)" \
+      "$(cut -d' ' -f3 "$work/results" | median)" "$(cut -d' ' -f4 "$work/results" | median)" \
+      "$(cut -d' ' -f5 "$work/results" | median)"
+  done
 done

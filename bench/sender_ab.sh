@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# telemetry-sender A/B: two sender binaries replay the same data, alternating, in one
+# run, against the same otlp-sink (counting, CPU 1); each sender is pinned to CPU 0.
+# The default dataset (configs/generator.yaml) and sender config (configs/sender.yaml),
+# changing only the rate (0, unlimited), the duration, the inputs (one signal, or all
+# for "mix") and otlp.compression. For each sender it prints the median accepted
+# events/s and CPU-seconds per million events over RUNS runs. Use it before and after a
+# change to the hot path (build the old tree elsewhere and pass its binary).
+#   bench/sender_ab.sh OLD_SENDER NEW_SENDER   env: RUNS=3 SECONDS_PER_RUN=8
+#   MODE=traces|metrics|logs|mix COMPRESSION=none|gzip|zstd PROTOCOL=grpc|http
+set -euo pipefail
+cd "$(dirname "$0")/.."
+old=$1 new=$2
+runs=${RUNS:-3}
+secs=${SECONDS_PER_RUN:-8}
+mode=${MODE:-traces}
+compression=${COMPRESSION:-none}
+protocol=${PROTOCOL:-grpc}
+bin=build/bin
+work=build/bench-work/sender-ab
+mkdir -p "$work"
+[ -f "$work/telemetry-traces.pb" ] ||
+  "$bin/telemetry-generator" --config configs/generator.yaml --output "$work" >/dev/null
+edits=(-e "s|^  compression: none |  compression: $compression |")
+for s in traces metrics logs; do
+  if [ "$mode" = mix ] || [ "$mode" = "$s" ]; then
+    edits+=(-e "s|^  $s: .*|  $s: $work/telemetry-$s.pb|")
+  else
+    edits+=(-e "s|^  $s: .*|  $s: \"\"|")
+  fi
+done
+# The compression goes in the file, which older senders read too.
+sed "${edits[@]}" configs/sender.yaml | grep -v '^  compression_level:' >"$work/sender.yaml"
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+run_once() {  # $1 = sender binary; prints "events_per_s cpu_s_per_M"
+  local http_flag=() lines=1
+  if [ "$protocol" = http ]; then http_flag=(--http-listen 127.0.0.1:0) lines=2; fi
+  coproc SINK { exec taskset -c 1 "$bin/otlp-sink" --listen 127.0.0.1:0 "${http_flag[@]}"; }
+  local pid=$SINK_PID line port i
+  for ((i = 0; i < lines; i++)); do read -r line <&"${SINK[0]}"; done
+  port=$(sed -E 's/.*:([0-9]+).*/\1/' <<<"$line")
+  local endpoint=(--endpoint "127.0.0.1:$port")
+  [ "$protocol" = http ] && endpoint=(--protocol http/protobuf --endpoint "http://127.0.0.1:$port")
+  /usr/bin/time -f '%U %S' -o "$work/time" taskset -c 0 "$1" --config "$work/sender.yaml" \
+    "${endpoint[@]}" --rate 0 --multiplier 0 --duration "${secs}s" \
+    --stats-json "$work/sender.json" >/dev/null
+  kill -TERM "$pid"
+  wait "$pid" >/dev/null || true
+  python3 - "$work/sender.json" "$work/time" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+user, system = open(sys.argv[2]).read().split()
+accepted, elapsed = s["total"]["events_accepted"], s["elapsed_seconds"]
+print(f"{accepted / elapsed:.0f} {(float(user) + float(system)) / (accepted / 1e6):.3f}")
+PY
+}
+
+: >"$work/old" && : >"$work/new"
+for _ in $(seq "$runs"); do
+  run_once "$old" >>"$work/old"
+  run_once "$new" >>"$work/new"
+done
+printf '%-6s %14s %22s   (%s %s, %s, median of %s x %ss)\n' sender "events/s" \
+  "sender CPU-s/M events" "$mode" "$compression" "$protocol" "$runs" "$secs"
+for side in old new; do
+  printf '%-6s %14s %22s\n' "$side" "$(cut -d' ' -f1 "$work/$side" | median)" \
+    "$(cut -d' ' -f2 "$work/$side" | median)"
+done
