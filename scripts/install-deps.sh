@@ -21,6 +21,7 @@ if [ "${1:-}" != "--tools" ]; then
     git catch2
     openssl   # the TLS tests make their certificates at test time
     curl zstd gzip  # independent clients and decoders in the compression tests
+    python3   # the benches and the fuzz seeds read and write JSON and zlib
     time      # bench/throughput.sh measures CPU and RSS with /usr/bin/time
     util-linux  # setpriv: the bad-input tests drop root's file-permission override
     clang libclang-rt-14-dev  # libFuzzer and its sanitizers (make fuzz)

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(template_reader_fuzz frame_fuzz config_fuzz http_parser_fuzz)
+[ ${#targets[@]} -gt 0 ] || targets=(template_reader_fuzz frame_fuzz config_fuzz http_parser_fuzz decompress_fuzz)
 build=${FUZZ_BUILD:-build-fuzz}
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
@@ -44,7 +44,22 @@ if [ ! -d "$seeds/http" ]; then
   mv "$seeds/http.tmp" "$seeds/http"
 fi
 
-declare -A seed_dir=([template_reader_fuzz]=template_reader [frame_fuzz]=frame [config_fuzz]=config [http_parser_fuzz]=http)
+# Request bodies as clients compress them: each template chunk with gzip, zstd and
+# zlib (deflate), behind the byte that picks the coding.
+if [ ! -d "$seeds/compressed" ]; then
+  mkdir -p "$seeds/compressed.tmp"
+  i=0
+  for f in "$seeds"/frame/*; do
+    i=$((i + 1))
+    { printf '\000'; gzip -c "$f"; } >"$seeds/compressed.tmp/gzip-$i"
+    { printf '\001'; zstd -q -c "$f"; } >"$seeds/compressed.tmp/zstd-$i"
+    { printf '\002'; python3 -c 'import sys, zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))' <"$f"; } >"$seeds/compressed.tmp/deflate-$i"
+  done
+  mv "$seeds/compressed.tmp" "$seeds/compressed"
+fi
+
+declare -A seed_dir=([template_reader_fuzz]=template_reader [frame_fuzz]=frame [config_fuzz]=config [http_parser_fuzz]=http
+  [decompress_fuzz]=compressed)
 status=0
 for t in "${targets[@]}"; do
   corpus=$build/corpus/$t
