@@ -1,8 +1,8 @@
 #include "common/template_file.h"
 
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,16 +15,9 @@
 
 namespace loadgen {
 
-uint32_t Crc32(std::string_view data) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  // zlib takes uInt lengths; feed large buffers in pieces.
-  while (!data.empty()) {
-    uInt n = static_cast<uInt>(std::min<size_t>(data.size(), 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), n);
-    data.remove_prefix(n);
-  }
-  return static_cast<uint32_t>(crc);
-}
+// The CRC-32 of gzip and zlib (ISO-HDLC), from libdeflate: it folds with carry-less
+// multiplication where the CPU has it, several times zlib 1.2's speed.
+uint32_t Crc32(std::string_view data) { return libdeflate_crc32(0, data.data(), data.size()); }
 
 absl::StatusOr<std::unique_ptr<TemplateWriter>> TemplateWriter::Create(const std::string& path,
                                                                        Signal signal) {
