@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace loadgen::wire {
 
@@ -77,5 +78,100 @@ inline void AppendLenField(std::string* out, uint32_t number, std::string_view b
   AppendVarint(out, bytes.size());
   out->append(bytes);
 }
+
+inline size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// Writes protobuf wire format into one growing buffer, nested messages included, for
+// code that builds many messages (the generator) without protobuf objects. A nested
+// message reserves one byte for its length and moves its bytes along only when the
+// length needs more; most nested OTLP messages (attributes, values) are shorter than
+// 128 bytes. Fields come out in the order they are written; protobuf's own serializer
+// writes them by field number, so writers that follow that order produce its bytes.
+// Not thread-safe; Clear() keeps the buffer's capacity.
+class Writer {
+ public:
+  void Clear() {
+    buf_.clear();
+    open_.clear();
+  }
+  const std::string& str() const { return buf_; }
+  std::string_view view() const { return buf_; }
+  size_t size() const { return buf_.size(); }
+  bool empty() const { return buf_.empty(); }
+
+  void Varint(uint64_t v) {
+    char bytes[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+      bytes[n++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    bytes[n++] = static_cast<char>(v);
+    buf_.append(bytes, n);
+  }
+  void Tag(uint32_t number, WireType type) { Varint((uint64_t{number} << 3) | type); }
+  void VarintField(uint32_t number, uint64_t v) {
+    Tag(number, kVarint);
+    Varint(v);
+  }
+  void Fixed64Field(uint32_t number, uint64_t v) {
+    Tag(number, kI64);
+    char bytes[8];
+    std::memcpy(bytes, &v, 8);  // Little-endian hosts only; checked in wire.cc.
+    buf_.append(bytes, 8);
+  }
+  void DoubleField(uint32_t number, double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    Fixed64Field(number, bits);
+  }
+  void Fixed32Field(uint32_t number, uint32_t v) {
+    Tag(number, kI32);
+    char bytes[4];
+    std::memcpy(bytes, &v, 4);
+    buf_.append(bytes, 4);
+  }
+  void BytesField(uint32_t number, std::string_view bytes) {
+    Tag(number, kLen);
+    Varint(bytes.size());
+    buf_.append(bytes);
+  }
+  void BytesField(uint32_t number, const void* data, size_t n) {
+    BytesField(number, std::string_view(static_cast<const char*>(data), n));
+  }
+  // Bytes that already are encoded fields.
+  void Raw(std::string_view encoded) { buf_.append(encoded); }
+
+  // Opens a nested message as field `number`; every Begin needs its End.
+  void Begin(uint32_t number) {
+    Tag(number, kLen);
+    open_.push_back(buf_.size());
+    buf_.push_back('\0');
+  }
+  void End() {
+    const size_t at = open_.back();
+    open_.pop_back();
+    const size_t len = buf_.size() - at - 1;
+    const size_t extra = VarintSize(len) - 1;
+    if (extra > 0) buf_.insert(at + 1, extra, '\0');
+    size_t v = len, i = at;
+    while (v >= 0x80) {
+      buf_[i++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    buf_[i] = static_cast<char>(v);
+  }
+
+ private:
+  std::string buf_;
+  std::vector<size_t> open_;  // Where each open message's length goes.
+};
 
 }  // namespace loadgen::wire

@@ -57,6 +57,9 @@ struct GeneratorConfig {
   int64_t max_dataset_bytes = 10LL << 30;
 
   bool write_json = false;  // --json: OTLP/JSON beside each .pb, for inspection.
+  // Threads making traces and logs (--threads; the machine's cores by default in the
+  // tool). The output is the same bytes whatever the number.
+  int64_t threads = 1;
 
   std::string config_text;  // The YAML as read, for the metadata digest.
   std::string config_file;

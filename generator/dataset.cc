@@ -13,6 +13,8 @@
 #include "fmt/ranges.h"
 #include "generator/logs.h"
 #include "generator/metrics.h"
+#include "generator/ordered_units.h"
+#include "generator/otlp_draft.h"
 #include "generator/scenario.h"
 #include "generator/scenario_runner.h"
 #include "generator/topology.h"
@@ -20,7 +22,9 @@
 #include "google/protobuf/stubs/strutil.h"
 #include "google/protobuf/util/json_util.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "opentelemetry/proto/common/v1/common.pb.h"
 #include "yaml-cpp/yaml.h"
 
 namespace loadgen {
@@ -50,7 +54,7 @@ void SerializeInto(const google::protobuf::Message& m, std::string* out) {
 // with one request per line (hex IDs, integer enums: the protocol's JSON mapping).
 class ChunkOutput {
  public:
-  explicit ChunkOutput(TemplateWriter* writer) : writer_(writer) {}
+  ChunkOutput(TemplateWriter* writer, Signal signal) : writer_(writer), signal_(signal) {}
   absl::Status EnableJson(const std::string& path) {
     ASSIGN_OR_RETURN(json_, AtomicFile::Create(path));
     json_path_ = path;
@@ -58,8 +62,25 @@ class ChunkOutput {
   }
   absl::Status Append(const google::protobuf::Message& request, uint64_t items) {
     SerializeInto(request, &buffer_);
-    RETURN_IF_ERROR(writer_->Append(buffer_, items));
+    return Append(buffer_, items);
+  }
+  // `payload` is a serialized Export request of the output's signal.
+  absl::Status Append(std::string_view payload, uint64_t items) {
+    RETURN_IF_ERROR(writer_->Append(payload, items));
     if (json_ == nullptr) return absl::OkStatus();
+    // Only for --json: decoding again is fine for a file meant for reading.
+    std::unique_ptr<google::protobuf::Message> request;
+    switch (signal_) {
+      case Signal::kTraces: request = std::make_unique<ct::ExportTraceServiceRequest>(); break;
+      case Signal::kMetrics: request = std::make_unique<cm::ExportMetricsServiceRequest>(); break;
+      case Signal::kLogs: request = std::make_unique<cl::ExportLogsServiceRequest>(); break;
+    }
+    if (!request->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return absl::InternalError(StrCat(json_path_, ": a generated request does not decode"));
+    }
+    return AppendJson(*request);
+  }
+  absl::Status AppendJson(const google::protobuf::Message& request) {
     std::string line;
     google::protobuf::util::JsonPrintOptions options;
     options.always_print_enums_as_ints = true;
@@ -95,81 +116,10 @@ class ChunkOutput {
     return out;
   }
   TemplateWriter* writer_;
+  Signal signal_;
   std::string buffer_;
   std::unique_ptr<AtomicFile> json_;
   std::string json_path_;
-};
-
-// Packs items of one signal into requests of at most `max_bytes`, one ResourceX per
-// service, and appends each full request to the template file as one chunk.
-template <typename Request>
-class ResourceChunker {
- public:
-  ResourceChunker(ChunkOutput* writer, int64_t max_bytes, const Topology& topology,
-                  std::string scope_name)
-      : writer_(writer),
-        max_bytes_(max_bytes),
-        topology_(topology),
-        scope_name_(std::move(scope_name)) {}
-
-  // Flushes first if `bytes` more would overflow a non-empty chunk; used to keep a
-  // trace whole within one chunk whenever it fits.
-  absl::Status Reserve(size_t bytes) {
-    if (items_ > 0 && bytes_ + bytes > static_cast<size_t>(max_bytes_)) return Flush();
-    return absl::OkStatus();
-  }
-
-  template <typename Item>
-  absl::Status Add(int service, Item&& item) {
-    const size_t size = item.ByteSizeLong() + 8;
-    RETURN_IF_ERROR(Reserve(size));
-    auto it = std::find(slot_service_.begin(), slot_service_.end(), service);
-    size_t slot = it - slot_service_.begin();
-    if (it == slot_service_.end()) {
-      slot_service_.push_back(service);
-      bytes_ += topology_.services[service].resource.ByteSizeLong() + scope_name_.size() + 16;
-      if constexpr (std::is_same_v<Request, ct::ExportTraceServiceRequest>) {
-        auto* rs = request_.add_resource_spans();
-        *rs->mutable_resource() = topology_.services[service].resource;
-        rs->set_schema_url("https://opentelemetry.io/schemas/1.44.0");
-        rs->add_scope_spans()->mutable_scope()->set_name(scope_name_);
-      } else {
-        auto* rl = request_.add_resource_logs();
-        *rl->mutable_resource() = topology_.services[service].resource;
-        rl->set_schema_url("https://opentelemetry.io/schemas/1.44.0");
-        rl->add_scope_logs()->mutable_scope()->set_name(scope_name_);
-      }
-    }
-    if constexpr (std::is_same_v<Request, ct::ExportTraceServiceRequest>) {
-      *request_.mutable_resource_spans(slot)->mutable_scope_spans(0)->add_spans() = std::move(item);
-    } else {
-      *request_.mutable_resource_logs(slot)->mutable_scope_logs(0)->add_log_records() =
-          std::move(item);
-    }
-    bytes_ += size;
-    ++items_;
-    return absl::OkStatus();
-  }
-
-  absl::Status Flush() {
-    if (items_ == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(writer_->Append(request_, items_));
-    request_.Clear();
-    slot_service_.clear();
-    bytes_ = 0;
-    items_ = 0;
-    return absl::OkStatus();
-  }
-
- private:
-  ChunkOutput* writer_;
-  int64_t max_bytes_;
-  const Topology& topology_;
-  std::string scope_name_;
-  Request request_;
-  std::vector<int> slot_service_;
-  size_t bytes_ = 0;
-  uint64_t items_ = 0;
 };
 
 // Splits one host's metrics request into chunks of at most `max_bytes`, by metric.
@@ -216,8 +166,7 @@ std::string Digest(std::string_view text) {
 
 // Adds a uniform [per_span_min, per_span_max] of the custom.attr.N keys, with values
 // drawn from `cardinality` per key, so a backend's index sees a chosen cardinality.
-void AddCustomAttributes(const GeneratorConfig& c, Rng& rng,
-                         opentelemetry::proto::trace::v1::Span* span) {
+void AddCustomAttributes(const GeneratorConfig& c, Rng& rng, SpanDraft* span) {
   const int64_t n = rng.Range(c.custom_attr_per_span_min, c.custom_attr_per_span_max);
   const uint64_t first = rng.Below(static_cast<uint64_t>(c.custom_attr_count));
   for (int64_t i = 0; i < n; ++i) {
@@ -232,9 +181,7 @@ void AddCustomAttributes(const GeneratorConfig& c, Rng& rng,
       text += fmt::format("{:016x}", h);
     }
     text.resize(static_cast<size_t>(c.custom_attr_value_bytes));
-    auto* kv = span->add_attributes();
-    kv->set_key(StrCat("custom.attr.", key));
-    kv->mutable_value()->set_string_value(std::move(text));
+    span->attributes.Str(StrCat("custom.attr.", key), text);
   }
 }
 
@@ -256,6 +203,11 @@ namespace {
 // One run of GenerateDataset, in stages: Prepare (scenarios, topology, the output
 // directory), one Write* per signal (each under a temporary name), then Commit (the
 // renames) and the metadata. What the stages share lives here.
+//
+// Traces and logs are made in units (a fixed number of traces or records, set by the
+// config alone) on config.threads threads and written in unit order; each unit draws
+// from its own random stream, seeded by the stage's seed and the unit's number, so the
+// files are the same bytes whatever the number of threads.
 class DatasetRun {
  public:
   DatasetRun(const GeneratorConfig& config, const std::function<void(const std::string&)>& progress,
@@ -266,9 +218,9 @@ class DatasetRun {
         // Independent streams per stage, so changing one signal's settings leaves the
         // others' output byte-identical.
         topo_rng_(config.seed ^ 0x746F706F6C6F6779ull),
-        trace_rng_(config.seed ^ 0x7472616365730000ull),
         metric_rng_(config.seed ^ 0x6D65747269637300ull),
-        log_rng_(config.seed ^ 0x6C6F677300000000ull) {}
+        trace_seed_(config.seed ^ 0x7472616365730000ull),
+        log_seed_(config.seed ^ 0x6C6F677300000000ull) {}
 
   absl::Status Prepare();
   absl::Status WriteTraces();
@@ -279,18 +231,51 @@ class DatasetRun {
   DatasetSummary& summary() { return summary_; }
 
  private:
-  // Checked once per record: a relaxed load costs nothing beside building a span.
+  // A span that logs may refer to, with the hash that decides whether it is kept.
+  struct Candidate {
+    uint64_t key;
+    SpanRef ref;
+    bool operator<(const Candidate& o) const { return key < o.key; }
+  };
+  // What one unit of traces made.
+  struct TraceUnit {
+    std::vector<ItemChunker::Chunk> chunks;
+    std::map<int64_t, uint64_t> span_counts;  // Traces by span count.
+    std::vector<uint64_t> scenario_traces;
+    std::vector<std::vector<Candidate>> candidates;  // Per service, at most kRefsPerService.
+    int64_t traces = 0;                              // Made before a cancel, if any.
+  };
+  struct TraceScratch {
+    std::unique_ptr<ItemChunker> chunker;  // Made at the first unit, kept for its memory.
+    TraceDraft trace;
+    std::vector<int> services;  // Of the trace's spans, for the chunker.
+  };
+  struct LogUnit {
+    std::vector<ItemChunker::Chunk> chunks;
+    int64_t records = 0;
+  };
+  struct LogScratch {
+    std::unique_ptr<ItemChunker> chunker;
+    LogDraft record;
+    wire::Writer bytes;
+  };
+
+  static uint64_t UnitSeed(uint64_t stage_seed, int64_t unit) {
+    return Fmix64(stage_seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(unit + 1));
+  }
+  bool Cancelled() const { return cancel_ != nullptr && cancel_->load(std::memory_order_relaxed); }
   absl::Status Interrupted(const char* signal, int64_t done, int64_t total,
                            const char* what) const {
-    if (cancel_ == nullptr || !cancel_->load(std::memory_order_relaxed)) return absl::OkStatus();
     const std::string where =
         done < 0 ? signal : fmt::format("{} ({} of {} {})", signal, done, total, what);
     return absl::CancelledError(
         StrCat("interrupted while generating ", where,
                ": nothing was written, and files already under the final names are untouched"));
   }
-  void Report(const char* signal, int64_t done, int64_t total, const char* what) const {
-    if (progress_ && total > 0 && done * 10 / total != (done - 1) * 10 / total) {
+  // A progress line each time `done` passes a tenth of `total`.
+  void Report(const char* signal, int64_t before, int64_t done, int64_t total,
+              const char* what) const {
+    if (progress_ && total > 0 && done * 10 / total != before * 10 / total) {
       progress_(
           fmt::format("{}: {} of {} {} ({}%)", signal, done, total, what, done * 100 / total));
     }
@@ -300,28 +285,49 @@ class DatasetRun {
                     std::unique_ptr<TemplateWriter>* writer, ChunkOutput* out) {
     file->path = StrCat(base_, "-", signal, ".pb");
     ASSIGN_OR_RETURN(*writer, TemplateWriter::Create(file->path, kind));
-    *out = ChunkOutput(writer->get());
+    *out = ChunkOutput(writer->get(), kind);
     if (progress_) progress_(StrCat(signal, ": writing ", file->path, " (under a temporary name)"));
     if (config_.write_json) RETURN_IF_ERROR(out->EnableJson(StrCat(base_, "-", signal, ".json")));
     return absl::OkStatus();
   }
-  // Keeps a reservoir of spans per service, for trace-correlated logs.
-  void SampleSpan(int svc, const opentelemetry::proto::trace::v1::Span& span);
+  std::unique_ptr<ItemChunker> NewChunker() const {
+    return std::make_unique<ItemChunker>(
+        resources_, scopes_, "https://opentelemetry.io/schemas/1.44.0",
+        static_cast<size_t>(config_.max_chunk_bytes), nullptr, &buffers_);
+  }
+  TraceUnit MakeTraces(int64_t unit, TraceScratch& scratch) const;
+  void AddTrace(TraceScratch& scratch, ItemChunker* chunker, TraceUnit* out) const;
+  LogUnit MakeLogs(int64_t unit, LogScratch& scratch) const;
+  int64_t TracesPerUnit() const;
+  // Unit u makes traces [trace_units_[u], trace_units_[u + 1]): about a chunk's worth,
+  // and each high-span trace a unit of its own (a unit's output is held in memory).
+  void PlanTraceUnits();
+  bool HighSpanTrace(int64_t t) const;
+  std::vector<int64_t> trace_units_;
+  int64_t LogsPerUnit() const;
 
+  // Logs refer to a sample of each service's spans: the kRefsPerService spans with the
+  // smallest hash of their IDs, a uniform sample that does not depend on the order
+  // units are made in.
   static constexpr size_t kRefsPerService = 256;
+  static void KeepSmallest(std::vector<Candidate>* v);
   const GeneratorConfig& config_;
   const std::function<void(const std::string&)>& progress_;
   const std::atomic<bool>* cancel_;
-  Rng topo_rng_, trace_rng_, metric_rng_, log_rng_;
+  Rng topo_rng_, metric_rng_;
+  uint64_t trace_seed_, log_seed_;
   DatasetSummary summary_;
   std::vector<Scenario> scenarios_;
   std::vector<double> mix_;  // Cumulative weights: random topology, then each scenario.
   Topology topology_;
-  std::string base_;  // Output directory and prefix.
+  std::vector<std::string> resources_;  // Each service's Resource, serialized.
+  std::vector<std::string> scopes_;     // The InstrumentationScopes, serialized.
+  mutable BufferPool buffers_;          // Chunk buffers, back from the writer.
+  std::string base_;                    // Output directory and prefix.
   std::unique_ptr<TemplateWriter> traces_, metrics_, logs_;
-  ChunkOutput trace_out_{nullptr}, metric_out_{nullptr}, log_out_{nullptr};
+  ChunkOutput trace_out_{nullptr, Signal::kTraces}, metric_out_{nullptr, Signal::kMetrics},
+      log_out_{nullptr, Signal::kLogs};
   std::vector<std::vector<SpanRef>> refs_;
-  std::vector<uint64_t> refs_seen_;
 };
 
 absl::Status DatasetRun::Prepare() {
@@ -367,76 +373,164 @@ absl::Status DatasetRun::Prepare() {
   }
   base_ = StrCat(config_.output_directory, "/", config_.output_prefix);
   refs_.resize(topology_.services.size());
-  refs_seen_.resize(topology_.services.size());
+  for (const Service& svc : topology_.services)
+    resources_.push_back(svc.resource.SerializeAsString());
+  opentelemetry::proto::common::v1::InstrumentationScope scope;
+  scope.set_name("telemetry-generator");
+  scopes_.push_back(scope.SerializeAsString());
   return absl::OkStatus();
 }
 
-void DatasetRun::SampleSpan(int svc, const opentelemetry::proto::trace::v1::Span& span) {
-  uint64_t seen = refs_seen_[svc]++;
-  size_t slot = seen < kRefsPerService ? seen : trace_rng_.Below(seen + 1);
-  if (slot >= kRefsPerService) return;
-  SpanRef ref;
-  std::memcpy(ref.trace_id, span.trace_id().data(), 16);
-  std::memcpy(ref.span_id, span.span_id().data(), 8);
-  ref.start_offset_ns = span.start_time_unix_nano() - kTemplateEpochNs;
-  if (slot < refs_[svc].size()) {
-    refs_[svc][slot] = ref;
-  } else {
-    refs_[svc].push_back(ref);
+void DatasetRun::KeepSmallest(std::vector<Candidate>* v) {
+  if (v->size() <= kRefsPerService) return;
+  std::nth_element(v->begin(), v->begin() + kRefsPerService, v->end());
+  v->resize(kRefsPerService);
+}
+
+// About one chunk's worth of traces, from the config only (never the thread count).
+int64_t DatasetRun::TracesPerUnit() const {
+  const double trace_bytes = std::max(1.0, config_.spans_avg_per_trace) * kBytesPerSpan;
+  return std::clamp<int64_t>(static_cast<int64_t>(config_.max_chunk_bytes / trace_bytes), 1, 4096);
+}
+
+int64_t DatasetRun::LogsPerUnit() const {
+  return std::clamp<int64_t>(config_.max_chunk_bytes / static_cast<int64_t>(kBytesPerLog), 1,
+                             16384);
+}
+
+void DatasetRun::AddTrace(TraceScratch& scratch, ItemChunker* chunker, TraceUnit* out) const {
+  const TraceDraft& trace = scratch.trace;
+  ++out->span_counts[static_cast<int64_t>(trace.size())];
+  scratch.services.clear();
+  for (const auto& s : trace.spans()) scratch.services.push_back(s.service);
+  chunker->Reserve(trace.bytes().size(), scratch.services, trace.size(), 0);
+  const uint64_t trace_key = wire::LoadLE64(trace.trace_id()) ^ config_.seed;
+  for (size_t i = 0; i < trace.size(); ++i) {
+    const TraceDraft::SpanInfo& span = trace.spans()[i];
+    chunker->Add(span.service, 0, trace.span_bytes(i));
+    Candidate c;
+    c.key = Fmix64(trace_key ^ Fmix64(span.span_id));
+    std::memcpy(c.ref.trace_id, trace.trace_id(), 16);
+    std::memcpy(c.ref.span_id, &span.span_id, 8);
+    c.ref.start_offset_ns = span.start_ns - kTemplateEpochNs;
+    auto& kept = out->candidates[span.service];
+    kept.push_back(c);
+    if (kept.size() >= 2 * kRefsPerService) KeepSmallest(&kept);
   }
+}
+
+// High-span traces sit at evenly spaced positions through the dataset: the k-th at
+// (2k + 1) * total / 2H.
+bool DatasetRun::HighSpanTrace(int64_t t) const {
+  const int64_t high = config_.high_span_trace_count;
+  const int64_t total = config_.trace_count + high;
+  if (high == 0) return false;
+  const int64_t k = t * high / total;
+  for (int64_t c = std::max<int64_t>(0, k - 1); c <= k + 1 && c < high; ++c) {
+    if ((2 * c + 1) * total / (2 * high) == t) return true;
+  }
+  return false;
+}
+
+void DatasetRun::PlanTraceUnits() {
+  const int64_t high = config_.high_span_trace_count;
+  const int64_t total = config_.trace_count + high;
+  trace_units_.clear();
+  int64_t k = 0;  // The next high-span trace.
+  for (int64_t t = 0; t < total;) {
+    trace_units_.push_back(t);
+    const int64_t next_high = k < high ? (2 * k + 1) * total / (2 * high) : total;
+    if (t == next_high) {
+      ++t;
+      ++k;
+    } else {
+      t = std::min({total, t + TracesPerUnit(), next_high});
+    }
+  }
+  trace_units_.push_back(total);
+}
+
+DatasetRun::TraceUnit DatasetRun::MakeTraces(int64_t unit, TraceScratch& scratch) const {
+  TraceUnit out;
+  out.scenario_traces.assign(scenarios_.size(), 0);
+  out.candidates.resize(topology_.services.size());
+  Rng rng(UnitSeed(trace_seed_, unit));
+  TraceBuilder builder(config_, topology_, rng);
+  ScenarioRunner runner(summary_.services, rng);
+  if (scratch.chunker == nullptr) scratch.chunker = NewChunker();
+  ItemChunker& chunker = *scratch.chunker;
+  chunker.SetOutput(&out.chunks);
+  const int64_t first = trace_units_[unit], last = trace_units_[unit + 1];
+  for (int64_t t = first; t < last; ++t) {
+    if (Cancelled()) return out;
+    scratch.trace.Clear();
+    if (config_.custom_attr_count > 0) {
+      scratch.trace.decorate = [&](SpanDraft& span) { AddCustomAttributes(config_, rng, &span); };
+    }
+    const bool high = HighSpanTrace(t);
+    if (high) {
+      builder.Build(static_cast<int>(config_.high_span_trace_spans), &scratch.trace);
+    } else {
+      const double pick = rng.Unit() * mix_.back();
+      const size_t which = std::upper_bound(mix_.begin(), mix_.end(), pick) - mix_.begin();
+      if (which == 0) {
+        builder.Build(builder.DrawSpanCount(), &scratch.trace);
+      } else {
+        runner.Build(scenarios_[which - 1], &scratch.trace);
+        ++out.scenario_traces[which - 1];
+      }
+    }
+    AddTrace(scratch, &chunker, &out);
+    ++out.traces;
+  }
+  chunker.Flush();
+  return out;
 }
 
 absl::Status DatasetRun::WriteTraces() {
   if (config_.trace_count <= 0) return absl::OkStatus();
   RETURN_IF_ERROR(Open("traces", Signal::kTraces, &summary_.traces, &traces_, &trace_out_));
-  ResourceChunker<ct::ExportTraceServiceRequest> chunker(&trace_out_, config_.max_chunk_bytes,
-                                                         topology_, "telemetry-generator");
-  TraceBuilder builder(config_, topology_, trace_rng_);
-  ScenarioRunner runner(summary_.services, trace_rng_);
   summary_.scenario_traces.assign(scenarios_.size(), 0);
-  std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>> spans;
   // Span counts per trace as a histogram: memory stays flat however many traces.
   std::map<int64_t, uint64_t> counts;
+  std::vector<std::vector<Candidate>> candidates(topology_.services.size());
   const int64_t total = config_.trace_count + config_.high_span_trace_count;
-  int64_t high_done = 0;
-  for (int64_t t = 0; t < total; ++t) {
-    spans.clear();
-    // High-span traces sit at evenly spaced positions through the dataset.
-    const bool high = high_done < config_.high_span_trace_count &&
-                      t >= (2 * high_done + 1) * total / (2 * config_.high_span_trace_count);
-    if (high) {
-      builder.Build(static_cast<int>(config_.high_span_trace_spans), &spans);
-      ++high_done;
-    } else {
-      const double pick = trace_rng_.Unit() * mix_.back();
-      const size_t which = std::upper_bound(mix_.begin(), mix_.end(), pick) - mix_.begin();
-      if (which == 0) {
-        builder.Build(builder.DrawSpanCount(), &spans);
-      } else {
-        runner.Build(scenarios_[which - 1], &spans);
-        ++summary_.scenario_traces[which - 1];
-      }
+  PlanTraceUnits();
+  const auto units = static_cast<int64_t>(trace_units_.size()) - 1;
+  int64_t done = 0;
+  const auto use = [&](int64_t unit, TraceUnit& u) -> absl::Status {
+    if (u.traces < trace_units_[unit + 1] - trace_units_[unit] || Cancelled()) {
+      return Interrupted("traces", done + u.traces, total, "traces");
     }
-    if (config_.custom_attr_count > 0) {
-      for (auto& [svc, span] : spans) AddCustomAttributes(config_, trace_rng_, &span);
+    for (auto& chunk : u.chunks) {
+      RETURN_IF_ERROR(trace_out_.Append(chunk.payload, chunk.items));
+      buffers_.Give(std::move(chunk.payload));
     }
-    ++counts[static_cast<int64_t>(spans.size())];
-    size_t trace_bytes = 0;
-    for (const auto& [svc, span] : spans) trace_bytes += span.ByteSizeLong() + 8;
-    RETURN_IF_ERROR(chunker.Reserve(trace_bytes));
-    for (auto& [svc, span] : spans) {
-      SampleSpan(svc, span);
-      RETURN_IF_ERROR(chunker.Add(svc, std::move(span)));
+    for (const auto& [n, c] : u.span_counts) counts[n] += c;
+    for (size_t i = 0; i < u.scenario_traces.size(); ++i) {
+      summary_.scenario_traces[i] += u.scenario_traces[i];
     }
+    for (size_t s = 0; s < candidates.size(); ++s) {
+      candidates[s].insert(candidates[s].end(), u.candidates[s].begin(), u.candidates[s].end());
+      KeepSmallest(&candidates[s]);
+    }
+    Report("traces", done, done + u.traces, total, "traces");
+    done += u.traces;
     if (traces_->bytes_written() > static_cast<uint64_t>(config_.max_dataset_bytes)) {
       return absl::FailedPreconditionError(StrCat("traces alone exceed limits.max_dataset_bytes (",
-                                                  config_.max_dataset_bytes, " bytes) after ",
-                                                  t + 1, " traces; nothing was written"));
+                                                  config_.max_dataset_bytes, " bytes) after ", done,
+                                                  " traces; nothing was written"));
     }
-    Report("traces", t + 1, total, "traces");
-    RETURN_IF_ERROR(Interrupted("traces", t + 1, total, "traces"));
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR((RunOrderedUnits<TraceUnit, TraceScratch>(
+      units, static_cast<int>(config_.threads),
+      [this](int64_t unit, TraceScratch& scratch) { return MakeTraces(unit, scratch); }, use)));
+  // The sample in a fixed order (by hash), whatever order the units came in.
+  for (size_t s = 0; s < candidates.size(); ++s) {
+    std::sort(candidates[s].begin(), candidates[s].end());
+    for (const Candidate& c : candidates[s]) refs_[s].push_back(c.ref);
   }
-  RETURN_IF_ERROR(chunker.Flush());
   summary_.trace_count = total;
   auto q = [&](double p) {
     const uint64_t rank = std::min<uint64_t>(total - 1, static_cast<uint64_t>(p * total));
@@ -492,7 +586,7 @@ absl::Status DatasetRun::WriteMetrics() {
         pending_bytes += bytes;
       },
       cancel_);
-  RETURN_IF_ERROR(Interrupted("metrics", -1, 0, ""));
+  if (Cancelled()) return Interrupted("metrics", -1, 0, "");
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(flush());
   summary_.metric_count = ms.metrics;
@@ -500,20 +594,48 @@ absl::Status DatasetRun::WriteMetrics() {
   return absl::OkStatus();
 }
 
+DatasetRun::LogUnit DatasetRun::MakeLogs(int64_t unit, LogScratch& scratch) const {
+  LogUnit out;
+  Rng rng(UnitSeed(log_seed_, unit));
+  LogBuilder builder(config_, topology_, refs_, rng);
+  if (scratch.chunker == nullptr) scratch.chunker = NewChunker();
+  ItemChunker& chunker = *scratch.chunker;
+  chunker.SetOutput(&out.chunks);
+  const int64_t first = unit * LogsPerUnit();
+  const int64_t last = std::min(config_.log_count, first + LogsPerUnit());
+  for (int64_t i = first; i < last; ++i) {
+    if (Cancelled()) return out;
+    const int svc = builder.Build(&scratch.record);
+    scratch.bytes.Clear();
+    scratch.record.EncodeTo(&scratch.bytes);
+    chunker.Add(svc, 0, scratch.bytes.view());
+    ++out.records;
+  }
+  chunker.Flush();
+  return out;
+}
+
 absl::Status DatasetRun::WriteLogs() {
   if (config_.log_count <= 0) return absl::OkStatus();
   RETURN_IF_ERROR(Open("logs", Signal::kLogs, &summary_.logs, &logs_, &log_out_));
-  ResourceChunker<cl::ExportLogsServiceRequest> chunker(&log_out_, config_.max_chunk_bytes,
-                                                        topology_, "telemetry-generator");
-  LogBuilder builder(config_, topology_, refs_, log_rng_);
-  for (int64_t i = 0; i < config_.log_count; ++i) {
-    opentelemetry::proto::logs::v1::LogRecord record;
-    const int svc = builder.Build(&record);
-    RETURN_IF_ERROR(chunker.Add(svc, std::move(record)));
-    Report("logs", i + 1, config_.log_count, "log records");
-    RETURN_IF_ERROR(Interrupted("logs", i + 1, config_.log_count, "log records"));
-  }
-  return chunker.Flush();
+  const int64_t total = config_.log_count;
+  const int64_t per_unit = LogsPerUnit();
+  int64_t done = 0;
+  return RunOrderedUnits<LogUnit, LogScratch>(
+      (total + per_unit - 1) / per_unit, static_cast<int>(config_.threads),
+      [this](int64_t unit, LogScratch& scratch) { return MakeLogs(unit, scratch); },
+      [&](int64_t, LogUnit& u) -> absl::Status {
+        if (u.records < std::min(per_unit, total - done) || Cancelled()) {
+          return Interrupted("logs", done + u.records, total, "log records");
+        }
+        for (auto& chunk : u.chunks) {
+          RETURN_IF_ERROR(log_out_.Append(chunk.payload, chunk.items));
+          buffers_.Give(std::move(chunk.payload));
+        }
+        Report("logs", done, done + u.records, total, "log records");
+        done += u.records;
+        return absl::OkStatus();
+      });
 }
 
 absl::Status DatasetRun::Commit() {

@@ -8,9 +8,9 @@
 
 #include "common/random.h"
 #include "generator/config.h"
+#include "generator/otlp_draft.h"
 #include "generator/topology.h"
 #include "generator/traces.h"
-#include "opentelemetry/proto/logs/v1/logs.pb.h"
 
 namespace loadgen {
 
@@ -21,8 +21,9 @@ class LogBuilder {
              const std::vector<std::vector<SpanRef>>& spans_by_service, Rng& rng)
       : config_(config), topology_(topology), spans_(spans_by_service), rng_(rng) {}
 
-  // Builds one log record; returns the index of the service whose resource it uses.
-  int Build(opentelemetry::proto::logs::v1::LogRecord* record);
+  // Builds one log record into `record` (cleared first); returns the index of the
+  // service whose resource it uses.
+  int Build(LogDraft* record);
 
  private:
   const GeneratorConfig& config_;

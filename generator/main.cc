@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "common/strings.h"
 #include "cxxopts.hpp"
@@ -23,6 +24,10 @@ int main(int argc, char** argv) {
                         cxxopts::value<std::string>()->default_value("configs/generator.yaml"))(
       "o,output", "Output directory (overrides output.directory)", cxxopts::value<std::string>())(
       "seed", "Random seed (overrides seed)", cxxopts::value<std::string>())(
+      "threads",
+      "Threads generating traces and logs (default: the machine's cores); the output "
+      "is the same whatever the number",
+      cxxopts::value<std::string>())(
       "json", "Also write OTLP/JSON (one request per line) beside each .pb, for inspection")(
       "h,help", "Show this help");
   cxxopts::ParseResult args;
@@ -47,6 +52,15 @@ int main(int argc, char** argv) {
                args["seed"].as<std::string>());
     return 2;
   }
+  int64_t threads = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  if (args.count("threads") && (!loadgen::ParseInt64(args["threads"].as<std::string>(), &threads) ||
+                                threads < 1 || threads > 1024)) {
+    fmt::print(
+        stderr,
+        "telemetry-generator: --threads: expected a whole number from 1 to 1024, got \"{}\"\n",
+        args["threads"].as<std::string>());
+    return 2;
+  }
   auto config = loadgen::LoadGeneratorConfig(args["config"].as<std::string>());
   if (!config.ok()) {
     fmt::print(stderr, "telemetry-generator: {}\n", config.status().message());
@@ -55,6 +69,7 @@ int main(int argc, char** argv) {
   if (args.count("output")) config->output_directory = args["output"].as<std::string>();
   if (args.count("seed")) config->seed = seed;
   config->write_json = args.count("json") > 0;
+  config->threads = threads;
   // SIGINT and SIGTERM ask the run to stop: it removes its temporary files and
   // exits 130 or 143. A second signal ends the process at once.
   static std::atomic<bool> cancel{false};

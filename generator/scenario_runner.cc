@@ -7,18 +7,15 @@
 
 namespace loadgen {
 
-namespace tr = opentelemetry::proto::trace::v1;
-using opentelemetry::proto::common::v1::KeyValue;
-
 // A scenario span: its link is kWire for the CLIENT (or PRODUCER) span wrapping one
 // remote call, and its parallelism is the scenario's.
 using Link = SpanTreeNode::Link;
 
 struct ScenarioRunner::Built : SpanTreeNode {
   int service = 0;
-  tr::Span::SpanKind kind = tr::Span::SPAN_KIND_SERVER;
+  int kind = kKindServer;
   std::string name;
-  std::vector<std::pair<std::string, opentelemetry::proto::common::v1::AnyValue>> attrs;
+  Values attrs;
   const ErrorCondition* error = nullptr;
   bool wire_client() const { return link == Link::kWire; }
 };
@@ -66,25 +63,25 @@ ScenarioRunner::Value ScenarioRunner::Eval(const ValueTemplate& t, const Values&
   return out;
 }
 
-void ScenarioRunner::SetValue(const Value& v, opentelemetry::proto::common::v1::AnyValue* out) {
+void ScenarioRunner::AddValue(std::string_view key, const Value& v, AttributeList* out) {
   int64_t iv;
   double dv;
   switch (v.type) {
     case ValueTemplate::Type::kInt:
-      if (ParseInt64(v.text, &iv)) return out->set_int_value(iv);
+      if (ParseInt64(v.text, &iv)) return out->Int(key, iv);
       break;
     case ValueTemplate::Type::kDouble:
-      if (ParseDouble(v.text, &dv)) return out->set_double_value(dv);
+      if (ParseDouble(v.text, &dv)) return out->Double(key, dv);
       break;
-    case ValueTemplate::Type::kBool: return out->set_bool_value(v.text == "true");
+    case ValueTemplate::Type::kBool: return out->Bool(key, v.text == "true");
     default: break;
   }
-  out->set_string_value(v.text);
+  out->Str(key, v.text);
 }
 
 struct ScenarioRunner::Context {
   Values vars;
-  std::vector<std::pair<std::string, opentelemetry::proto::common::v1::AnyValue>> trace_attrs;
+  Values trace_attrs;
 };
 
 ScenarioRunner::Built ScenarioRunner::WireClient(const CallNode& node, const Values& attrs,
@@ -98,7 +95,7 @@ ScenarioRunner::Built ScenarioRunner::WireClient(const CallNode& node, const Val
   client.link = Link::kWire;
   client.error = b.error;
   const bool messaging = node.kind == CallNode::Kind::kConsumer;
-  client.kind = messaging ? tr::Span::SPAN_KIND_PRODUCER : tr::Span::SPAN_KIND_CLIENT;
+  client.kind = messaging ? kKindProducer : kKindClient;
   const size_t space = node.operation.find(' ');
   const std::string verb = node.operation.substr(0, space);
   const bool http =
@@ -118,9 +115,7 @@ ScenarioRunner::Built ScenarioRunner::WireClient(const CallNode& node, const Val
     }
   }
   if (!messaging) {
-    opentelemetry::proto::common::v1::AnyValue host;
-    host.set_string_value(node.service);
-    client.attrs.emplace_back("server.address", host);
+    client.attrs.emplace_back("server.address", Value{node.service, ValueTemplate::Type::kString});
   }
   for (const auto& a : ctx.trace_attrs) client.attrs.push_back(a);
   return client;
@@ -139,8 +134,7 @@ void ScenarioRunner::Expand(const CallNode& node, int parent, const std::string&
     b.parallel = node.parallel;
     for (const auto& [k, t] : node.attributes) {
       attrs.emplace_back(k, Eval(t, ctx.vars, parent_attrs));
-      b.attrs.emplace_back(k, opentelemetry::proto::common::v1::AnyValue());
-      SetValue(attrs.back().second, &b.attrs.back().second);
+      b.attrs.push_back(attrs.back());
     }
     for (const auto& a : ctx.trace_attrs) b.attrs.push_back(a);
     for (const ErrorCondition& e : node.errors) {
@@ -150,10 +144,10 @@ void ScenarioRunner::Expand(const CallNode& node, int parent, const std::string&
       }
     }
     switch (node.kind) {
-      case CallNode::Kind::kServer: b.kind = tr::Span::SPAN_KIND_SERVER; break;
-      case CallNode::Kind::kInternal: b.kind = tr::Span::SPAN_KIND_INTERNAL; break;
-      case CallNode::Kind::kClient: b.kind = tr::Span::SPAN_KIND_CLIENT; break;
-      case CallNode::Kind::kConsumer: b.kind = tr::Span::SPAN_KIND_CONSUMER; break;
+      case CallNode::Kind::kServer: b.kind = kKindServer; break;
+      case CallNode::Kind::kInternal: b.kind = kKindInternal; break;
+      case CallNode::Kind::kClient: b.kind = kKindClient; break;
+      case CallNode::Kind::kConsumer: b.kind = kKindConsumer; break;
     }
     const bool remote =
         parent >= 0 && node.service != parent_service &&
@@ -173,64 +167,54 @@ void ScenarioRunner::Expand(const CallNode& node, int parent, const std::string&
   }
 }
 
-tr::Span ScenarioRunner::Emit(const std::vector<Built>& nodes, size_t i, const SpanTreeIds& ids) {
+void ScenarioRunner::Emit(const std::vector<Built>& nodes, size_t i, const SpanTreeIds& ids,
+                          SpanDraft* out) {
   const Built& n = nodes[i];
-  tr::Span span;
+  SpanDraft& span = *out;
   StampSpan(ids, n, i, &span);
-  span.set_name(n.name);
-  span.set_kind(n.kind);
+  span.name = n.name;
+  span.kind = n.kind;
   const bool remote_parent = n.parent >= 0 && nodes[n.parent].wire_client();
-  span.set_flags(0x101 | (remote_parent ? 0x200 : 0));
+  span.flags = 0x101 | (remote_parent ? 0x200 : 0);
   bool has_status_code = false;
-  for (auto& [k, v] : n.attrs) {
-    KeyValue* kv = span.add_attributes();
-    kv->set_key(k);
+  for (const auto& [k, v] : n.attrs) {
     if (n.error != nullptr && k == "http.response.status_code") {
-      kv->mutable_value()->set_int_value(500);  // The status code agrees with the error.
+      span.attributes.Int(k, 500);  // The status code agrees with the error.
       has_status_code = true;
     } else {
-      *kv->mutable_value() = v;
+      AddValue(k, v, &span.attributes);
     }
   }
   if (n.error != nullptr) {
-    span.mutable_status()->set_code(tr::Status::STATUS_CODE_ERROR);
-    span.mutable_status()->set_message(n.error->message);
-    KeyValue* et = span.add_attributes();
-    et->set_key("error.type");
-    et->mutable_value()->set_string_value(has_status_code ? "500" : n.error->type);
+    span.status_code = kStatusError;
+    span.status_message = n.error->message;
+    span.attributes.Str("error.type", has_status_code ? "500" : n.error->type);
     if (!n.wire_client()) {
-      auto* ev = span.add_events();
-      ev->set_name("exception");
-      ev->set_time_unix_nano(span.end_time_unix_nano() - std::min<int64_t>(n.dur_ns, 1000));
-      KeyValue* t = ev->add_attributes();
-      t->set_key("exception.type");
-      t->mutable_value()->set_string_value(n.error->type);
-      KeyValue* m = ev->add_attributes();
-      m->set_key("exception.message");
-      m->mutable_value()->set_string_value(n.error->message);
+      span.AddEvent("exception", span.end_ns - std::min<int64_t>(n.dur_ns, 1000),
+                    {"exception.type", n.error->type, "exception.message", n.error->message});
     }
   }
-  return span;
 }
 
 int ScenarioRunner::ServiceIndex(const std::string& name) const {
   return static_cast<int>(std::find(services_.begin(), services_.end(), name) - services_.begin());
 }
 
-void ScenarioRunner::Build(const Scenario& scenario, std::vector<std::pair<int, tr::Span>>* out) {
+void ScenarioRunner::Build(const Scenario& scenario, TraceDraft* out) {
   Context ctx;
   for (const auto& [k, t] : scenario.vars) ctx.vars.emplace_back(k, Eval(t, ctx.vars, nullptr));
   for (const auto& [k, t] : scenario.trace_attributes) {
-    ctx.trace_attrs.emplace_back(k, opentelemetry::proto::common::v1::AnyValue());
-    SetValue(Eval(t, ctx.vars, nullptr), &ctx.trace_attrs.back().second);
+    ctx.trace_attrs.emplace_back(k, Eval(t, ctx.vars, nullptr));
   }
   std::vector<Built> nodes;
   Expand(scenario.root, -1, "", nullptr, ctx, &nodes);
   // Self times were drawn as the tree grew.
   LayOutSpanTree(nodes, rng_, [](int) {});
   const SpanTreeIds ids(rng_, nodes.size());
-  for (size_t i = 0; i < nodes.size(); ++i)
-    out->emplace_back(nodes[i].service, Emit(nodes, i, ids));
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    Emit(nodes, i, ids, &out->Start(nodes[i].service));
+    out->Finish();
+  }
 }
 
 }  // namespace loadgen

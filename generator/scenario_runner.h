@@ -9,21 +9,19 @@
 #include <vector>
 
 #include "common/random.h"
+#include "generator/otlp_draft.h"
 #include "generator/scenario.h"
 #include "generator/span_tree.h"
-#include "opentelemetry/proto/common/v1/common.pb.h"
-#include "opentelemetry/proto/trace/v1/trace.pb.h"
 
 namespace loadgen {
 
-// Builds traces from a scenario: spans as (service index, span) pairs, parents first,
-// times relative to kTemplateEpochNs, placeholder IDs unique within the trace.
+// Builds traces from a scenario: spans appended to a TraceDraft, parents first, times
+// relative to kTemplateEpochNs, placeholder IDs unique within the trace.
 class ScenarioRunner {
  public:
   // `service_index` maps a service name to its index in the dataset's service list.
   ScenarioRunner(const std::vector<std::string>& services, Rng& rng);
-  void Build(const Scenario& scenario,
-             std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>>* out);
+  void Build(const Scenario& scenario, TraceDraft* out);
 
  private:
   struct Built;
@@ -35,7 +33,8 @@ class ScenarioRunner {
   struct Context;  // A trace's evaluated vars and trace-level attributes.
   // Evaluates `t`; `parent_attrs` may be null (no parent).
   Value Eval(const ValueTemplate& t, const Values& vars, const Values* parent_attrs);
-  static void SetValue(const Value& v, opentelemetry::proto::common::v1::AnyValue* out);
+  // Adds `key` = `v` with the type its template asked for (string if it does not parse).
+  static void AddValue(std::string_view key, const Value& v, AttributeList* out);
   // Adds `node` (repeated as configured) under (*tree)[parent]; `parent_attrs` are the
   // logical parent's evaluated attributes, for parent.attributes.KEY.
   void Expand(const CallNode& node, int parent, const std::string& parent_service,
@@ -44,8 +43,8 @@ class ScenarioRunner {
   // parent's service, with the request-level attributes.
   static Built WireClient(const CallNode& node, const Values& attrs, const Built& callee,
                           int parent, const std::vector<Built>& nodes, const Context& ctx);
-  static opentelemetry::proto::trace::v1::Span Emit(const std::vector<Built>& nodes, size_t i,
-                                                    const SpanTreeIds& ids);
+  static void Emit(const std::vector<Built>& nodes, size_t i, const SpanTreeIds& ids,
+                   SpanDraft* span);
   int ServiceIndex(const std::string& name) const;
 
   std::vector<std::string> services_;

@@ -6,11 +6,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "common/otlp_signal.h"
 #include "common/random.h"
-#include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "generator/otlp_draft.h"
 
 namespace loadgen {
 
@@ -84,13 +85,12 @@ struct SpanTreeIds {
 };
 
 // Node i's IDs (its parent's as parent_span_id) and its times on the template epoch.
-inline void StampSpan(const SpanTreeIds& ids, const SpanTreeNode& n, size_t i,
-                      opentelemetry::proto::trace::v1::Span* span) {
-  span->set_trace_id(ids.trace_id, 16);
-  span->set_span_id(&ids.span_ids[i], 8);
-  if (n.parent >= 0) span->set_parent_span_id(&ids.span_ids[n.parent], 8);
-  span->set_start_time_unix_nano(kTemplateEpochNs + n.start_ns);
-  span->set_end_time_unix_nano(kTemplateEpochNs + n.start_ns + n.dur_ns);
+inline void StampSpan(const SpanTreeIds& ids, const SpanTreeNode& n, size_t i, SpanDraft* span) {
+  std::memcpy(span->trace_id, ids.trace_id, 16);
+  span->span_id = ids.span_ids[i];
+  span->parent_span_id = n.parent >= 0 ? ids.span_ids[n.parent] : 0;
+  span->start_ns = kTemplateEpochNs + n.start_ns;
+  span->end_ns = kTemplateEpochNs + n.start_ns + n.dur_ns;
 }
 
 }  // namespace loadgen

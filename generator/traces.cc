@@ -11,9 +11,6 @@
 namespace loadgen {
 namespace {
 
-namespace tr = opentelemetry::proto::trace::v1;
-using opentelemetry::proto::common::v1::KeyValue;
-
 using Link = SpanTreeNode::Link;
 
 enum class NodeRole { kServer, kHttpClient, kDb, kCache, kInternal, kProducer, kConsumer };
@@ -29,16 +26,8 @@ struct Node : SpanTreeNode {
   bool error = false;
 };
 
-void Str(tr::Span* s, std::string_view k, std::string_view v) {
-  KeyValue* kv = s->add_attributes();
-  kv->set_key(std::string(k));
-  kv->mutable_value()->set_string_value(std::string(v));
-}
-void Int(tr::Span* s, std::string_view k, int64_t v) {
-  KeyValue* kv = s->add_attributes();
-  kv->set_key(std::string(k));
-  kv->mutable_value()->set_int_value(v);
-}
+void Str(SpanDraft* s, std::string_view k, std::string_view v) { s->attributes.Str(k, v); }
+void Int(SpanDraft* s, std::string_view k, int64_t v) { s->attributes.Int(k, v); }
 
 std::string FillRoute(const std::string& route, Rng& rng) {
   auto pos = route.find("{id}");
@@ -131,8 +120,8 @@ std::vector<Node> GrowTree(const Topology& topology, Rng& rng, int span_count) {
 // Kind, name and semantic-convention attributes for the node's role; returns the
 // span flags (sampled, and whether the parent is remote).
 uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
-                  tr::Span* out_span) {
-  tr::Span& span = *out_span;
+                  SpanDraft* out_span) {
+  SpanDraft& span = *out_span;
   const Service& svc = services[n.service];
   uint32_t flags = 0x01 | 0x100;
   const std::string path =
@@ -140,8 +129,8 @@ uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
   switch (n.role) {
     case NodeRole::kServer: {
       if (n.parent >= 0) flags |= 0x200;
-      span.set_kind(tr::Span::SPAN_KIND_SERVER);
-      span.set_name(n.op->name);
+      span.kind = kKindServer;
+      span.name = n.op->name;
       if (n.op->kind == OperationKind::kGrpcServer) {
         Str(&span, "rpc.system.name", "grpc");
         Str(&span, "rpc.method", n.op->name);
@@ -168,8 +157,8 @@ uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
       break;
     }
     case NodeRole::kProducer:
-      span.set_kind(tr::Span::SPAN_KIND_PRODUCER);
-      span.set_name(StrCat("publish ", *n.topic));
+      span.kind = kKindProducer;
+      span.name = StrCat("publish ", *n.topic);
       Str(&span, "messaging.system", "kafka");
       Str(&span, "messaging.operation.name", "publish");
       Str(&span, "messaging.operation.type", "send");
@@ -179,8 +168,8 @@ uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
       break;
     case NodeRole::kConsumer:
       if (n.parent >= 0) flags |= 0x200;
-      span.set_kind(tr::Span::SPAN_KIND_CONSUMER);
-      span.set_name(StrCat("process ", *n.topic));
+      span.kind = kKindConsumer;
+      span.name = StrCat("process ", *n.topic);
       Str(&span, "messaging.system", "kafka");
       Str(&span, "messaging.operation.name", "process");
       Str(&span, "messaging.operation.type", "process");
@@ -190,8 +179,8 @@ uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
     case NodeRole::kHttpClient: {
       const Service& callee = services[n.callee];
       if (n.op->kind == OperationKind::kGrpcServer) {
-        span.set_kind(tr::Span::SPAN_KIND_CLIENT);
-        span.set_name(n.op->name);
+        span.kind = kKindClient;
+        span.name = n.op->name;
         Str(&span, "rpc.system.name", "grpc");
         Str(&span, "rpc.method", n.op->name);
         Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
@@ -199,8 +188,8 @@ uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
         Int(&span, "server.port", callee.port);
         break;
       }
-      span.set_kind(tr::Span::SPAN_KIND_CLIENT);
-      span.set_name(n.op->method);  // No url.template: the name is the method alone.
+      span.kind = kKindClient;
+      span.name = n.op->method;  // No url.template: the name is the method alone.
       Str(&span, "http.request.method", n.op->method);
       Str(&span, "server.address", callee.host);
       Int(&span, "server.port", callee.port);
@@ -210,8 +199,8 @@ uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
       break;
     }
     case NodeRole::kDb:
-      span.set_kind(tr::Span::SPAN_KIND_CLIENT);
-      span.set_name(n.op->name);
+      span.kind = kKindClient;
+      span.name = n.op->name;
       Str(&span, "db.system.name", "postgresql");
       Str(&span, "db.namespace", "shop");
       Str(&span, "db.collection.name", n.op->route);
@@ -221,38 +210,32 @@ uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
       Int(&span, "server.port", 5432);
       break;
     case NodeRole::kCache:
-      span.set_kind(tr::Span::SPAN_KIND_CLIENT);
-      span.set_name(n.op->name);
+      span.kind = kKindClient;
+      span.name = n.op->name;
       Str(&span, "db.system.name", "redis");
       Str(&span, "db.operation.name", "GET");
       Str(&span, "server.address", "redis");
       Int(&span, "server.port", 6379);
       break;
     case NodeRole::kInternal:
-      span.set_kind(tr::Span::SPAN_KIND_INTERNAL);
-      span.set_name(n.op->name);
+      span.kind = kKindInternal;
+      span.name = n.op->name;
       break;
   }
   return flags;
 }
 
 // A failing span: its status, error.type and, on a server, the exception event.
-void MarkError(const Node& n, tr::Span* out_span) {
-  tr::Span& span = *out_span;
+void MarkError(const Node& n, SpanDraft* out_span) {
+  SpanDraft& span = *out_span;
   if (n.error) {
-    span.mutable_status()->set_code(tr::Status::STATUS_CODE_ERROR);
+    span.status_code = kStatusError;
     Str(&span, "error.type", n.op->kind == OperationKind::kGrpcServer ? "UNAVAILABLE" : "500");
     if (n.role == NodeRole::kServer) {
-      span.mutable_status()->set_message("Internal Server Error");
-      tr::Span::Event* ev = span.add_events();
-      ev->set_name("exception");
-      ev->set_time_unix_nano(span.end_time_unix_nano() - 1000);
-      KeyValue* t = ev->add_attributes();
-      t->set_key("exception.type");
-      t->mutable_value()->set_string_value("UpstreamTimeoutError");
-      KeyValue* m = ev->add_attributes();
-      m->set_key("exception.message");
-      m->mutable_value()->set_string_value("upstream request timed out");
+      span.status_message = "Internal Server Error";
+      span.AddEvent("exception", span.end_ns - 1000,
+                    {"exception.type", "UpstreamTimeoutError", "exception.message",
+                     "upstream request timed out"});
     }
   }
 }
@@ -264,7 +247,7 @@ int TraceBuilder::DrawSpanCount() {
   return std::max(1, static_cast<int>(std::lround(v)));
 }
 
-void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* out) {
+void TraceBuilder::Build(int span_count, TraceDraft* out) {
   std::vector<Node> nodes = GrowTree(topology_, rng_, span_count);
   LayOutSpanTree(nodes, rng_, [&](int i) {
     nodes[i].self_ns =
@@ -273,11 +256,11 @@ void TraceBuilder::Build(int span_count, std::vector<std::pair<int, tr::Span>>* 
   const SpanTreeIds ids(rng_, nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
-    tr::Span span;
+    SpanDraft& span = out->Start(n.service);
     StampSpan(ids, n, i, &span);
-    span.set_flags(Describe(n, topology_.services, rng_, &span));
+    span.flags = Describe(n, topology_.services, rng_, &span);
     MarkError(n, &span);
-    out->emplace_back(n.service, std::move(span));
+    out->Finish();
   }
 }
 

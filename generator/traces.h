@@ -10,8 +10,8 @@
 
 #include "common/random.h"
 #include "generator/config.h"
+#include "generator/otlp_draft.h"
 #include "generator/topology.h"
-#include "opentelemetry/proto/trace/v1/trace.pb.h"
 
 namespace loadgen {
 
@@ -30,10 +30,9 @@ class TraceBuilder {
   // Draws a span count ~ Normal(avg, std_dev), clamped to >= 1.
   int DrawSpanCount();
 
-  // Builds one trace of exactly `span_count` spans into *out as (service index, span)
-  // pairs, parents before children.
-  void Build(int span_count,
-             std::vector<std::pair<int, opentelemetry::proto::trace::v1::Span>>* out);
+  // Builds one trace of exactly `span_count` spans into *out (after what it holds),
+  // parents before children.
+  void Build(int span_count, TraceDraft* out);
 
  private:
   const GeneratorConfig& config_;

@@ -250,6 +250,21 @@ TEST_CASE("missing and unusable files are named") {
   }
 }
 
+TEST_CASE("a write that fails mid-run (a full disk) names the file and leaves nothing") {
+  TempDir dir;
+  WriteText(dir.File("gen.yaml"),
+            "output: {directory: " + dir.File("out") + ", prefix: big}\ntraces: {count: 40000}\n");
+  // A file size limit makes a write fail part way, as a full disk does (EFBIG rather than
+  // ENOSPC: the same path), with both generating threads busy.
+  auto r = Run({"/bin/bash", "-c",
+                "trap '' XFSZ; ulimit -f 4096; exec " + BinaryPath("telemetry-generator") +
+                    " --threads 2 --config " + dir.File("gen.yaml")});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err ==
+        "telemetry-generator: writing '" + dir.File("out") + "/big-traces.pb': File too large\n");
+  CHECK(Listing(dir.File("out")).empty());  // Neither the file nor a temporary one.
+}
+
 TEST_CASE("a generator killed mid-run leaves no file under a final name") {
   TempDir dir;
   WriteText(dir.File("gen.yaml"),
@@ -257,9 +272,9 @@ TEST_CASE("a generator killed mid-run leaves no file under a final name") {
   Process generator({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml")});
   std::string line;
   // A tenth of the traces are written (to the temporary file) when this line comes.
-  while (generator.ReadLine(&line) && !line.starts_with("traces: 20000 of 200000")) {
+  while (generator.ReadLine(&line) && !line.ends_with(" of 200000 traces (10%)")) {
   }
-  REQUIRE(line.starts_with("traces: 20000 of 200000"));
+  REQUIRE(line.ends_with(" of 200000 traces (10%)"));
   generator.Signal(SIGKILL);
   CHECK(generator.Wait() == 128 + SIGKILL);
   const std::vector<std::string> left = Listing(dir.File("out"));
@@ -275,17 +290,17 @@ TEST_CASE("SIGINT or SIGTERM stops the generator in every phase, leaving nothing
   struct Phase {
     const char* name;
     const char* config;  // Makes this phase long; the others are skipped.
-    const char* line;    // Printed once the phase is under way.
+    const char* line;    // Printed once the phase is under way: how the line ends.
   };
   const Phase phases[] = {
       {"traces", "traces: {count: 200000}\nmetrics: {metric_count: 0}\nlogs: {count: 0}\n",
-       "traces: 20000 of 200000"},
+       " of 200000 traces (10%)"},
       {"metrics",
        "traces: {count: 0}\nmetrics: {metric_count: 20000, timeseries_per_metric: {default: "
        "300}}\nlogs: {count: 0}\n",
-       "metrics: writing"},
+       "(under a temporary name)"},
       {"logs", "traces: {count: 0}\nmetrics: {metric_count: 0}\nlogs: {count: 2000000}\n",
-       "logs: 200000 of 2000000"},
+       " of 2000000 log records (10%)"},
   };
   for (const Phase& phase : phases) {
     for (int sig : {SIGINT, SIGTERM}) {
@@ -295,10 +310,12 @@ TEST_CASE("SIGINT or SIGTERM stops the generator in every phase, leaving nothing
                                           phase.config);
       Process generator({BinaryPath("telemetry-generator"), "--config", dir.File("gen.yaml")});
       std::string line;
-      while (generator.ReadLine(&line) && !line.starts_with(phase.line)) {
+      while (generator.ReadLine(&line) &&
+             !(line.starts_with(phase.name) && line.ends_with(phase.line))) {
       }
       INFO(phase.name << ", signal " << sig);
-      REQUIRE(line.starts_with(phase.line));
+      REQUIRE(line.starts_with(phase.name));
+      REQUIRE(line.ends_with(phase.line));
       const auto signalled = std::chrono::steady_clock::now();
       generator.Signal(sig);
       const int code = generator.Wait();
@@ -374,6 +391,14 @@ TEST_CASE("bad input: clear message naming the place, non-zero exit") {
     CHECK_THAT(r.err, Catch::Contains("--rate"));
     auto g = Run({BinaryPath("telemetry-generator"), "--seed", "-4"});
     CHECK(g.exit_code == 2);
+    for (const char* threads : {"0", "-2", "many", "1.5"}) {
+      auto t = Run({BinaryPath("telemetry-generator"), "--threads", threads});
+      INFO(threads);
+      CHECK(t.exit_code == 2);
+      CHECK(t.err == std::string("telemetry-generator: --threads: expected a whole number from 1 "
+                                 "to 1024, got \"") +
+                         threads + "\"\n");
+    }
     auto c = Run({BinaryPath("telemetry-sender"), "--compression", "brotli"});
     CHECK(c.exit_code == 2);
     CHECK_THAT(c.err,

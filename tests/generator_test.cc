@@ -76,6 +76,52 @@ TEST_CASE("the same config and seed give byte-identical files, another seed does
   }
 }
 
+TEST_CASE("the files are the same bytes whatever the number of threads") {
+  // Every kind of trace (random topology, scenarios, high-span traces, custom
+  // attributes), metrics and correlated logs, in many units.
+  TempDir scenarios;
+  testing::WriteText(scenarios.File("checkout.yaml"), R"(name: checkout
+weight: 1
+root:
+  service: frontend
+  operation: POST /checkout
+  kind: server
+  attributes: {http.request.method: POST, order.id: "{{random.uuid}}"}
+  calls:
+    - service: payment
+      operation: charge
+      kind: server
+      attributes: {amount: "{{random.float(1,500)}}"}
+      error_conditions: [{probability: 0.2, type: Declined, message: card declined}]
+)");
+  std::vector<std::string> files[3];
+  for (int threads : {1, 2, 3}) {
+    TempDir dir;
+    auto config = testing::SmallConfig(dir);
+    config.trace_count = 500;
+    config.high_span_trace_count = 3;
+    config.high_span_trace_spans = 3000;
+    config.custom_attr_count = 5;
+    config.custom_attr_per_span_max = 2;
+    config.scenario_paths = {scenarios.path()};
+    config.random_topology_weight = 2;
+    config.log_count = 3000;
+    config.threads = threads;
+    auto summary = GenerateDataset(config);
+    INFO(summary.status().message());
+    REQUIRE(summary.ok());
+    CHECK(summary->traces.chunks > 10);
+    for (const char* f : {"small-traces.pb", "small-metrics.pb", "small-logs.pb"}) {
+      files[threads - 1].push_back(testing::ReadText(dir.File(f)));
+    }
+  }
+  for (int i = 0; i < 3; ++i) {
+    INFO("file " << i);
+    CHECK(files[0][i] == files[1][i]);
+    CHECK(files[0][i] == files[2][i]);
+  }
+}
+
 TEST_CASE("the json option writes OTLP/JSON beside each .pb, one request per line, hex IDs") {
   TempDir dir;
   auto config = testing::SmallConfig(dir);

@@ -7,6 +7,7 @@
 #include "generator/config.h"
 #include "generator/dataset.h"
 #include "generator/scenario_runner.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "tests/test_util.h"
 
 namespace loadgen {
@@ -112,6 +113,19 @@ const opentelemetry::proto::common::v1::AnyValue* Attr(const tr::Span& s, std::s
   return nullptr;
 }
 
+// A scenario trace, decoded: (service index, span) pairs.
+std::vector<std::pair<int, tr::Span>> BuildDecoded(ScenarioRunner& runner, const Scenario& s) {
+  TraceDraft draft;
+  runner.Build(s, &draft);
+  std::vector<std::pair<int, tr::Span>> out;
+  for (size_t i = 0; i < draft.size(); ++i) {
+    tr::Span span;
+    REQUIRE(span.ParseFromString(std::string(draft.span_bytes(i))));
+    out.emplace_back(draft.spans()[i].service, std::move(span));
+  }
+  return out;
+}
+
 TEST_CASE("scenario traces: expressions, remote calls, repeats, errors and markers") {
   TempDir dir;
   testing::WriteText(dir.File("shop.yaml"), kShop);
@@ -123,8 +137,7 @@ TEST_CASE("scenario traces: expressions, remote calls, repeats, errors and marke
   Rng rng(5);
   ScenarioRunner runner(services, rng);
   for (int trace = 0; trace < 50; ++trace) {
-    std::vector<std::pair<int, tr::Span>> spans;
-    runner.Build((*scenarios)[0], &spans);
+    const std::vector<std::pair<int, tr::Span>> spans = BuildDecoded(runner, (*scenarios)[0]);
     std::map<std::string, const tr::Span*> by_id;
     std::map<std::string, int> service_of;
     for (const auto& [svc, s] : spans) {
