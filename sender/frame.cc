@@ -34,6 +34,7 @@ struct SignalCompiler::Item {
   uint32_t counter_slots_begin = 0, counter_slots_end = 0;
   TraceId trace;       // Spans: the template trace ID.
   uint64_t start = 0;  // Spans: the start time, to cut big traces parents first.
+  int64_t latest = 0;  // The latest of its times, from kTemplateEpochNs.
 };
 
 // Walks one payload's wire format: interns its envelopes and collects its items with
@@ -149,6 +150,9 @@ class SignalCompiler::Walker {
     it.span_slots_end = static_cast<uint32_t>(span_slots.size());
     it.time_slots_end = static_cast<uint32_t>(time_slots.size());
     it.counter_slots_end = static_cast<uint32_t>(counter_slots.size());
+    for (uint32_t s = it.time_slots_begin; s < it.time_slots_end; ++s) {
+      it.latest = std::max(it.latest, time_slots[s].offset_ns);
+    }
   }
   uint32_t ItemOffset(const uint8_t* p) const { return static_cast<uint32_t>(p - item_base_); }
 
@@ -534,6 +538,7 @@ absl::Status SignalCompiler::AddUnit(const std::vector<const Item*>& items) {
   const uint32_t index = o.unit_count();
   Unit unit = o.units_.back();  // The sentinel holds where the next unit starts.
   unit.events = static_cast<uint32_t>(items.size());
+  for (const Item* it : items) unit.latest_ns = std::max(unit.latest_ns, it->latest);
   // One piece per leaf, in order of the leaf's first item; items keep their order.
   leaves_.clear();
   for (const Item* it : items) {
@@ -658,6 +663,24 @@ absl::Status SignalCompiler::AddUnits(const Walker& walker) {
   return absl::OkStatus();
 }
 
-CompiledSignal SignalCompiler::Finish() { return std::move(out_); }
+CompiledSignal SignalCompiler::Finish() {
+  if (out_.signal == Signal::kTraces) {
+    // A trace cut into several units (or spread over chunks) keeps one timeline: every
+    // unit of it gets the trace's latest time.
+    std::unordered_map<TraceId, int64_t, TraceIdHash> latest;
+    for (uint32_t u = 0; u < out_.unit_count(); ++u) {
+      for (uint32_t g = out_.units_[u].first_group; g < out_.units_[u + 1].first_group; ++g) {
+        int64_t& l = latest[out_.trace_groups[g]];
+        l = std::max(l, out_.units_[u].latest_ns);
+      }
+    }
+    for (uint32_t u = 0; u < out_.unit_count(); ++u) {
+      for (uint32_t g = out_.units_[u].first_group; g < out_.units_[u + 1].first_group; ++g) {
+        out_.units_[u].latest_ns = std::max(out_.units_[u].latest_ns, latest[out_.trace_groups[g]]);
+      }
+    }
+  }
+  return std::move(out_);
+}
 
 }  // namespace loadgen

@@ -89,6 +89,10 @@ struct Unit {
   // The bytes of a request holding only this unit (items and their envelopes), as an
   // upper bound: requests are cut so that the sum never exceeds max_request_bytes.
   uint32_t alone_bytes = 0;
+  // Traces and logs: the latest time in its trace (all of the trace's units) or
+  // record, from kTemplateEpochNs. A send puts that moment at the send time, so no span
+  // ends, and no record is observed, after the request leaves.
+  int64_t latest_ns = 0;
 };
 
 class CompiledSignal {

@@ -155,7 +155,7 @@ void RequestBuilder::PatchPiece(uint32_t p, uint8_t* dst) {
       wire::StoreLE64(dst + slot.offset, bases[slot.group] + static_cast<uint64_t>(slot.offset_ns));
     }
   } else {
-    const uint64_t base = bases_.empty() ? base_ns_ : bases_[piece.unit - cut_.begin];
+    const uint64_t base = bases_[piece.unit - cut_.begin];
     for (uint32_t s = piece.time_slots; s < next.time_slots; ++s) {
       const TimeSlot& slot = signal_.time_slots[s];
       wire::StoreLE64(dst + slot.offset, base + static_cast<uint64_t>(slot.offset_ns));
@@ -210,10 +210,21 @@ void RequestBuilder::Write(uint64_t replay, uint64_t now_ns, const uint64_t* las
   }
   base_ns_ = now_ns - static_cast<uint64_t>(ts_.backdate_ns);
   bases_.clear();
-  if (signal_.signal != Signal::kMetrics && ts_.jitter_ns > 0) {
+  if (signal_.signal != Signal::kMetrics) {
     const uint64_t span = static_cast<uint64_t>(ts_.jitter_ns) + 1;
     bases_.resize(cut_.end - cut_.begin);
-    for (uint64_t& b : bases_) b = base_ns_ + rng_.Below(span);
+    for (uint32_t u = cut_.begin; u < cut_.end; ++u) {
+      const Unit& unit = signal_.unit(u);
+      uint64_t jitter = 0;
+      if (ts_.jitter_ns > 0) {
+        // Every unit of a trace draws the same jitter, from its new trace ID.
+        const bool traced =
+            signal_.signal == Signal::kTraces && unit.first_group < signal_.unit(u + 1).first_group;
+        const TraceId& t = traced ? new_traces_[unit.first_group - group_base_] : TraceId{};
+        jitter = traced ? Fmix64(t.lo ^ Fmix64(t.hi)) % span : rng_.Below(span);
+      }
+      bases_[u - cut_.begin] = base_ns_ - jitter - static_cast<uint64_t>(unit.latest_ns);
+    }
   }
   factor_ = replay + 1;
   last_sent_ = last_sent;

@@ -10,9 +10,12 @@
 //   span ID   = IdMapper::MapSpan(template span ID, new trace ID)   (parent links kept)
 //   time      = base + (template time - kTemplateEpochNs)          (relative timing kept)
 //   counter   = template value × (replay + 1)                       (cumulative metrics)
-// with a base per unit (traces: now - backdate + jitter per trace; logs: now - backdate
-// + jitter per record) or per kind of metric time (now - backdate; the series start;
-// the previous send of the point, for delta windows).
+// with a base per unit, for traces and logs: now - backdate - jitter - the unit's
+// latest_ns, so a trace's last span ends (a record is observed) at the send time or
+// before it, as a real SDK exports what has ended; the jitter is uniform in [0, jitter]
+// per trace (the same for every unit of a trace) or record. For metrics, a base per
+// kind of time: now - backdate; the series start; the previous send of the point, for
+// delta windows.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +28,7 @@
 namespace loadgen {
 
 struct TimestampOptions {
-  int64_t jitter_ns = 0;    // Each trace / log record gets now + uniform [0, jitter].
+  int64_t jitter_ns = 0;    // Each trace / log record ends up to this much earlier.
   int64_t backdate_ns = 0;  // Shifts every timestamp into the past.
 };
 

@@ -39,16 +39,32 @@ std::string NewSpan(const std::string& new_trace, const std::string& tmpl) {
   return std::string(reinterpret_cast<const char*>(&id), 8);
 }
 
+// The latest end of each template trace in a request, from kTemplateEpochNs (the small
+// dataset's traces are whole in every request).
+std::map<std::string, uint64_t> LatestEnds(const ct::ExportTraceServiceRequest& tmpl) {
+  std::map<std::string, uint64_t> latest;
+  for (const auto& rs : tmpl.resource_spans())
+    for (const auto& ss : rs.scope_spans())
+      for (const auto& s : ss.spans()) {
+        uint64_t& l = latest[s.trace_id()];
+        l = std::max(l, s.end_time_unix_nano() - kTemplateEpochNs);
+      }
+  return latest;
+}
+
 // The straightforward transform the builder must equal: decode, deep-copy, set each
-// field (without jitter, which the jitter test checks on its own).
+// field (without jitter, which the jitter test checks on its own). A trace is placed so
+// that its last span ends at the send time (minus backdate); a log record so that it is
+// observed then.
 ct::ExportTraceServiceRequest ReferenceTraces(const ct::ExportTraceServiceRequest& tmpl,
                                               const IdMapper& ids, uint64_t replay,
                                               TimestampOptions ts) {
   ct::ExportTraceServiceRequest out = tmpl;
+  const std::map<std::string, uint64_t> latest = LatestEnds(tmpl);
   for (auto& rs : *out.mutable_resource_spans())
     for (auto& ss : *rs.mutable_scope_spans())
       for (auto& s : *ss.mutable_spans()) {
-        const uint64_t b = kNow - ts.backdate_ns;
+        const uint64_t b = kNow - ts.backdate_ns - latest.at(s.trace_id());
         const std::string trace = NewTrace(ids, s.trace_id(), replay);
         s.set_span_id(NewSpan(trace, s.span_id()));
         if (!s.parent_span_id().empty()) s.set_parent_span_id(NewSpan(trace, s.parent_span_id()));
@@ -68,7 +84,9 @@ cl::ExportLogsServiceRequest ReferenceLogs(const cl::ExportLogsServiceRequest& t
   for (auto& rl : *out.mutable_resource_logs())
     for (auto& sl : *rl.mutable_scope_logs())
       for (auto& r : *sl.mutable_log_records()) {
-        const uint64_t b = kNow - ts.backdate_ns;
+        const uint64_t b =
+            kNow - ts.backdate_ns -
+            (std::max(r.time_unix_nano(), r.observed_time_unix_nano()) - kTemplateEpochNs);
         r.set_time_unix_nano(b + r.time_unix_nano() - kTemplateEpochNs);
         r.set_observed_time_unix_nano(b + r.observed_time_unix_nano() - kTemplateEpochNs);
         if (!r.trace_id().empty()) {
@@ -219,11 +237,13 @@ TEST_CASE("requests are cut to the budget and coalesce their units under shared 
     for (const auto& rs : got.resource_spans()) {
       // Each resource (and scope) once per request, however many traces share it.
       CHECK(resources.insert(rs.resource().SerializeAsString()).second);
-      CHECK(rs.scope_spans_size() == 1);
-      for (const auto& s : rs.scope_spans(0).spans()) {
-        ++n;
-        traces.insert(s.trace_id());
-      }
+      std::set<std::string> scopes;
+      for (const auto& ss : rs.scope_spans()) CHECK(scopes.insert(ss.scope().name()).second);
+      for (const auto& ss : rs.scope_spans())
+        for (const auto& s : ss.spans()) {
+          ++n;
+          traces.insert(s.trace_id());
+        }
     }
     CHECK(n == r.cut.events);
     // Within the budget, or one whole trace when a trace alone is more.
@@ -286,19 +306,20 @@ TEST_CASE("each replay gets new IDs, parent links and offsets are kept") {
         ++traces_seen;
       }
       for (int rs = 0; rs < got.resource_spans_size(); ++rs)
-        for (int s = 0; s < got.resource_spans(rs).scope_spans(0).spans_size(); ++s) {
-          const auto& g = got.resource_spans(rs).scope_spans(0).spans(s);
-          const auto& t = tmpl.resource_spans(rs).scope_spans(0).spans(s);
-          CHECK(g.trace_id() != t.trace_id());
-          if (!g.parent_span_id().empty()) {
-            CHECK(spans_of_trace[g.trace_id()].count(g.parent_span_id()) == 1);
+        for (int ss = 0; ss < got.resource_spans(rs).scope_spans_size(); ++ss)
+          for (int s = 0; s < got.resource_spans(rs).scope_spans(ss).spans_size(); ++s) {
+            const auto& g = got.resource_spans(rs).scope_spans(ss).spans(s);
+            const auto& t = tmpl.resource_spans(rs).scope_spans(ss).spans(s);
+            CHECK(g.trace_id() != t.trace_id());
+            if (!g.parent_span_id().empty()) {
+              CHECK(spans_of_trace[g.trace_id()].count(g.parent_span_id()) == 1);
+            }
+            // Offset from the trace start and duration are the template's, to the ns.
+            CHECK(g.start_time_unix_nano() - root_start[g.trace_id()] ==
+                  t.start_time_unix_nano() - kTemplateEpochNs);
+            CHECK(g.end_time_unix_nano() - g.start_time_unix_nano() ==
+                  t.end_time_unix_nano() - t.start_time_unix_nano());
           }
-          // Offset from the trace start and duration are the template's, to the ns.
-          CHECK(g.start_time_unix_nano() - root_start[g.trace_id()] ==
-                t.start_time_unix_nano() - kTemplateEpochNs);
-          CHECK(g.end_time_unix_nano() - g.start_time_unix_nano() ==
-                t.end_time_unix_nano() - t.start_time_unix_nano());
-        }
     });
   }
   CHECK(spans_seen == 3 * data.events[SignalIndex(Signal::kTraces)]);
@@ -317,19 +338,59 @@ TEST_CASE("jitter moves each trace and each log record as a whole, within the bo
     REQUIRE(tmpl.ParseFromString(r.tmpl));
     REQUIRE(got.ParseFromString(r.sent));
     std::map<std::string, uint64_t> shift_of_trace;
+    const std::map<std::string, uint64_t> latest = LatestEnds(tmpl);
     for (int rs = 0; rs < got.resource_spans_size(); ++rs)
-      for (int s = 0; s < got.resource_spans(rs).scope_spans(0).spans_size(); ++s) {
-        const auto& g = got.resource_spans(rs).scope_spans(0).spans(s);
-        const auto& t = tmpl.resource_spans(rs).scope_spans(0).spans(s);
-        const uint64_t shift =
-            g.start_time_unix_nano() - (t.start_time_unix_nano() - kTemplateEpochNs) - kNow;
-        CHECK(shift <= static_cast<uint64_t>(kJitter));
-        auto [it, fresh] = shift_of_trace.emplace(g.trace_id(), shift);
-        CHECK(it->second == shift);  // Every span of a trace moves together.
-        if (fresh) shifts.insert(shift);
-      }
+      for (int ss = 0; ss < got.resource_spans(rs).scope_spans_size(); ++ss)
+        for (int s = 0; s < got.resource_spans(rs).scope_spans(ss).spans_size(); ++s) {
+          const auto& g = got.resource_spans(rs).scope_spans(ss).spans(s);
+          const auto& t = tmpl.resource_spans(rs).scope_spans(ss).spans(s);
+          // How much earlier than "its last span ends now" the trace was placed.
+          const uint64_t shift =
+              kNow - latest.at(t.trace_id()) -
+              (g.start_time_unix_nano() - (t.start_time_unix_nano() - kTemplateEpochNs));
+          CHECK(shift <= static_cast<uint64_t>(kJitter));
+          CHECK(g.end_time_unix_nano() <= kNow);
+          auto [it, fresh] = shift_of_trace.emplace(g.trace_id(), shift);
+          CHECK(it->second == shift);  // Every span of a trace moves together.
+          if (fresh) shifts.insert(shift);
+        }
   });
   CHECK(shifts.size() > 30);  // Traces move apart.
+}
+
+TEST_CASE("nothing ends in the future: a trace ends, a record is observed, by the send time") {
+  testing::TempDir dir;
+  const LoadedDataset data = Load(testing::GenerateSmall(dir));
+  const IdMapper ids(11);
+  const int64_t backdate = GENERATE(int64_t{0}, int64_t{5'000'000'000});
+  const uint64_t limit = kNow - static_cast<uint64_t>(backdate);
+  uint64_t at_limit = 0, spans = 0;
+  RequestBuilder b(data.of(Signal::kTraces), ids, {0, backdate}, 3, kSeriesStart);
+  ForEachRequest(b, data.of(Signal::kTraces), 100, 2, [&](const Built& r) {
+    ct::ExportTraceServiceRequest got;
+    REQUIRE(got.ParseFromString(r.sent));
+    for (const auto& rs : got.resource_spans())
+      for (const auto& ss : rs.scope_spans())
+        for (const auto& s : ss.spans()) {
+          ++spans;
+          CHECK(s.end_time_unix_nano() <= limit);
+          for (const auto& e : s.events()) CHECK(e.time_unix_nano() <= limit);
+          at_limit += s.end_time_unix_nano() == limit;  // Each trace's last span ends then.
+        }
+  });
+  CHECK(at_limit >= 60);  // At least one span per trace, all 60 traces.
+  CHECK(spans == data.events[SignalIndex(Signal::kTraces)]);
+  RequestBuilder l(data.of(Signal::kLogs), ids, {0, backdate}, 3, kSeriesStart);
+  ForEachRequest(l, data.of(Signal::kLogs), 100, 2, [&](const Built& r) {
+    cl::ExportLogsServiceRequest got;
+    REQUIRE(got.ParseFromString(r.sent));
+    for (const auto& rl : got.resource_logs())
+      for (const auto& sl : rl.scope_logs())
+        for (const auto& rec : sl.log_records()) {
+          CHECK(rec.time_unix_nano() <= rec.observed_time_unix_nano());
+          CHECK(rec.observed_time_unix_nano() == limit);
+        }
+  });
 }
 
 TEST_CASE("logs of a span carry that span's new IDs in the same replay") {
@@ -344,18 +405,20 @@ TEST_CASE("logs of a span carry that span's new IDs in the same replay") {
     ct::ExportTraceServiceRequest got;
     REQUIRE(got.ParseFromString(r.sent));
     for (const auto& rs : got.resource_spans())
-      for (const auto& s : rs.scope_spans(0).spans()) sent_spans.insert(s.trace_id() + s.span_id());
+      for (const auto& ss : rs.scope_spans())
+        for (const auto& s : ss.spans()) sent_spans.insert(s.trace_id() + s.span_id());
   });
   size_t correlated = 0;
   ForEachRequest(logs, data.of(Signal::kLogs), 7, replay, [&](const Built& r) {
     cl::ExportLogsServiceRequest got;
     REQUIRE(got.ParseFromString(r.sent));
     for (const auto& rl : got.resource_logs())
-      for (const auto& rec : rl.scope_logs(0).log_records()) {
-        if (rec.trace_id().empty()) continue;
-        ++correlated;
-        CHECK(sent_spans.count(rec.trace_id() + rec.span_id()) == 1);
-      }
+      for (const auto& sl : rl.scope_logs())
+        for (const auto& rec : sl.log_records()) {
+          if (rec.trace_id().empty()) continue;
+          ++correlated;
+          CHECK(sent_spans.count(rec.trace_id() + rec.span_id()) == 1);
+        }
   });
   CHECK(correlated > 50);
 }
