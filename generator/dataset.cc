@@ -248,7 +248,7 @@ class DatasetRun {
   struct TraceScratch {
     std::unique_ptr<ItemChunker> chunker;  // Made at the first unit, kept for its memory.
     TraceDraft trace;
-    std::vector<int> services;  // Of the trace's spans, for the chunker.
+    std::vector<std::pair<int, int>> slots;  // (service, scope) of the trace's spans.
   };
   struct LogUnit {
     std::vector<ItemChunker::Chunk> chunks;
@@ -291,9 +291,9 @@ class DatasetRun {
     return absl::OkStatus();
   }
   std::unique_ptr<ItemChunker> NewChunker() const {
-    return std::make_unique<ItemChunker>(
-        resources_, scopes_, "https://opentelemetry.io/schemas/1.44.0",
-        static_cast<size_t>(config_.max_chunk_bytes), nullptr, &buffers_);
+    return std::make_unique<ItemChunker>(resources_, scopes_, std::string(kSchemaUrl),
+                                         static_cast<size_t>(config_.max_chunk_bytes), nullptr,
+                                         &buffers_);
   }
   TraceUnit MakeTraces(int64_t unit, TraceScratch& scratch) const;
   void AddTrace(TraceScratch& scratch, ItemChunker* chunker, TraceUnit* out) const;
@@ -375,9 +375,12 @@ absl::Status DatasetRun::Prepare() {
   refs_.resize(topology_.services.size());
   for (const Service& svc : topology_.services)
     resources_.push_back(svc.resource.SerializeAsString());
-  opentelemetry::proto::common::v1::InstrumentationScope scope;
-  scope.set_name("telemetry-generator");
-  scopes_.push_back(scope.SerializeAsString());
+  for (const auto& [name, version] : ScopeTable(topology_)) {
+    opentelemetry::proto::common::v1::InstrumentationScope scope;
+    scope.set_name(name);
+    scope.set_version(version);
+    scopes_.push_back(scope.SerializeAsString());
+  }
   return absl::OkStatus();
 }
 
@@ -401,13 +404,13 @@ int64_t DatasetRun::LogsPerUnit() const {
 void DatasetRun::AddTrace(TraceScratch& scratch, ItemChunker* chunker, TraceUnit* out) const {
   const TraceDraft& trace = scratch.trace;
   ++out->span_counts[static_cast<int64_t>(trace.size())];
-  scratch.services.clear();
-  for (const auto& s : trace.spans()) scratch.services.push_back(s.service);
-  chunker->Reserve(trace.bytes().size(), scratch.services, trace.size(), 0);
+  scratch.slots.clear();
+  for (const auto& s : trace.spans()) scratch.slots.emplace_back(s.service, s.scope);
+  chunker->Reserve(trace.bytes().size(), scratch.slots);
   const uint64_t trace_key = wire::LoadLE64(trace.trace_id()) ^ config_.seed;
   for (size_t i = 0; i < trace.size(); ++i) {
     const TraceDraft::SpanInfo& span = trace.spans()[i];
-    chunker->Add(span.service, 0, trace.span_bytes(i));
+    chunker->Add(span.service, span.scope, trace.span_bytes(i));
     Candidate c;
     c.key = Fmix64(trace_key ^ Fmix64(span.span_id));
     std::memcpy(c.ref.trace_id, trace.trace_id(), 16);
@@ -456,7 +459,7 @@ DatasetRun::TraceUnit DatasetRun::MakeTraces(int64_t unit, TraceScratch& scratch
   out.candidates.resize(topology_.services.size());
   Rng rng(UnitSeed(trace_seed_, unit));
   TraceBuilder builder(config_, topology_, rng);
-  ScenarioRunner runner(summary_.services, rng);
+  ScenarioRunner runner(topology_, rng);
   if (scratch.chunker == nullptr) scratch.chunker = NewChunker();
   ItemChunker& chunker = *scratch.chunker;
   chunker.SetOutput(&out.chunks);
@@ -605,10 +608,11 @@ DatasetRun::LogUnit DatasetRun::MakeLogs(int64_t unit, LogScratch& scratch) cons
   const int64_t last = std::min(config_.log_count, first + LogsPerUnit());
   for (int64_t i = first; i < last; ++i) {
     if (Cancelled()) return out;
-    const int svc = builder.Build(&scratch.record);
+    int scope = 0;
+    const int svc = builder.Build(&scratch.record, &scope);
     scratch.bytes.Clear();
     scratch.record.EncodeTo(&scratch.bytes);
-    chunker.Add(svc, 0, scratch.bytes.view());
+    chunker.Add(svc, scope, scratch.bytes.view());
     ++out.records;
   }
   chunker.Flush();

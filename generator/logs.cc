@@ -30,10 +30,12 @@ constexpr const char* kSystemMessages[] = {"systemd[1]: Started Session of user 
 
 }  // namespace
 
-int LogBuilder::Build(LogDraft* r) {
+int LogBuilder::Build(LogDraft* r, int* scope) {
   r->Clear();
   const auto& services = topology_.services;
   int service = static_cast<int>(rng_.Below(services.size()));
+  // The service's own log bridge, but for system logs (the Collector's filelog).
+  *scope = LibraryScope(services[service], Library::kLogs);
   const double pick = rng_.Unit() * 100;
   const uint64_t offset = rng_.Below(1000) * 1000;  // Spread within a millisecond.
   r->time_ns = kTemplateEpochNs + offset;
@@ -86,6 +88,7 @@ int LogBuilder::Build(LogDraft* r) {
     }
     return service;
   }
+  *scope = FilelogScope(topology_);
   const bool warn = rng_.Chance(0.1);
   r->severity_number = warn ? kSeverityWarn : kSeverityInfo;
   r->severity_text = warn ? "WARN" : "INFO";

@@ -22,8 +22,9 @@ class LogBuilder {
       : config_(config), topology_(topology), spans_(spans_by_service), rng_(rng) {}
 
   // Builds one log record into `record` (cleared first); returns the index of the
-  // service whose resource it uses.
-  int Build(LogDraft* record);
+  // service whose resource it uses, and sets *scope to the index of the instrumentation
+  // scope that made it (topology.h's scope table).
+  int Build(LogDraft* record, int* scope);
 
  private:
   const GeneratorConfig& config_;

@@ -5,6 +5,7 @@
 
 #include "common/otlp_signal.h"
 #include "common/strings.h"
+#include "generator/instrumentation.h"
 
 namespace loadgen {
 namespace {
@@ -80,8 +81,12 @@ void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int ho
       add("service.instance.id", fmt::format("{:016x}", Fmix64(index * 7 + 7)));
       add("service.version", "1.12.0");
       add("deployment.environment.name", "production");
+      // The JVM's runtime metrics: a Java service.
       add("telemetry.sdk.name", "opentelemetry");
       add("telemetry.sdk.language", "java");
+      add("telemetry.sdk.version", std::string(RuntimeAt(0).sdk_version));
+      add("process.runtime.name", std::string(RuntimeAt(0).runtime_name));
+      add("process.runtime.version", std::string(RuntimeAt(0).runtime_version));
       add("k8s.pod.name", pod);
       break;
   }
@@ -424,10 +429,13 @@ MetricsSummary BuildMetrics(
       opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest req;
       mp::ResourceMetrics* rm = req.add_resource_metrics();
       AddResource(rm, source, r, static_cast<int>(config.host_count));
-      rm->set_schema_url("https://opentelemetry.io/schemas/1.44.0");
+      rm->set_schema_url(std::string(kSchemaUrl));
       mp::ScopeMetrics* sm = rm->add_scope_metrics();
       sm->mutable_scope()->set_name(ScopeName(source));
-      sm->mutable_scope()->set_version("0.140.0");
+      // The Collector release of the receivers, or the Java agent's runtime metrics.
+      sm->mutable_scope()->set_version(source == MetricSource::kService
+                                           ? std::string(RuntimeAt(0).scopes[0].version)
+                                           : "0.140.0");
       for (size_t m = 0; m < series.size(); ++m) {
         if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return summary;
         const MetricDef& def = catalog[m % catalog.size()];

@@ -151,14 +151,13 @@ bool ItemChunker::HasSlot(int resource, int scope) const {
   return false;
 }
 
-void ItemChunker::Reserve(size_t bytes, const std::vector<int>& resources, size_t count,
-                          int scope) {
+void ItemChunker::Reserve(size_t bytes, const std::vector<std::pair<int, int>>& slots) {
   if (items_ == 0) return;
-  size_t need = bytes + 8 * count;
-  for (size_t i = 0; i < count; ++i) {
-    const int r = resources[i];
+  size_t need = bytes + 8 * slots.size();
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const auto [r, scope] = slots[i];
     bool seen = HasSlot(r, scope);
-    for (size_t j = 0; j < i && !seen; ++j) seen = resources[j] == r;
+    for (size_t j = 0; j < i && !seen; ++j) seen = slots[j] == slots[i];
     if (!seen) need += SlotCost(r, scope);
   }
   if (bytes_ + need > max_bytes_) Flush();

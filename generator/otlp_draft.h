@@ -78,6 +78,7 @@ class TraceDraft {
   // What the dataset keeps of each span besides its bytes.
   struct SpanInfo {
     int service;
+    int scope;
     uint64_t span_id;
     uint64_t start_ns;
     size_t end;  // Where its bytes end in bytes().
@@ -90,16 +91,18 @@ class TraceDraft {
   // may be empty.
   std::function<void(SpanDraft&)> decorate;
 
-  // The next span, cleared, in `service`; Finish() encodes it.
-  SpanDraft& Start(int service) {
+  // The next span, cleared, in `service` (a resource) made by `scope` (an
+  // instrumentation scope); Finish() encodes it.
+  SpanDraft& Start(int service, int scope) {
     draft_.Clear();
     service_ = service;
+    scope_ = scope;
     return draft_;
   }
   void Finish() {
     if (decorate) decorate(draft_);
     draft_.EncodeTo(&bytes_);
-    spans_.push_back({service_, draft_.span_id, draft_.start_ns, bytes_.size()});
+    spans_.push_back({service_, scope_, draft_.span_id, draft_.start_ns, bytes_.size()});
     std::memcpy(trace_id_, draft_.trace_id, 16);
   }
 
@@ -115,7 +118,7 @@ class TraceDraft {
 
  private:
   SpanDraft draft_;
-  int service_ = 0;
+  int service_ = 0, scope_ = 0;
   wire::Writer bytes_;  // The spans' messages, one after the other.
   std::vector<SpanInfo> spans_;
   uint8_t trace_id_[16] = {};
@@ -178,9 +181,9 @@ class ItemChunker {
   // Sends the next chunks to `out`; the chunk being filled must have been flushed.
   void SetOutput(std::vector<Chunk>* out) { out_ = out; }
   // Starts a new chunk first if a group of items (`bytes` of encoded items, in the
-  // given resources, all in `scope`) would overflow a non-empty one: keeps a trace whole
+  // given (resource, scope) pairs) would overflow a non-empty one: keeps a trace whole
   // within one chunk whenever it fits.
-  void Reserve(size_t bytes, const std::vector<int>& resources, size_t count, int scope);
+  void Reserve(size_t bytes, const std::vector<std::pair<int, int>>& slots);
   // Adds one item, starting a new chunk first if it would overflow a non-empty one.
   void Add(int resource, int scope, std::string_view item);
   void Flush();

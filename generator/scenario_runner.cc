@@ -20,8 +20,8 @@ struct ScenarioRunner::Built : SpanTreeNode {
   bool wire_client() const { return link == Link::kWire; }
 };
 
-ScenarioRunner::ScenarioRunner(const std::vector<std::string>& services, Rng& rng)
-    : services_(services), rng_(rng) {}
+ScenarioRunner::ScenarioRunner(const Topology& topology, Rng& rng)
+    : topology_(topology), rng_(rng) {}
 
 ScenarioRunner::Value ScenarioRunner::Eval(const ValueTemplate& t, const Values& vars,
                                            const Values* parent) {
@@ -197,7 +197,38 @@ void ScenarioRunner::Emit(const std::vector<Built>& nodes, size_t i, const SpanT
 }
 
 int ScenarioRunner::ServiceIndex(const std::string& name) const {
-  return static_cast<int>(std::find(services_.begin(), services_.end(), name) - services_.begin());
+  const auto& s = topology_.services;
+  return static_cast<int>(
+      std::find_if(s.begin(), s.end(), [&](const Service& x) { return x.name == name; }) -
+      s.begin());
+}
+
+int ScenarioRunner::ScopeOf(const std::vector<Built>& nodes, size_t i) const {
+  const Built& n = nodes[i];
+  auto has = [&](std::string_view prefix) {
+    for (const auto& [k, v] : n.attrs) {
+      if (k.starts_with(prefix)) return true;
+    }
+    return false;
+  };
+  auto value = [&](std::string_view key) -> std::string_view {
+    for (const auto& [k, v] : n.attrs) {
+      if (k == key) return v.text;
+    }
+    return "";
+  };
+  const Service& svc = topology_.services[n.service];
+  const bool server = n.kind == kKindServer || n.kind == kKindConsumer;
+  if (has("messaging.")) return LibraryScope(svc, Library::kMessaging);
+  if (has("rpc.")) return LibraryScope(svc, server ? Library::kGrpcServer : Library::kGrpcClient);
+  if (has("http.")) return LibraryScope(svc, server ? Library::kHttpServer : Library::kHttpClient);
+  if (has("db.")) {
+    const std::string_view system =
+        value("db.system.name").empty() ? value("db.system") : value("db.system.name");
+    return LibraryScope(
+        svc, system == "redis" || system == "memcached" ? Library::kCache : Library::kDatabase);
+  }
+  return ManualScope(topology_, n.service);
 }
 
 void ScenarioRunner::Build(const Scenario& scenario, TraceDraft* out) {
@@ -212,7 +243,7 @@ void ScenarioRunner::Build(const Scenario& scenario, TraceDraft* out) {
   LayOutSpanTree(nodes, rng_, [](int) {});
   const SpanTreeIds ids(rng_, nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
-    Emit(nodes, i, ids, &out->Start(nodes[i].service));
+    Emit(nodes, i, ids, &out->Start(nodes[i].service, ScopeOf(nodes, i)));
     out->Finish();
   }
 }

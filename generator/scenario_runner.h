@@ -12,6 +12,7 @@
 #include "generator/otlp_draft.h"
 #include "generator/scenario.h"
 #include "generator/span_tree.h"
+#include "generator/topology.h"
 
 namespace loadgen {
 
@@ -19,8 +20,9 @@ namespace loadgen {
 // relative to kTemplateEpochNs, placeholder IDs unique within the trace.
 class ScenarioRunner {
  public:
-  // `service_index` maps a service name to its index in the dataset's service list.
-  ScenarioRunner(const std::vector<std::string>& services, Rng& rng);
+  // `topology` holds every service the scenarios name (see AddService); it must outlive
+  // the runner.
+  ScenarioRunner(const Topology& topology, Rng& rng);
   void Build(const Scenario& scenario, TraceDraft* out);
 
  private:
@@ -46,8 +48,10 @@ class ScenarioRunner {
   static void Emit(const std::vector<Built>& nodes, size_t i, const SpanTreeIds& ids,
                    SpanDraft* span);
   int ServiceIndex(const std::string& name) const;
+  // The scope of the library that made span i (from its kind and attributes).
+  int ScopeOf(const std::vector<Built>& nodes, size_t i) const;
 
-  std::vector<std::string> services_;
+  const Topology& topology_;
   Rng& rng_;
 };
 

@@ -42,9 +42,10 @@ std::string Uuid(Rng& rng) {
                      0x8000 | ((b >> 48) & 0x3FFF), b & 0xFFFFFFFFFFFFull);
 }
 
-Service MakeService(std::string name, bool ingress, double error_rate, Rng& rng) {
+Service MakeService(std::string name, bool ingress, double error_rate, int runtime, Rng& rng) {
   Service s;
   s.name = std::move(name);
+  s.runtime = runtime;
   s.version = StrCat("1.", rng.Below(20), ".", rng.Below(10));
   s.port = 8080 + static_cast<int>(rng.Below(10));
   s.host = s.name;
@@ -123,8 +124,13 @@ Service MakeService(std::string name, bool ingress, double error_rate, Rng& rng)
   SetString(attrs->Add(), "k8s.namespace.name", "shop");
   SetString(attrs->Add(), "k8s.pod.name", pod);
   SetString(attrs->Add(), "k8s.node.name", StrCat("node-", rng.Below(6)));
+  const Runtime& rt = RuntimeAt(runtime);
   SetString(attrs->Add(), "telemetry.sdk.name", "opentelemetry");
-  SetString(attrs->Add(), "telemetry.sdk.language", "go");
+  SetString(attrs->Add(), "telemetry.sdk.language", rt.language);
+  SetString(attrs->Add(), "telemetry.sdk.version", rt.sdk_version);
+  SetString(attrs->Add(), "process.runtime.name", rt.runtime_name);
+  SetString(attrs->Add(), "process.runtime.version", rt.runtime_version);
+  SetString(attrs->Add(), "process.runtime.description", rt.runtime_description);
   return s;
 }
 
@@ -147,7 +153,9 @@ Topology BuildTopology(const GeneratorConfig& config, Rng& rng) {
                              ? i < std::max(1, n / 4)
                              : std::find(config.ingress_names.begin(), config.ingress_names.end(),
                                          name) != config.ingress_names.end();
-    t.services.push_back(MakeService(std::move(name), ingress, config.error_rate, rng));
+    // Languages take turns, so every topology of a few services mixes them.
+    t.services.push_back(
+        MakeService(std::move(name), ingress, config.error_rate, i % kRuntimeCount, rng));
     if (t.services.back().ingress) t.ingress.push_back(i);
   }
   if (t.ingress.empty()) t.ingress.push_back(0);  // Checked at load; never trace-less.
@@ -187,8 +195,35 @@ int AddService(Topology* topology, const std::string& name, Rng& rng) {
   for (size_t i = 0; i < topology->services.size(); ++i) {
     if (topology->services[i].name == name) return static_cast<int>(i);
   }
-  topology->services.push_back(MakeService(name, false, 0, rng));
+  uint64_t h = 0xCBF29CE484222325ull;  // The name picks the language: FNV-1a.
+  for (unsigned char c : name) h = (h ^ c) * 0x100000001B3ull;
+  topology->services.push_back(
+      MakeService(name, false, 0, static_cast<int>(h % kRuntimeCount), rng));
   return static_cast<int>(topology->services.size()) - 1;
+}
+
+int LibraryScope(const Service& service, Library library) {
+  return service.runtime * static_cast<int>(Library::kCount) + static_cast<int>(library);
+}
+
+int ManualScope(const Topology&, int service) {
+  return kRuntimeCount * static_cast<int>(Library::kCount) + service;
+}
+
+int FilelogScope(const Topology& topology) {
+  return ManualScope(topology, static_cast<int>(topology.services.size()));
+}
+
+std::vector<std::pair<std::string, std::string>> ScopeTable(const Topology& topology) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int r = 0; r < kRuntimeCount; ++r) {
+    for (const Scope& s : RuntimeAt(r).scopes) out.emplace_back(s.name, s.version);
+  }
+  for (const Service& s : topology.services) out.emplace_back(s.name, s.version);
+  out.emplace_back(
+      "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver",
+      "0.140.0");
+  return out;
 }
 
 }  // namespace loadgen

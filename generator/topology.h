@@ -8,6 +8,7 @@
 
 #include "common/random.h"
 #include "generator/config.h"
+#include "generator/instrumentation.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 
 namespace loadgen {
@@ -37,6 +38,7 @@ struct Service {
   // Services this one sends messages to, with the topic: a PRODUCER span here, a
   // CONSUMER span there that starts after the publish (asynchronous).
   std::vector<std::pair<int, std::string>> publishes_to;
+  int runtime = 0;  // Its language: RuntimeAt(runtime), the same for all it sends.
   opentelemetry::proto::resource::v1::Resource resource;
 };
 
@@ -52,6 +54,15 @@ struct Topology {
 // services speak gRPC, the rest HTTP. Each server operation gets its own error rate,
 // spread around traces.error_rate.
 Topology BuildTopology(const GeneratorConfig& config, Rng& rng);
+
+// The dataset's instrumentation scopes, in a table the builders index: each runtime's
+// libraries, then each service's own tracer (its name and version: the spans its code
+// makes itself), then the Collector's filelog receiver (system logs).
+int LibraryScope(const Service& service, Library library);
+int ManualScope(const Topology& topology, int service);
+int FilelogScope(const Topology& topology);
+// (name, version) for each index above.
+std::vector<std::pair<std::string, std::string>> ScopeTable(const Topology& topology);
 
 // Adds a service that only scenarios call (a resource and generic operations, no
 // place in the random call graph) unless one of that name exists. Returns its index.

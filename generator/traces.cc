@@ -240,6 +240,24 @@ void MarkError(const Node& n, SpanDraft* out_span) {
   }
 }
 
+// The instrumentation scope of the library that made the node's span.
+int ScopeOf(const Topology& topology, const Node& n) {
+  const Service& svc = topology.services[n.service];
+  const bool grpc = n.op->kind == OperationKind::kGrpcServer;
+  switch (n.role) {
+    case NodeRole::kServer:
+      return LibraryScope(svc, grpc ? Library::kGrpcServer : Library::kHttpServer);
+    case NodeRole::kHttpClient:
+      return LibraryScope(svc, grpc ? Library::kGrpcClient : Library::kHttpClient);
+    case NodeRole::kDb: return LibraryScope(svc, Library::kDatabase);
+    case NodeRole::kCache: return LibraryScope(svc, Library::kCache);
+    case NodeRole::kProducer:
+    case NodeRole::kConsumer: return LibraryScope(svc, Library::kMessaging);
+    case NodeRole::kInternal: break;
+  }
+  return ManualScope(topology, n.service);
+}
+
 }  // namespace
 
 int TraceBuilder::DrawSpanCount() {
@@ -256,7 +274,7 @@ void TraceBuilder::Build(int span_count, TraceDraft* out) {
   const SpanTreeIds ids(rng_, nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
-    SpanDraft& span = out->Start(n.service);
+    SpanDraft& span = out->Start(n.service, ScopeOf(topology_, n));
     StampSpan(ids, n, i, &span);
     span.flags = Describe(n, topology_.services, rng_, &span);
     MarkError(n, &span);

@@ -282,6 +282,9 @@ class Checker {
   template <typename Item>
   bool Walk(std::string_view request, Msg top, Msg resource, Msg scope, Item&& item);
 
+  // An instrumentation scope names its library's version (a real SDK always does);
+  // `scope` is a Scope{Spans,Metrics,Logs} message.
+  void ScopeVersion(const Field& scope);
   bool Span(const Field& span, int depth);
   bool Metric(const Field& metric, int depth);
   bool Point(Msg type, const Field& point, std::string_view metric, bool check, int depth);
@@ -312,6 +315,7 @@ bool Checker::Walk(std::string_view request, Msg top, Msg resource, Msg scope, I
   return each(reinterpret_cast<const uint8_t*>(request.data()), request.size(), top, 1, 0,
               [&](const Field& rf) {
                 return each(rf.data, rf.size, resource, 2, 1, [&](const Field& sf) {
+                  ScopeVersion(sf);
                   return each(sf.data, sf.size, scope, 2, 2,
                               [&](const Field& it) { return item(it, 3); });
                 });
@@ -343,6 +347,26 @@ bool Checker::Traces(std::string_view request) {
     }
   }
   return true;
+}
+
+void Checker::ScopeVersion(const Field& scope) {
+  FieldReader r(scope.data, scope.size);
+  Field f;
+  std::string_view name, version;
+  while (r.Next(&f)) {
+    if (f.number != 1 || f.type != wire::kLen) continue;
+    FieldReader ir(f.data, f.size);
+    Field g;
+    while (ir.Next(&g)) {
+      if (g.type != wire::kLen) continue;
+      if (g.number == 1) name = Text(g);
+      if (g.number == 2) version = Text(g);
+    }
+  }
+  if (version.empty()) {
+    Problem("scope_without_version",
+            name.empty() ? std::string("a scope with no name") : StrCat("scope '", name, "'"));
+  }
 }
 
 bool Checker::Span(const Field& span, int depth) {
@@ -382,6 +406,11 @@ bool Checker::Span(const Field& span, int depth) {
   spans_.push_back({KeyOf(trace, id), name});
   Time(start, "", "span start");
   if (end < start) Problem("end_before_start", named());
+  // A real SDK exports a span once it has ended.
+  if (end > now_) {
+    Problem("span_ends_after_receipt",
+            fmt::format("{} ends {:.3f}s after it was received", named(), (end - now_) / 1e9));
+  }
   for (const Field& e : events) {
     uint64_t time = 0;
     std::string_view event_name;

@@ -2,7 +2,9 @@
 // that the bytes decode as the signal's Export request (exactly when protobuf's parser
 // would: every nested message well formed, every string valid UTF-8, nesting within
 // protobuf's limit), and what a strict backend rejects or mis-stores in well-formed
-// data (IDs, timestamps, span trees, histogram arithmetic, log correlation).
+// data (IDs, timestamps, span trees, histogram arithmetic, log correlation) or what
+// gives synthetic data away (a span that ends after it arrived, an instrumentation scope
+// without a version).
 #pragma once
 
 #include <cstdint>

@@ -55,8 +55,9 @@ std::map<std::string, std::vector<SpanInfo>> TracesById(const std::string& path)
   std::map<std::string, std::vector<SpanInfo>> out;
   for (const auto& req : ReadRequests<ct::ExportTraceServiceRequest>(path))
     for (const auto& rs : req.resource_spans())
-      for (const auto& s : rs.scope_spans(0).spans())
-        out[s.trace_id()].push_back({s, Attr(rs.resource().attributes(), "service.name")});
+      for (const auto& ss : rs.scope_spans())
+        for (const auto& s : ss.spans())
+          out[s.trace_id()].push_back({s, Attr(rs.resource().attributes(), "service.name")});
   return out;
 }
 
@@ -338,10 +339,11 @@ TEST_CASE("log types follow the configured percentages") {
   size_t access = 0, total = 0;
   for (const auto& req : ReadRequests<cl::ExportLogsServiceRequest>(summary->logs.path))
     for (const auto& rl : req.resource_logs())
-      for (const auto& r : rl.scope_logs(0).log_records()) {
-        ++total;
-        access += r.event_name() == "http.access";
-      }
+      for (const auto& sl : rl.scope_logs())
+        for (const auto& r : sl.log_records()) {
+          ++total;
+          access += r.event_name() == "http.access";
+        }
   CHECK(total == 5000);
   CHECK(double(access) / total == Approx(0.40).margin(0.03));
 }

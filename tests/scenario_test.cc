@@ -135,7 +135,9 @@ TEST_CASE("scenario traces: expressions, remote calls, repeats, errors and marke
   const std::vector<std::string> services = ScenarioServices(*scenarios);
   CHECK(services == std::vector<std::string>{"frontend", "payment", "accounting"});
   Rng rng(5);
-  ScenarioRunner runner(services, rng);
+  Topology topology;
+  for (const std::string& name : services) AddService(&topology, name, rng);
+  ScenarioRunner runner(topology, rng);
   for (int trace = 0; trace < 50; ++trace) {
     const std::vector<std::pair<int, tr::Span>> spans = BuildDecoded(runner, (*scenarios)[0]);
     std::map<std::string, const tr::Span*> by_id;

@@ -40,7 +40,8 @@ using K = std::vector<std::string>;
 
 std::string Id(size_t n, char c) { return std::string(n, c); }
 
-// A root and a child of trace 0x01.., with an event inside the child.
+// A root and a child of trace 0x01.., with an event inside the child, all over by kNow
+// (when the request is received).
 ct::ExportTraceServiceRequest Trace() {
   ct::ExportTraceServiceRequest req;
   auto* rs = req.add_resource_spans();
@@ -49,25 +50,26 @@ ct::ExportTraceServiceRequest Trace() {
   kv->mutable_value()->set_string_value("checkout");
   auto* ss = rs->add_scope_spans();
   ss->mutable_scope()->set_name("io.opentelemetry.http");
+  ss->mutable_scope()->set_version("2.11.0-alpha");
   auto* root = ss->add_spans();
   root->set_trace_id(Id(16, '\x01'));
   root->set_span_id(Id(8, '\x02'));
   root->set_name("GET /cart");
-  root->set_start_time_unix_nano(kNow);
-  root->set_end_time_unix_nano(kNow + 1000);
+  root->set_start_time_unix_nano(kNow - 1000);
+  root->set_end_time_unix_nano(kNow);
   auto* child = ss->add_spans();
   child->set_trace_id(Id(16, '\x01'));
   child->set_span_id(Id(8, '\x03'));
   child->set_parent_span_id(Id(8, '\x02'));
   child->set_name("SELECT cart");
-  child->set_start_time_unix_nano(kNow + 10);
-  child->set_end_time_unix_nano(kNow + 900);
+  child->set_start_time_unix_nano(kNow - 990);
+  child->set_end_time_unix_nano(kNow - 100);
   auto* a = child->add_attributes();
   a->set_key("db.system.name");
   a->mutable_value()->mutable_array_value()->add_values()->set_string_value("postgresql");
   auto* e = child->add_events();
   e->set_name("retry");
-  e->set_time_unix_nano(kNow + 20);
+  e->set_time_unix_nano(kNow - 980);
   return req;
 }
 
@@ -94,17 +96,28 @@ TEST_CASE("validate: traces") {
   SECTION("times out of the window, and an end before the start") {
     Span(req, 0)->set_start_time_unix_nano(kNow + 2 * kSkew);
     Span(req, 0)->set_end_time_unix_nano(kNow + 2 * kSkew + 1);
-    Span(req, 1)->set_end_time_unix_nano(kNow);
-    Span(req, 1)->mutable_events(0)->set_time_unix_nano(kNow + 5);  // Now before the start.
-    const K want = {"end_before_start", "event_outside_span", "time_out_of_window"};
+    Span(req, 1)->set_end_time_unix_nano(kNow - 1000);
+    Span(req, 1)->mutable_events(0)->set_time_unix_nano(kNow - 985);  // After the end now.
+    const K want = {"end_before_start", "event_outside_span", "span_ends_after_receipt",
+                    "time_out_of_window"};
     CHECK(Kinds(Signal::kTraces, req.SerializeAsString()) == want);
     return;
   }
   SECTION("a start time of zero") {
     Span(req, 1)->set_start_time_unix_nano(0);
-    Span(req, 1)->mutable_events(0)->set_time_unix_nano(kNow + 2000);
+    Span(req, 1)->mutable_events(0)->set_time_unix_nano(kNow - 50);
     const K want = {"event_outside_span", "time_out_of_window"};
     CHECK(Kinds(Signal::kTraces, req.SerializeAsString()) == want);
+    return;
+  }
+  SECTION("a span that ends after the request arrived (a real SDK exports ended spans)") {
+    Span(req, 1)->set_end_time_unix_nano(kNow + 1);
+    CHECK(Kinds(Signal::kTraces, req.SerializeAsString()) == K{"span_ends_after_receipt"});
+    return;
+  }
+  SECTION("an instrumentation scope without a version") {
+    req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_scope()->clear_version();
+    CHECK(Kinds(Signal::kTraces, req.SerializeAsString()) == K{"scope_without_version"});
     return;
   }
   SECTION("a parent missing from a request that holds its root") {
@@ -131,6 +144,8 @@ TEST_CASE("validate: traces") {
 cm::ExportMetricsServiceRequest Metrics() {
   cm::ExportMetricsServiceRequest req;
   auto* sm = req.add_resource_metrics()->add_scope_metrics();
+  sm->mutable_scope()->set_name("hostmetricsreceiver");
+  sm->mutable_scope()->set_version("0.140.0");
   auto* gauge = sm->add_metrics();
   gauge->set_name("system.cpu.utilization");
   auto* p = gauge->mutable_gauge()->add_data_points();
@@ -175,6 +190,11 @@ TEST_CASE("validate: metrics") {
     CHECK(Kinds(Signal::kMetrics, req.SerializeAsString()) == want);
     return;
   }
+  SECTION("a scope without a version") {
+    req.mutable_resource_metrics(0)->mutable_scope_metrics(0)->clear_scope();
+    CHECK(Kinds(Signal::kMetrics, req.SerializeAsString()) == K{"scope_without_version"});
+    return;
+  }
   SECTION("a start after the point's time") {
     Metric(req, 2)->mutable_sum()->mutable_data_points(0)->set_start_time_unix_nano(kNow + 1);
     CHECK(Kinds(Signal::kMetrics, req.SerializeAsString()) == K{"start_after_time"});
@@ -205,6 +225,8 @@ TEST_CASE("validate: metrics") {
 TEST_CASE("validate: logs") {
   cl::ExportLogsServiceRequest req;
   auto* sl = req.add_resource_logs()->add_scope_logs();
+  sl->mutable_scope()->set_name("io.opentelemetry.logback-appender-1.0");
+  sl->mutable_scope()->set_version("2.11.0-alpha");
   auto* correlated = sl->add_log_records();
   correlated->set_time_unix_nano(kNow);
   correlated->set_observed_time_unix_nano(kNow);

@@ -1,0 +1,80 @@
+#include "generator/instrumentation.h"
+
+namespace loadgen {
+namespace {
+
+// Names and versions as each language's SDK and instrumentations report them (late
+// 2024 releases). The order of each row follows Library.
+constexpr Runtime kRuntimes[kRuntimeCount] = {
+    {"java",
+     "1.45.0",
+     "OpenJDK Runtime Environment",
+     "17.0.13+11",
+     "Eclipse Adoptium OpenJDK 64-Bit Server VM 17.0.13+11",
+     {{{"io.opentelemetry.tomcat-10.0", "2.11.0-alpha"},
+       {"io.opentelemetry.java-http-client", "2.11.0-alpha"},
+       {"io.opentelemetry.grpc-1.6", "2.11.0-alpha"},
+       {"io.opentelemetry.grpc-1.6", "2.11.0-alpha"},
+       {"io.opentelemetry.jdbc", "2.11.0-alpha"},
+       {"io.opentelemetry.lettuce-5.1", "2.11.0-alpha"},
+       {"io.opentelemetry.kafka-clients-0.11", "2.11.0-alpha"},
+       {"io.opentelemetry.logback-appender-1.0", "2.11.0-alpha"}}}},
+    {"go",
+     "1.33.0",
+     "go",
+     "go1.23.4",
+     "go version go1.23.4 linux/amd64",
+     {{{"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp", "0.58.0"},
+       {"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp", "0.58.0"},
+       {"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc", "0.58.0"},
+       {"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc", "0.58.0"},
+       {"github.com/XSAM/otelsql", "0.36.0"},
+       {"github.com/redis/go-redis/extra/redisotel", "9.7.0"},
+       {"go.opentelemetry.io/contrib/instrumentation/github.com/IBM/sarama/otelsarama", "0.43.0"},
+       {"go.opentelemetry.io/contrib/bridges/otelslog", "0.8.0"}}}},
+    {"python",
+     "1.29.0",
+     "cpython",
+     "3.12.8",
+     "3.12.8 (main, Dec  4 2024, 08:55:12) [GCC 12.2.0]",
+     {{{"opentelemetry.instrumentation.flask", "0.50b0"},
+       {"opentelemetry.instrumentation.requests", "0.50b0"},
+       {"opentelemetry.instrumentation.grpc", "0.50b0"},
+       {"opentelemetry.instrumentation.grpc", "0.50b0"},
+       {"opentelemetry.instrumentation.psycopg2", "0.50b0"},
+       {"opentelemetry.instrumentation.redis", "0.50b0"},
+       {"opentelemetry.instrumentation.confluent_kafka", "0.50b0"},
+       {"opentelemetry.instrumentation.logging", "0.50b0"}}}},
+    {"nodejs",
+     "1.30.0",
+     "nodejs",
+     "20.18.1",
+     "Node.js",
+     {{{"@opentelemetry/instrumentation-http", "0.57.0"},
+       {"@opentelemetry/instrumentation-http", "0.57.0"},
+       {"@opentelemetry/instrumentation-grpc", "0.57.0"},
+       {"@opentelemetry/instrumentation-grpc", "0.57.0"},
+       {"@opentelemetry/instrumentation-pg", "0.50.0"},
+       {"@opentelemetry/instrumentation-ioredis", "0.46.0"},
+       {"@opentelemetry/instrumentation-kafkajs", "0.6.0"},
+       {"@opentelemetry/winston-transport", "0.9.0"}}}},
+    {"dotnet",
+     "1.10.0",
+     ".NET",
+     "8.0.11",
+     ".NET 8.0.11",
+     {{{"OpenTelemetry.Instrumentation.AspNetCore", "1.10.1"},
+       {"OpenTelemetry.Instrumentation.Http", "1.10.0"},
+       {"OpenTelemetry.Instrumentation.AspNetCore", "1.10.1"},
+       {"OpenTelemetry.Instrumentation.GrpcNetClient", "1.10.0-beta.1"},
+       {"Npgsql", "8.0.6"},
+       {"OpenTelemetry.Instrumentation.StackExchangeRedis", "1.10.0-beta.1"},
+       {"OpenTelemetry.Instrumentation.ConfluentKafka", "0.1.0-alpha.2"},
+       {"OpenTelemetry.Logs", "1.10.0"}}}},
+};
+
+}  // namespace
+
+const Runtime& RuntimeAt(int index) { return kRuntimes[index % kRuntimeCount]; }
+
+}  // namespace loadgen
