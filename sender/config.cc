@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
+#include "google/protobuf/stubs/common.h"
 
 namespace loadgen {
 namespace {
@@ -62,7 +63,9 @@ absl::Status CheckHeader(std::string* name, std::string_view value) {
 }
 
 // `k=v,k2=v2` with percent-encoded values (W3C baggage form).
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseHeaderList(
+// `key1=value1,key2=value2` with percent-encoded values, as the OTEL_* variables
+// write lists (W3C Baggage's format without properties).
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(
     std::string_view text, std::string_view what) {
   std::vector<std::pair<std::string, std::string>> out;
   size_t i = 0;
@@ -100,14 +103,37 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseHeaderList
         value += static_cast<char>(hi * 16 + lo);
         j += 2;
       }
-      if (auto status = CheckHeader(&key, value); !status.ok()) {
-        return absl::InvalidArgumentError(StrCat(what, ": ", status.message()));
-      }
       out.emplace_back(std::move(key), std::move(value));
     }
     i = comma + 1;
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseHeaderList(
+    std::string_view text, std::string_view what) {
+  ASSIGN_OR_RETURN(auto headers, ParseKeyValueList(text, what));
+  for (auto& [key, value] : headers) {
+    if (auto status = CheckHeader(&key, value); !status.ok()) {
+      return absl::InvalidArgumentError(StrCat(what, ": ", status.message()));
+    }
+  }
+  return headers;
+}
+
+// What protobuf's parser (and so every receiver) requires of a string field.
+bool IsUtf8(std::string_view s) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(s.data(), static_cast<int>(s.size()));
+}
+
+// An attribute is a non-empty key with a string value, both UTF-8 (protobuf's strings).
+absl::Status CheckAttribute(std::string_view key, std::string_view value, std::string_view what) {
+  if (key.empty()) return absl::InvalidArgumentError(StrCat(what, ": an attribute needs a key"));
+  if (!IsUtf8(key)) return absl::InvalidArgumentError(StrCat(what, ": a key is not UTF-8"));
+  if (!IsUtf8(value)) {
+    return absl::InvalidArgumentError(StrCat(what, ": the value of '", key, "' is not UTF-8"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -154,6 +180,19 @@ absl::Status ApplyOtelEnvironment(SenderConfig* c) {
           StrCat("OTEL_EXPORTER_OTLP_COMPRESSION: ", codec.status().message()));
     }
     c->compression = *codec;
+  }
+  if (const char* v = Env("OTEL_RESOURCE_ATTRIBUTES")) {
+    ASSIGN_OR_RETURN(auto attrs, ParseKeyValueList(v, "OTEL_RESOURCE_ATTRIBUTES"));
+    for (const auto& [k, value] : attrs) {
+      RETURN_IF_ERROR(CheckAttribute(k, value, "OTEL_RESOURCE_ATTRIBUTES"));
+      SetAttribute(&c->resource_attributes, k, value);
+    }
+  }
+  // The SDK rule: OTEL_SERVICE_NAME wins over a service.name in the list above.
+  if (const char* v = Env("OTEL_SERVICE_NAME")) {
+    RETURN_IF_ERROR(CheckAttribute("service.name", v, "OTEL_SERVICE_NAME"));
+    if (*v == '\0') return absl::InvalidArgumentError("OTEL_SERVICE_NAME: empty");
+    SetAttribute(&c->resource_attributes, "service.name", v);
   }
   if (const char* v = Env("OTEL_EXPORTER_OTLP_CERTIFICATE")) c->tls.ca_file = v;
   if (const char* v = Env("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")) c->tls.cert_file = v;
@@ -216,6 +255,19 @@ absl::Status ReadOtlp(ConfigMap& root, SenderConfig* c) {
                      ? std::string("gzip takes levels 1 to 12, zstd")
                      : std::string(CompressionName(c->compression)),
                  " takes levels ", levels.min, " to ", levels.max, ", got ", c->compression_level));
+    }
+  }
+  for (auto [key, list] : {std::pair{"resource_attributes", &c->resource_attributes},
+                           std::pair{"scope_attributes", &c->scope_attributes},
+                           std::pair{"span_attributes", &c->span_attributes}}) {
+    std::vector<std::pair<std::string, std::string>> attrs;
+    RETURN_IF_ERROR(otlp.GetStringMap(key, &attrs));
+    for (const auto& [k, v] : attrs) {
+      if (auto s = CheckAttribute(k, v, key); !s.ok()) {
+        ASSIGN_OR_RETURN(ConfigMap map, otlp.Map(key));
+        return map.ErrorAt(k, std::string(s.message()).substr(std::string_view(key).size() + 2));
+      }
+      SetAttribute(list, k, v);
     }
   }
   RETURN_IF_ERROR(otlp.GetDuration("timeout", &c->timeout));
@@ -452,6 +504,29 @@ absl::StatusOr<std::array<std::string, 3>> ResolveHttpUrls(SenderConfig* c) {
   }
   c->insecure = !*tls;
   return urls;
+}
+
+void SetAttribute(std::vector<std::pair<std::string, std::string>>* list, std::string_view key,
+                  std::string_view value) {
+  for (auto& [k, v] : *list) {
+    if (k == key) {
+      v = value;
+      return;
+    }
+  }
+  list->emplace_back(key, value);
+}
+
+absl::Status ParseAttributeFlag(std::string_view text, std::string_view flag,
+                                std::vector<std::pair<std::string, std::string>>* list) {
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return absl::InvalidArgumentError(
+        StrCat(flag, ": expected key=value, got \"", std::string(text), "\""));
+  }
+  RETURN_IF_ERROR(CheckAttribute(text.substr(0, eq), text.substr(eq + 1), flag));
+  SetAttribute(list, text.substr(0, eq), text.substr(eq + 1));
+  return absl::OkStatus();
 }
 
 }  // namespace loadgen

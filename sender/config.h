@@ -76,6 +76,12 @@ struct SenderConfig {
   Compression compression = Compression::kNone;
   int64_t compression_level = kDefaultCompressionLevel;
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
+  // Attributes on everything sent, set at load (free per send); each replaces the
+  // templates' attribute of the same key. Lowest precedence first: OTEL_RESOURCE_ATTRIBUTES
+  // and OTEL_SERVICE_NAME, otlp.*_attributes, the --*-attribute flags.
+  std::vector<std::pair<std::string, std::string>> resource_attributes;
+  std::vector<std::pair<std::string, std::string>> scope_attributes;  // Every scope.
+  std::vector<std::pair<std::string, std::string>> span_attributes;   // Every span.
 
   double events_per_second = 0;  // <= 0: unlimited.
   // Events a request may go ahead of its intended time, at the peak rate. 0: none,
@@ -133,6 +139,13 @@ absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* config
 // Normalises the endpoints: a scheme of http:// (plaintext) or https:// (TLS) decides
 // `insecure`; the result is the gRPC target host:port of each signal (by SignalIndex).
 absl::StatusOr<std::array<std::string, 3>> ResolveGrpcTargets(SenderConfig* config);
+
+// Sets `key` to `value` in `list`: replaces an entry with that key, or appends one.
+void SetAttribute(std::vector<std::pair<std::string, std::string>>* list, std::string_view key,
+                  std::string_view value);
+// "key=value" (a flag's value) into `list`; the error names `flag`.
+absl::Status ParseAttributeFlag(std::string_view text, std::string_view flag,
+                                std::vector<std::pair<std::string, std::string>>* list);
 
 // For http/protobuf: each signal's URL. A per-signal endpoint is used as it is (as the
 // OTLP exporter spec says); the base endpoint gets /v1/traces, /v1/metrics or /v1/logs

@@ -9,53 +9,105 @@
 
 namespace loadgen {
 
-absl::StatusOr<std::string> AddResourceAttribute(std::string_view request, std::string_view key,
-                                                 std::string_view value) {
-  std::string any_value, attribute;
-  wire::AppendLenField(&any_value, 1, value);  // AnyValue.string_value
-  wire::AppendLenField(&attribute, 1, key);    // KeyValue.key
-  wire::AppendLenField(&attribute, 2, any_value);
+namespace {
+
+using Attributes = std::vector<std::pair<std::string, std::string>>;
+
+// `message` with its KeyValues in field `number` whose key is in `attrs` dropped, and
+// `attrs` added after its other fields.
+std::string WithAttributes(std::string_view message, uint32_t number, const Attributes& attrs) {
   std::string out;
-  out.reserve(request.size() + 64);
-  wire::FieldReader top(request);
+  out.reserve(message.size() + 64);
+  wire::FieldReader r(message);
   wire::Field f;
-  while (top.Next(&f)) {
-    const std::string_view bytes(reinterpret_cast<const char*>(f.data), f.size);
-    if (f.number != 1 || f.type != wire::kLen) {
-      return absl::InvalidArgumentError("unexpected field in an Export request");
-    }
-    std::string rebuilt;
-    bool has_resource = false;
-    wire::FieldReader inner(bytes);
-    wire::Field g;
-    const uint8_t* copied = f.data;
-    while (inner.Next(&g)) {
-      if (g.number == 1 && g.type == wire::kLen) {
-        std::string resource(reinterpret_cast<const char*>(g.data), g.size);
-        wire::AppendLenField(&resource, 1, attribute);
-        wire::AppendLenField(&rebuilt, 1, resource);
-        has_resource = true;
-      } else {
-        rebuilt.append(reinterpret_cast<const char*>(copied),
-                       static_cast<size_t>(inner.position() - copied));
+  const uint8_t* copied = reinterpret_cast<const uint8_t*>(message.data());
+  while (r.Next(&f)) {
+    bool replaced = false;
+    if (f.number == number && f.type == wire::kLen) {
+      wire::FieldReader kv(f.data, f.size);
+      wire::Field k;
+      while (kv.Next(&k)) {
+        if (k.number != 1 || k.type != wire::kLen) continue;
+        const std::string_view key(reinterpret_cast<const char*>(k.data), k.size);
+        for (const auto& [name, value] : attrs) replaced |= name == key;
       }
-      copied = inner.position();
     }
-    if (inner.error()) return absl::InvalidArgumentError("malformed resource in an Export request");
-    if (!has_resource) {
-      std::string resource;
-      wire::AppendLenField(&resource, 1, attribute);
-      wire::AppendLenField(&rebuilt, 1, resource);
+    if (!replaced) {
+      out.append(reinterpret_cast<const char*>(copied), static_cast<size_t>(r.position() - copied));
     }
-    wire::AppendLenField(&out, 1, rebuilt);
+    copied = r.position();
   }
-  if (top.error()) return absl::InvalidArgumentError("malformed Export request");
+  for (const auto& [key, value] : attrs) {
+    std::string any_value, kv;
+    wire::AppendLenField(&any_value, 1, value);  // AnyValue.string_value
+    wire::AppendLenField(&kv, 1, key);           // KeyValue.key
+    wire::AppendLenField(&kv, 2, any_value);
+    wire::AppendLenField(&out, number, kv);
+  }
   return out;
 }
 
+// Rewrites the LEN fields `number` of `message` with `edit` (and, with `missing`, adds
+// one made from nothing when there is none); copies the rest as it is.
+template <typename Edit>
+absl::StatusOr<std::string> EditFields(std::string_view message, uint32_t number, bool missing,
+                                       Edit&& edit) {
+  std::string out;
+  out.reserve(message.size() + 64);
+  wire::FieldReader r(message);
+  wire::Field f;
+  const uint8_t* copied = reinterpret_cast<const uint8_t*>(message.data());
+  bool seen = false;
+  while (r.Next(&f)) {
+    if (f.number == number && f.type == wire::kLen) {
+      ASSIGN_OR_RETURN(std::string edited,
+                       edit(std::string_view(reinterpret_cast<const char*>(f.data), f.size)));
+      wire::AppendLenField(&out, number, edited);
+      seen = true;
+    } else {
+      out.append(reinterpret_cast<const char*>(copied), static_cast<size_t>(r.position() - copied));
+    }
+    copied = r.position();
+  }
+  if (r.error()) return absl::InvalidArgumentError("malformed Export request");
+  if (missing && !seen) {
+    ASSIGN_OR_RETURN(std::string made, edit(std::string_view()));
+    wire::AppendLenField(&out, number, made);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ApplyAttributeOverrides(std::string_view request, Signal signal,
+                                                    const AttributeOverrides& o) {
+  auto same = [](std::string_view m) -> absl::StatusOr<std::string> { return std::string(m); };
+  auto scope_msg = [&](std::string_view scope) -> absl::StatusOr<std::string> {
+    // InstrumentationScope: 3 attributes.
+    return o.scope.empty() ? std::string(scope) : WithAttributes(scope, 3, o.scope);
+  };
+  auto span = [&](std::string_view s) -> absl::StatusOr<std::string> {
+    return WithAttributes(s, 9, o.span);  // Span: 9 attributes.
+  };
+  auto scope_x = [&](std::string_view m) -> absl::StatusOr<std::string> {
+    ASSIGN_OR_RETURN(std::string out,
+                     o.scope.empty() ? same(m) : EditFields(m, 1, true, scope_msg));
+    if (signal != Signal::kTraces || o.span.empty()) return out;
+    return EditFields(out, 2, false, span);
+  };
+  auto resource = [&](std::string_view r) -> absl::StatusOr<std::string> {
+    return WithAttributes(r, 1, o.resource);  // Resource: 1 attributes.
+  };
+  auto resource_x = [&](std::string_view m) -> absl::StatusOr<std::string> {
+    ASSIGN_OR_RETURN(std::string out,
+                     o.resource.empty() ? same(m) : EditFields(m, 1, true, resource));
+    return EditFields(out, 2, false, scope_x);
+  };
+  return EditFields(request, 1, false, resource_x);
+}
+
 absl::Status LoadTemplateFile(const std::string& path, Signal signal, const UnitLimits& limits,
-                              LoadedDataset* out,
-                              const std::pair<std::string, std::string>& resource_attribute) {
+                              LoadedDataset* out, const AttributeOverrides& overrides) {
   ASSIGN_OR_RETURN(auto reader, TemplateReader::Open(path));
   if (reader->signal() != signal) {
     return absl::InvalidArgumentError(StrCat(path, ": holds ", SignalName(reader->signal()),
@@ -72,9 +124,8 @@ absl::Status LoadTemplateFile(const std::string& path, Signal signal, const Unit
     if (!more) break;
     const std::string where =
         StrCat(path, ": chunk ", chunk.index, " at offset ", chunk.file_offset);
-    if (!resource_attribute.first.empty()) {
-      auto tagged =
-          AddResourceAttribute(chunk.payload, resource_attribute.first, resource_attribute.second);
+    if (!overrides.empty()) {
+      auto tagged = ApplyAttributeOverrides(chunk.payload, signal, overrides);
       if (!tagged.ok()) {
         return absl::InvalidArgumentError(StrCat(where, ": ", tagged.status().message()));
       }

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/otlp_signal.h"
@@ -21,18 +22,26 @@ struct LoadedDataset {
   uint64_t total_events() const { return events[0] + events[1] + events[2]; }
 };
 
-// Loads `path` as the template file of `signal` into `out`, in units within `limits`
-// (see frame.h). Errors name the file and byte offset.
-// With `resource_attribute` set (key, value), every resource in the templates gets that
-// string attribute added before compiling (scale-out: each instance's metric series
-// stay distinct, so N instances' cumulative counters never collide).
-absl::Status LoadTemplateFile(const std::string& path, Signal signal, const UnitLimits& limits,
-                              LoadedDataset* out,
-                              const std::pair<std::string, std::string>& resource_attribute = {});
+// Attributes a run puts on everything it sends, set at load (no cost per send): each
+// replaces the template's attribute of the same key, or is added. All string values.
+struct AttributeOverrides {
+  std::vector<std::pair<std::string, std::string>> resource;  // Every Resource.
+  std::vector<std::pair<std::string, std::string>> scope;     // Every InstrumentationScope.
+  std::vector<std::pair<std::string, std::string>> span;      // Every span (traces only).
+  bool empty() const { return resource.empty() && scope.empty() && span.empty(); }
+};
 
-// Adds a string attribute to every Resource of a serialized Export*ServiceRequest (the
-// three share field numbers: 1 resource_*, in it 1 resource, in that 1 attributes).
-absl::StatusOr<std::string> AddResourceAttribute(std::string_view request, std::string_view key,
-                                                 std::string_view value);
+// Loads `path` as the template file of `signal` into `out`, in units within `limits`
+// (see frame.h), with `overrides` applied to every chunk. Errors name the file and byte
+// offset.
+absl::Status LoadTemplateFile(const std::string& path, Signal signal, const UnitLimits& limits,
+                              LoadedDataset* out, const AttributeOverrides& overrides = {});
+
+// `request` (a serialized Export*ServiceRequest of `signal`) with `overrides` applied:
+// the three signals share field numbers down to the scope (1 resource_*, in it 1
+// resource and 2 scope_*, in that 1 scope and 2 items), and spans hold attributes in
+// field 9. A scope message is added where a Scope* has none.
+absl::StatusOr<std::string> ApplyAttributeOverrides(std::string_view request, Signal signal,
+                                                    const AttributeOverrides& overrides);
 
 }  // namespace loadgen

@@ -50,6 +50,16 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
                          CompressionName(c->compression), levels.min, levels.max);
     }
   }
+  for (auto [flag, list] : {std::pair{"resource-attribute", &c->resource_attributes},
+                            std::pair{"scope-attribute", &c->scope_attributes},
+                            std::pair{"span-attribute", &c->span_attributes}}) {
+    if (!args.count(flag)) continue;
+    for (const std::string& kv : args[flag].as<std::vector<std::string>>()) {
+      if (auto s = ParseAttributeFlag(kv, StrCat("--", flag), list); !s.ok()) {
+        return std::string(s.message());
+      }
+    }
+  }
   if (args.count("rate")) {
     c->schedule.clear();  // The flag is the highest precedence: a constant rate.
     if (!ParseDouble(args["rate"].as<std::string>(), &c->events_per_second) ||
@@ -127,6 +137,14 @@ cxxopts::Options MakeOptions() {
                                      cxxopts::value<bool>()->implicit_value("true"))(
       "protocol", "OTLP transport: grpc (default) or http/protobuf", cxxopts::value<std::string>())(
       "compression", "Request compression: none, gzip or zstd", cxxopts::value<std::string>())(
+      "resource-attribute",
+      "key=value on every resource sent (repeatable; replaces the templates' value), e.g. "
+      "deployment.environment.name=loadtest",
+      cxxopts::value<std::vector<std::string>>())(
+      "scope-attribute", "key=value on every instrumentation scope sent (repeatable)",
+      cxxopts::value<std::vector<std::string>>())("span-attribute",
+                                                  "key=value on every span sent (repeatable)",
+                                                  cxxopts::value<std::vector<std::string>>())(
       "rate", "Events per second across all signals; 0 for unlimited",
       cxxopts::value<std::string>())("duration",
                                      "Stop after this long (e.g. 30s, 5m); 0 for no limit",

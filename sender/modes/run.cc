@@ -55,10 +55,14 @@ void ResolveShare(SenderConfig* config) {
 // Loads and compiles the templates, and says what it loaded.
 absl::Status LoadDataset(const SenderConfig& config, const Clock& clock, LoadedDataset* dataset) {
   const int64_t load_start = clock.NowNs();
-  const std::pair<std::string, std::string> instance_attribute =
-      config.instances > 1
-          ? std::pair<std::string, std::string>{"loadgen.instance", std::to_string(config.instance)}
-          : std::pair<std::string, std::string>{};
+  AttributeOverrides overrides;
+  overrides.resource = config.resource_attributes;
+  overrides.scope = config.scope_attributes;
+  overrides.span = config.span_attributes;
+  // Scale-out: each instance's metric series stay apart.
+  if (config.instances > 1) {
+    SetAttribute(&overrides.resource, "loadgen.instance", std::to_string(config.instance));
+  }
   for (auto [signal, path, batch] :
        {std::tuple{Signal::kTraces, &config.traces_file, config.batch_traces},
         std::tuple{Signal::kMetrics, &config.metrics_file, config.batch_metrics},
@@ -66,7 +70,7 @@ absl::Status LoadDataset(const SenderConfig& config, const Clock& clock, LoadedD
     if (path->empty()) continue;
     const UnitLimits limits{static_cast<size_t>(batch),
                             static_cast<size_t>(config.max_request_bytes)};
-    RETURN_IF_ERROR(LoadTemplateFile(*path, signal, limits, dataset, instance_attribute));
+    RETURN_IF_ERROR(LoadTemplateFile(*path, signal, limits, dataset, overrides));
   }
   uint64_t total_events = 0;
   std::string loaded;

@@ -1,0 +1,132 @@
+// What a backend sees of a replay of the default configs, read back at a validating
+// otlp-sink (in this process, on 127.0.0.1) from the real telemetry-sender: nothing that
+// gives synthetic data away. No span ends after it arrived; every span comes from a
+// versioned instrumentation library of its service's language; services mix SDK
+// languages, consistently; the run's own resource, scope and span attributes are on
+// everything, the flag winning over the environment.
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "catch2/catch.hpp"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "sink/otlp_sink.h"
+#include "tests/test_util.h"
+
+namespace loadgen {
+namespace {
+
+using testing::TempDir;
+using KeyValues = google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>;
+
+std::string Value(const KeyValues& attrs, std::string_view key) {
+  for (const auto& kv : attrs) {
+    if (kv.key() == key) return kv.value().string_value();
+  }
+  return "<absent>";
+}
+
+// What arrived, per resource and scope.
+struct Seen {
+  std::mutex mu;
+  uint64_t resources = 0, spans = 0, scopes = 0;
+  std::map<std::string, std::set<std::string>> languages_of_service;
+  std::set<std::string> scope_names;
+  std::map<std::string, uint64_t> env_value, flag_value, scope_attr, span_attr;
+
+  void Resource(const opentelemetry::proto::resource::v1::Resource& r) {
+    ++resources;
+    ++env_value[Value(r.attributes(), "run.id")];
+    ++flag_value[Value(r.attributes(), "deployment.environment.name")];
+    const std::string language = Value(r.attributes(), "telemetry.sdk.language");
+    if (language != "<absent>") {
+      languages_of_service[Value(r.attributes(), "service.name")].insert(language);
+    }
+  }
+  void Scope(const opentelemetry::proto::common::v1::InstrumentationScope& s) {
+    ++scopes;
+    scope_names.insert(s.name());
+    ++scope_attr[Value(s.attributes(), "loadtest")];
+  }
+};
+
+TEST_CASE("realism: a replay of the defaults is what instrumented services send") {
+  TempDir dir;
+  const std::string config = testing::DefaultSetup(dir);
+  Seen seen;
+  SinkOptions options;
+  options.validate = true;
+  options.on_request = [&](Signal signal, std::string_view bytes) {
+    std::lock_guard<std::mutex> lock(seen.mu);
+    const std::string b(bytes);
+    if (signal == Signal::kTraces) {
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest req;
+      REQUIRE(req.ParseFromString(b));
+      for (const auto& rs : req.resource_spans()) {
+        seen.Resource(rs.resource());
+        for (const auto& ss : rs.scope_spans()) {
+          seen.Scope(ss.scope());
+          for (const auto& s : ss.spans()) {
+            ++seen.spans;
+            ++seen.span_attr[Value(s.attributes(), "test.run")];
+          }
+        }
+      }
+    } else if (signal == Signal::kMetrics) {
+      opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest req;
+      REQUIRE(req.ParseFromString(b));
+      for (const auto& rm : req.resource_metrics()) {
+        seen.Resource(rm.resource());
+        for (const auto& sm : rm.scope_metrics()) seen.Scope(sm.scope());
+      }
+    } else {
+      opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest req;
+      REQUIRE(req.ParseFromString(b));
+      for (const auto& rl : req.resource_logs()) {
+        seen.Resource(rl.resource());
+        for (const auto& sl : rl.scope_logs()) seen.Scope(sl.scope());
+      }
+    }
+  };
+  OtlpSink sink(options);
+  auto port = sink.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  auto r = testing::Run(
+      {testing::BinaryPath("telemetry-sender"), "--config", config, "--endpoint",
+       "127.0.0.1:" + std::to_string(*port), "--rate", "20000", "--duration", "2s",
+       "--resource-attribute", "deployment.environment.name=loadtest", "--scope-attribute",
+       "loadtest=true", "--span-attribute", "test.run=42"},
+      {"OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=staging,run.id=r%2C7"}, dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  sink.Shutdown();
+  const SinkSnapshot got = sink.Snapshot();
+  for (const auto& e : got.examples) WARN(e);
+  CHECK(got.validation_errors == 0);  // No span_ends_after_receipt, no unversioned scope.
+  CHECK(got.errors_by_kind.count("span_ends_after_receipt") == 0);
+  CHECK(got.errors_by_kind.count("scope_without_version") == 0);
+
+  REQUIRE(seen.spans > 1000);
+  // The run's attributes are on every resource, scope and span: the flag's value wins
+  // over the variable's for the same key; the variable's other key stays.
+  CHECK(seen.flag_value == std::map<std::string, uint64_t>{{"loadtest", seen.resources}});
+  CHECK(seen.env_value == std::map<std::string, uint64_t>{{"r,7", seen.resources}});
+  CHECK(seen.scope_attr == std::map<std::string, uint64_t>{{"true", seen.scopes}});
+  CHECK(seen.span_attr == std::map<std::string, uint64_t>{{"42", seen.spans}});
+  // Services speak several languages, each service one.
+  std::set<std::string> languages;
+  for (const auto& [service, langs] : seen.languages_of_service) {
+    INFO(service);
+    CHECK(langs.size() == 1);
+    languages.insert(langs.begin(), langs.end());
+  }
+  CHECK(languages.size() >= 4);
+  // Spans come from many instrumentation libraries, not one generator scope.
+  CHECK(seen.scope_names.size() >= 20);
+  CHECK(seen.scope_names.count("telemetry-generator") == 0);
+}
+
+}  // namespace
+}  // namespace loadgen
