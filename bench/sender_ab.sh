@@ -29,8 +29,11 @@ for s in traces metrics logs; do
     edits+=(-e "s|^  $s: .*|  $s: \"\"|")
   fi
 done
-# The compression goes in the file, which older senders read too.
-sed "${edits[@]}" configs/sender.yaml | grep -v '^  compression_level:' >"$work/sender.yaml"
+# The compression goes in the file, which older senders read too; keys newer than an
+# old sender, at their defaults, are left out.
+sed "${edits[@]}" configs/sender.yaml |
+  grep -Ev '^  (compression_level|resource_attributes|scope_attributes|span_attributes):' \
+    >"$work/sender.yaml"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -39,6 +42,7 @@ run_once() {  # $1 = sender binary; prints "events_per_s cpu_s_per_M"
   if [ "$protocol" = http ]; then http_flag=(--http-listen 127.0.0.1:0) lines=2; fi
   coproc SINK { exec taskset -c 1 "$bin/otlp-sink" --listen 127.0.0.1:0 "${http_flag[@]}"; }
   local pid=$SINK_PID line port i
+  trap 'kill "${SINK_PID:-}" 2>/dev/null || true' EXIT
   for ((i = 0; i < lines; i++)); do read -r line <&"${SINK[0]}"; done
   port=$(sed -E 's/.*:([0-9]+).*/\1/' <<<"$line")
   local endpoint=(--endpoint "127.0.0.1:$port")

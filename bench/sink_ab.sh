@@ -28,6 +28,7 @@ run_once() {  # $1 = sink binary; prints "events_per_s sink_cpu_s_per_M"
   if [ "$protocol" = http ]; then http_flag=(--http-listen 127.0.0.1:0) lines=2; fi
   coproc SINK { exec taskset -c 1 "$1" --listen 127.0.0.1:0 "${http_flag[@]}" ${SINK_ARGS:-}; }
   local pid=$SINK_PID line port i
+  trap 'kill "${SINK_PID:-}" 2>/dev/null || true' EXIT
   for ((i = 0; i < lines; i++)); do read -r line <&"${SINK[0]}"; done
   port=$(sed -E 's/.*:([0-9]+).*/\1/' <<<"$line")
   local endpoint=(--endpoint "127.0.0.1:$port")

@@ -48,6 +48,7 @@ run_once() {  # $1 = mode, $2 = codec; prints "events/s cpu_s_per_M wire_MB/s ra
   coproc SINK { exec taskset -c 1 "$bin/otlp-sink" --listen 127.0.0.1:0 "${http_flag[@]}" \
     --stats-file "$work/sink.json"; }
   local sink_pid=$SINK_PID line port i
+  trap 'kill "${SINK_PID:-}" 2>/dev/null || true' EXIT
   for ((i = 0; i < lines; i++)); do read -r line <&"${SINK[0]}"; done
   port=$(sed -E 's/.*:([0-9]+).*/\1/' <<<"$line")
   local endpoint=(--endpoint "127.0.0.1:$port")
