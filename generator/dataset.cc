@@ -567,8 +567,12 @@ absl::Status DatasetRun::WriteMetrics() {
     return absl::OkStatus();
   };
   const size_t max_chunk = static_cast<size_t>(config_.max_chunk_bytes);
+  std::vector<std::string> java_services;
+  for (const Service& s : topology_.services) {
+    if (RuntimeAt(s.runtime).language == "java") java_services.push_back(s.name);
+  }
   MetricsSummary ms = BuildMetrics(
-      config_, metric_rng_,
+      config_, java_services, metric_rng_,
       [&](const cm::ExportMetricsServiceRequest& r) {
         if (!status.ok()) return;
         const size_t bytes = r.ByteSizeLong();
@@ -594,6 +598,9 @@ absl::Status DatasetRun::WriteMetrics() {
   RETURN_IF_ERROR(flush());
   summary_.metric_count = ms.metrics;
   summary_.series_count = ms.series;
+  for (size_t m = 0; m < ms.names.size(); ++m) {
+    summary_.series_per_metric.emplace_back(ms.names[m], ms.series_per_metric[m]);
+  }
   return absl::OkStatus();
 }
 
@@ -695,7 +702,11 @@ absl::Status DatasetRun::WriteMetadata() {
   file_entry("metrics", summary.metrics, "data_points");
   if (!summary.metrics.path.empty()) {
     y << YAML::Key << "metrics" << YAML::Value << summary.metric_count;
-    y << YAML::Key << "series" << YAML::Value << summary.series_count << YAML::EndMap;
+    y << YAML::Key << "series" << YAML::Value << summary.series_count;
+    y << YAML::Key << "series_per_metric" << YAML::Value << YAML::BeginMap;
+    for (const auto& [name, n] : summary.series_per_metric)
+      y << YAML::Key << name << YAML::Value << n;
+    y << YAML::EndMap << YAML::EndMap;
   }
   file_entry("logs", summary.logs, "log_records");
   if (!summary.logs.path.empty()) y << YAML::EndMap;

@@ -27,6 +27,7 @@ struct DatasetSummary {
   uint64_t trace_count = 0;
   uint64_t metric_count = 0;
   uint64_t series_count = 0;
+  std::vector<std::pair<std::string, int64_t>> series_per_metric;
   std::vector<int> span_count_quantiles;  // min, p50, p90, p99, max
   double span_count_mean = 0;
   std::vector<std::string> services;

@@ -39,7 +39,8 @@ int ResourcesPerHost(MetricSource s) {
 
 const char* kApps[] = {"frontend", "cart", "checkout", "product-catalog", "payment", "shipping"};
 
-void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int host_count) {
+void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int host_count,
+                 const std::vector<std::string>& java_services) {
   auto add = [&](std::string_view k, std::string v) {
     KeyValue* kv = rm->mutable_resource()->add_attributes();
     kv->set_key(std::string(k));
@@ -47,12 +48,16 @@ void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int ho
   };
   const int host = index % host_count;
   const std::string node = StrCat("node-", host);
-  const std::string app = kApps[index % std::size(kApps)];
+  // Past the first of each app, deployments and apps get a number: every resource of a
+  // source is its own.
+  const auto apps = static_cast<int>(std::size(kApps));
+  const std::string app =
+      index < apps ? std::string(kApps[index]) : StrCat(kApps[index % apps], "-", index / apps);
   const std::string pod = fmt::format("{}-{:08x}-{:05x}", app, Fmix64(index * 7 + 1) & 0xFFFFFFFF,
                                       Fmix64(index * 7 + 2) & 0xFFFFF);
   switch (source) {
     case MetricSource::kHost:
-      add("host.name", node);
+      add("host.name", StrCat("node-", index));  // A host is a node: one per resource.
       add("host.arch", "amd64");
       add("os.type", "linux");
       add("cloud.provider", "aws");
@@ -76,19 +81,26 @@ void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int ho
       add("k8s.deployment.name", app);
       add("k8s.deployment.uid", fmt::format("{:016x}", Fmix64(index * 7 + 6)));
       break;
-    case MetricSource::kService:
-      add("service.name", app);
+    case MetricSource::kService: {
+      // The JVM's runtime metrics come from the Java services (their instances): a
+      // service's metrics and traces agree on its language.
+      const std::string service = java_services.empty()
+                                      ? StrCat("java-", app)
+                                      : java_services[index % java_services.size()];
+      add("service.name", service);
       add("service.instance.id", fmt::format("{:016x}", Fmix64(index * 7 + 7)));
       add("service.version", "1.12.0");
       add("deployment.environment.name", "production");
-      // The JVM's runtime metrics: a Java service.
       add("telemetry.sdk.name", "opentelemetry");
       add("telemetry.sdk.language", "java");
       add("telemetry.sdk.version", std::string(RuntimeAt(0).sdk_version));
       add("process.runtime.name", std::string(RuntimeAt(0).runtime_name));
       add("process.runtime.version", std::string(RuntimeAt(0).runtime_version));
-      add("k8s.pod.name", pod);
+      add("k8s.pod.name",
+          fmt::format("{}-{:08x}-{:05x}", service, Fmix64(index * 7 + 1) & 0xFFFFFFFF,
+                      Fmix64(index * 7 + 2) & 0xFFFFF));
       break;
+    }
   }
 }
 
@@ -412,7 +424,7 @@ const std::vector<MetricDef>& MetricCatalog() {
 }
 
 MetricsSummary BuildMetrics(
-    const GeneratorConfig& config, Rng& rng,
+    const GeneratorConfig& config, const std::vector<std::string>& java_services, Rng& rng,
     const std::function<void(
         const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit,
     const std::atomic<bool>* cancel) {
@@ -421,14 +433,28 @@ MetricsSummary BuildMetrics(
   summary.metrics = config.metric_count;
   std::vector<int64_t> series(config.metric_count);
   for (auto& s : series) s = rng.Range(config.timeseries_min, config.timeseries_max);
+  summary.series_per_metric.assign(series.size(), 0);
+  for (size_t m = 0; m < series.size(); ++m) {
+    const std::string& name = catalog[m % catalog.size()].name;
+    const size_t round = m / catalog.size();
+    summary.names.push_back(round == 0 ? name : StrCat(name, ".v", round));
+  }
 
   for (MetricSource source : {MetricSource::kHost, MetricSource::kPod, MetricSource::kContainer,
                               MetricSource::kCluster, MetricSource::kService}) {
-    const int resources = static_cast<int>(config.host_count) * ResourcesPerHost(source);
+    // A metric without attributes has one series per resource (an uptime per host): a
+    // source has as many resources as such a metric asks series, so it gets them all.
+    int resources = static_cast<int>(config.host_count) * ResourcesPerHost(source);
+    for (size_t m = 0; m < series.size(); ++m) {
+      const MetricDef& def = catalog[m % catalog.size()];
+      if (def.source == source && def.attributes.empty()) {
+        resources = std::max(resources, static_cast<int>(series[m]));
+      }
+    }
     for (int r = 0; r < resources; ++r) {
       opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest req;
       mp::ResourceMetrics* rm = req.add_resource_metrics();
-      AddResource(rm, source, r, static_cast<int>(config.host_count));
+      AddResource(rm, source, r, static_cast<int>(config.host_count), java_services);
       rm->set_schema_url(std::string(kSchemaUrl));
       mp::ScopeMetrics* sm = rm->add_scope_metrics();
       sm->mutable_scope()->set_name(ScopeName(source));
@@ -451,8 +477,7 @@ MetricsSummary BuildMetrics(
         }
         if (combos.empty()) continue;
         mp::Metric* metric = sm->add_metrics();
-        const size_t round = m / catalog.size();
-        metric->set_name(round == 0 ? def.name : StrCat(def.name, ".v", round));
+        metric->set_name(summary.names[m]);
         metric->set_description(def.description);
         metric->set_unit(def.unit);
         for (int64_t combo : combos) {
@@ -477,6 +502,7 @@ MetricsSummary BuildMetrics(
           }
           FillPoint(def, rng, metric, attrs);
           ++summary.series;
+          ++summary.series_per_metric[m];
         }
       }
       if (sm->metrics_size() > 0) emit(req);

@@ -46,14 +46,20 @@ const std::vector<MetricDef>& MetricCatalog();
 struct MetricsSummary {
   int64_t metrics = 0;
   int64_t series = 0;  // Data points per replay: one per series.
+  std::vector<std::string> names;          // Of the metrics, in the order built.
+  std::vector<int64_t> series_per_metric;  // Of each.
 };
 
 // Builds `config.metric_count` metrics (cycling the catalog with derived names,
-// `name.vN`, when more are asked for than it holds), one request per resource, and
+// `name.vN`, when more are asked for than it holds), each with its drawn number of
+// series in [timeseries min, max] (a source gets enough resources for its metrics
+// without attributes, which have one series per resource), one request per resource, and
 // calls `emit` with each. Memory: one resource's request at a time. Stops early, at
 // the next metric, once `cancel` (may be null) turns true.
+// The service metrics (the JVM's, HTTP and DB) are those of `java_services`, the
+// topology's Java services, so that a service's metrics and traces name one language.
 MetricsSummary BuildMetrics(
-    const GeneratorConfig& config, Rng& rng,
+    const GeneratorConfig& config, const std::vector<std::string>& java_services, Rng& rng,
     const std::function<void(
         const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit,
     const std::atomic<bool>* cancel = nullptr);

@@ -2,7 +2,8 @@
 // otlp-sink (in this process, on 127.0.0.1) from the real telemetry-sender: nothing that
 // gives synthetic data away. No span ends after it arrived; every span comes from a
 // versioned instrumentation library of its service's language; services mix SDK
-// languages, consistently; the run's own resource, scope and span attributes are on
+// languages, consistently; every metric has the number of series the generator was
+// asked for, attributes or not; the run's own resource, scope and span attributes are on
 // everything, the flag winning over the environment.
 #include <map>
 #include <mutex>
@@ -35,6 +36,19 @@ struct Seen {
   std::map<std::string, std::set<std::string>> languages_of_service;
   std::set<std::string> scope_names;
   std::map<std::string, uint64_t> env_value, flag_value, scope_attr, span_attr;
+  std::map<std::string, std::set<std::string>> series_of_metric;
+
+  static std::string Key(const KeyValues& attrs) {
+    std::set<std::string> kvs;
+    for (const auto& kv : attrs) kvs.insert(kv.SerializeAsString());
+    std::string out;
+    for (const auto& s : kvs) out += s;
+    return out;
+  }
+  template <typename Points>
+  void Series(const std::string& metric, const std::string& resource, const Points& points) {
+    for (const auto& p : points) series_of_metric[metric].insert(resource + Key(p.attributes()));
+  }
 
   void Resource(const opentelemetry::proto::resource::v1::Resource& r) {
     ++resources;
@@ -79,7 +93,16 @@ TEST_CASE("realism: a replay of the defaults is what instrumented services send"
       REQUIRE(req.ParseFromString(b));
       for (const auto& rm : req.resource_metrics()) {
         seen.Resource(rm.resource());
-        for (const auto& sm : rm.scope_metrics()) seen.Scope(sm.scope());
+        const std::string resource = Seen::Key(rm.resource().attributes());
+        for (const auto& sm : rm.scope_metrics()) {
+          seen.Scope(sm.scope());
+          for (const auto& m : sm.metrics()) {
+            seen.Series(m.name(), resource, m.gauge().data_points());
+            seen.Series(m.name(), resource, m.sum().data_points());
+            seen.Series(m.name(), resource, m.histogram().data_points());
+            seen.Series(m.name(), resource, m.exponential_histogram().data_points());
+          }
+        }
       }
     } else {
       opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest req;
@@ -95,7 +118,7 @@ TEST_CASE("realism: a replay of the defaults is what instrumented services send"
   REQUIRE(port.ok());
   auto r = testing::Run(
       {testing::BinaryPath("telemetry-sender"), "--config", config, "--endpoint",
-       "127.0.0.1:" + std::to_string(*port), "--rate", "20000", "--duration", "2s",
+       "127.0.0.1:" + std::to_string(*port), "--rate", "50000", "--duration", "2s",
        "--resource-attribute", "deployment.environment.name=loadtest", "--scope-attribute",
        "loadtest=true", "--span-attribute", "test.run=42"},
       {"OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=staging,run.id=r%2C7"}, dir.path());
@@ -126,6 +149,14 @@ TEST_CASE("realism: a replay of the defaults is what instrumented services send"
   // Spans come from many instrumentation libraries, not one generator scope.
   CHECK(seen.scope_names.size() >= 20);
   CHECK(seen.scope_names.count("telemetry-generator") == 0);
+  // configs/generator.yaml asks 10 to 50 series of each of its 85 metrics; the run sends
+  // more than a replay of the metrics.
+  CHECK(seen.series_of_metric.size() == 85);
+  for (const auto& [metric, series] : seen.series_of_metric) {
+    INFO(metric);
+    CHECK(series.size() >= 10);
+    CHECK(series.size() <= 50);
+  }
 }
 
 }  // namespace
