@@ -58,6 +58,7 @@ void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int ho
   switch (source) {
     case MetricSource::kHost:
       add("host.name", StrCat("node-", index));  // A host is a node: one per resource.
+      add("host.id", fmt::format("{:016x}{:016x}", Fmix64(index * 7 + 8), Fmix64(index * 7 + 9)));
       add("host.arch", "amd64");
       add("os.type", "linux");
       add("cloud.provider", "aws");

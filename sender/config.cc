@@ -394,6 +394,21 @@ absl::Status ReadTimestamps(ConfigMap& root, SenderConfig* c) {
   return absl::OkStatus();
 }
 
+// metrics: series as a fleet of agents sends them.
+absl::Status ReadMetrics(ConfigMap& root, SenderConfig* c) {
+  ASSIGN_OR_RETURN(ConfigMap m, root.Map("metrics"));
+  RETURN_IF_ERROR(m.GetDuration("collection_interval", &c->collection_interval));
+  ASSIGN_OR_RETURN(ConfigMap churn, m.Map("churn"));
+  RETURN_IF_ERROR(churn.GetDuration("interval", &c->churn_interval));
+  RETURN_IF_ERROR(churn.GetDouble("share", &c->churn_share, 0, 1));
+  RETURN_IF_ERROR(churn.Finish());
+  if ((c->churn_interval.count() > 0) != (c->churn_share > 0)) {
+    return m.ErrorAt("churn", "set both interval and share (above 0) to churn series, or neither");
+  }
+  RETURN_IF_ERROR(m.Finish());
+  return absl::OkStatus();
+}
+
 // stats: progress lines and the summary files.
 absl::Status ReadStats(ConfigMap& root, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigMap stats, root.Map("stats"));
@@ -412,8 +427,8 @@ absl::Status ReadStats(ConfigMap& root, SenderConfig* c) {
 absl::Status ApplySenderConfigFile(const std::string& file, SenderConfig* c) {
   ASSIGN_OR_RETURN(ConfigDoc doc, ConfigDoc::Load(file));
   ConfigMap& root = doc.root();
-  for (auto* read :
-       {ReadInput, ReadOtlp, ReadSending, ReadAdmin, ReadCapacity, ReadTimestamps, ReadStats}) {
+  for (auto* read : {ReadInput, ReadOtlp, ReadSending, ReadAdmin, ReadCapacity, ReadTimestamps,
+                     ReadMetrics, ReadStats}) {
     RETURN_IF_ERROR(read(root, c));
   }
   return root.Finish();

@@ -105,6 +105,12 @@ struct SenderConfig {
   int64_t multiplier = 1;                // Replays of the whole dataset; 0: unlimited.
 
   RetryPolicy retry;
+  // Metric series as agents send them (see SeriesFanout in transform.h): one point per
+  // series per collection interval at any rate (0: off), and a share of the series
+  // identities replaced every churn interval (0: none).
+  std::chrono::nanoseconds collection_interval{0};
+  std::chrono::nanoseconds churn_interval{0};
+  double churn_share = 0;
   // A load shape instead of a constant rate (see schedule.h); the run ends with it.
   std::vector<ScheduleStage> schedule;
   // What a refusal for good (a non-retryable status or partial_success) does: the run

@@ -1,6 +1,7 @@
 #include "sender/frame.h"
 
 #include <algorithm>
+#include <cctype>
 #include <numeric>
 
 #include "common/status_macros.h"
@@ -473,6 +474,52 @@ SignalCompiler::SignalCompiler(Signal signal, const UnitLimits& limits) : limits
 
 SignalCompiler::~SignalCompiler() = default;
 
+namespace {
+
+// The keys that identify a resource's instance, as hex strings: a series' identity.
+bool IsIdentityKey(std::string_view key) {
+  return key == "service.instance.id" || key == "k8s.pod.uid" || key == "container.id" ||
+         key == "k8s.deployment.uid" || key == "host.id";
+}
+
+// In a Resource* envelope's head: the offset of the last 8 characters of the first
+// identity attribute whose value ends in 8 hex digits, or -1.
+int32_t FindIdentity(const std::string& head) {
+  const auto* base = reinterpret_cast<const uint8_t*>(head.data());
+  FieldReader r(base, head.size());
+  Field resource;
+  while (r.Next(&resource)) {
+    if (resource.number != 1 || resource.type != wire::kLen) continue;
+    FieldReader attrs(resource.data, resource.size);
+    Field kv;
+    while (attrs.Next(&kv)) {
+      if (kv.number != 1 || kv.type != wire::kLen) continue;
+      std::string_view key;
+      Field value{}, text{};
+      FieldReader kr(kv.data, kv.size);
+      Field f;
+      while (kr.Next(&f)) {
+        if (f.number == 1 && f.type == wire::kLen)
+          key = {reinterpret_cast<const char*>(f.data), f.size};
+        if (f.number == 2 && f.type == wire::kLen) value = f;
+      }
+      if (!IsIdentityKey(key) || value.data == nullptr) continue;
+      FieldReader vr(value.data, value.size);
+      while (vr.Next(&f)) {
+        if (f.number == 1 && f.type == wire::kLen) text = f;
+      }
+      if (text.size < 8) continue;
+      const uint8_t* last = text.data + text.size - 8;
+      if (std::all_of(last, last + 8, [](uint8_t c) { return std::isxdigit(c) != 0; })) {
+        return static_cast<int32_t>(last - base);
+      }
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
 uint32_t SignalCompiler::Intern(int32_t parent, uint32_t field, uint32_t child_field, bool leaf,
                                 std::string head) {
   std::string key = StrCat(parent, ":", field, ":", child_field, ":", leaf ? 1 : 0, ":");
@@ -480,7 +527,10 @@ uint32_t SignalCompiler::Intern(int32_t parent, uint32_t field, uint32_t child_f
   auto [it, fresh] =
       envelope_index_.try_emplace(std::move(key), static_cast<uint32_t>(out_.envelopes.size()));
   if (fresh) {
-    out_.envelopes.push_back({parent, field, child_field, leaf, std::move(head)});
+    Envelope env{parent, field, child_field, leaf, std::move(head)};
+    env.root = parent < 0 ? it->second : out_.envelopes[parent].root;
+    if (parent < 0 && out_.signal == Signal::kMetrics) env.identity_offset = FindIdentity(env.head);
+    out_.envelopes.push_back(std::move(env));
     costed_.push_back(0);
   }
   return it->second;

@@ -71,6 +71,13 @@ struct Envelope {
   uint32_t child_field = 2;  // The field number of what it holds.
   bool leaf = false;         // It holds items (spans, points, records), not envelopes.
   std::string head;          // Its other fields, serialized (resource, scope, name, ...).
+  // The envelope at the top of its tree (a Resource*): its own index for one.
+  uint32_t root = 0;
+  // Metrics' resources: where in `head` the last 8 characters of the resource's
+  // identity (service.instance.id, k8s.pod.uid, container.id, k8s.deployment.uid or
+  // host.id, a hex string) sit, for a send to give its series another identity; -1
+  // when it has none.
+  int32_t identity_offset = -1;
 };
 
 struct Piece {

@@ -31,14 +31,16 @@ uint64_t LenTag(uint32_t field) { return (uint64_t{field} << 3) | wire::kLen; }
 }  // namespace
 
 RequestBuilder::RequestBuilder(const CompiledSignal& signal, const IdMapper& ids,
-                               TimestampOptions ts, uint64_t rng_seed, uint64_t series_start_ns)
+                               TimestampOptions ts, uint64_t rng_seed, uint64_t series_start_ns,
+                               SeriesFanout fanout)
     : signal_(signal),
       ids_(ids),
       ts_(ts),
       rng_(rng_seed),
       series_start_ns_(series_start_ns),
       local_(signal.envelopes.size(), -1),
-      counted_(signal.envelopes.size(), 0) {}
+      counted_(signal.envelopes.size(), 0),
+      fanout_(fanout) {}
 
 int32_t RequestBuilder::Touch(uint32_t e) {
   if (local_[e] >= 0) return local_[e];
@@ -147,9 +149,19 @@ void RequestBuilder::PatchPiece(uint32_t p, uint8_t* dst) {
                     IdMapper::MapSpan(slot.template_id, new_traces_[slot.group - group_base_]));
   }
   if (signal_.signal == Signal::kMetrics) {
+    uint64_t start = series_start_ns_, window = 0;
+    if (fanout_.active()) {
+      // A churned identity's series began when its generation did.
+      if (Churns(signal_.envelopes[piece.envelope].root)) {
+        start += generation_ * static_cast<uint64_t>(fanout_.churn_interval_ns);
+      }
+      // One point per collection interval: the delta window is the interval.
+      window = std::max(start, base_ns_ - static_cast<uint64_t>(fanout_.interval_ns));
+    }
     const uint64_t bases[kMetricTimeGroups] = {
-        base_ns_, series_start_ns_,
-        last_sent_[piece.unit] - static_cast<uint64_t>(ts_.backdate_ns)};
+        base_ns_, start,
+        fanout_.replicas > 1 ? window
+                             : last_sent_[piece.unit] - static_cast<uint64_t>(ts_.backdate_ns)};
     for (uint32_t s = piece.time_slots; s < next.time_slots; ++s) {
       const TimeSlot& slot = signal_.time_slots[s];
       wire::StoreLE64(dst + slot.offset, bases[slot.group] + static_cast<uint64_t>(slot.offset_ns));
@@ -180,6 +192,24 @@ uint8_t* RequestBuilder::WriteNode(int32_t n, uint8_t* out, bool patch) {
   out = PutVarint(out, LenTag(env.field));
   out = PutVarint(out, node.size);
   std::memcpy(out, env.head.data(), env.head.size());
+  if (patch && env.identity_offset >= 0 && fanout_.active()) {
+    // Another instance: the identity's last 8 hex digits, moved by a key unique to the
+    // (replica, generation) pair; replica 0 of generation 0 keeps the template's.
+    const uint64_t key =
+        replica_ +
+        (Churns(static_cast<uint32_t>(node.envelope)) ? generation_ * fanout_.replicas : 0);
+    if (key != 0) {
+      uint8_t* digits = out + env.identity_offset;
+      uint32_t v = 0;
+      for (int i = 0; i < 8; ++i) {
+        const uint8_t c = digits[i];
+        v = v << 4 | static_cast<uint32_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+      }
+      v += static_cast<uint32_t>(Fmix64(key)) | 1;
+      static constexpr char kHex[] = "0123456789abcdef";
+      for (int i = 7; i >= 0; --i, v >>= 4) digits[i] = static_cast<uint8_t>(kHex[v & 15]);
+    }
+  }
   out += env.head.size();
   if (env.leaf) {
     for (int32_t r = node.first_run; r >= 0; r = runs_[r].next) {
@@ -227,12 +257,27 @@ void RequestBuilder::Write(uint64_t replay, uint64_t now_ns, const uint64_t* las
     }
   }
   factor_ = replay + 1;
+  if (signal_.signal == Signal::kMetrics && fanout_.active()) {
+    replica_ = replay % fanout_.replicas;
+    factor_ = replay / fanout_.replicas + 1;  // This replica's visits so far.
+    generation_ =
+        fanout_.churn_interval_ns > 0 && base_ns_ > series_start_ns_
+            ? (base_ns_ - series_start_ns_) / static_cast<uint64_t>(fanout_.churn_interval_ns)
+            : 0;
+  }
   last_sent_ = last_sent;
   for (int32_t n = first_top_; n >= 0; n = nodes_[n].next_sibling) out = WriteNode(n, out, true);
 }
 
 void RequestBuilder::WriteTemplate(uint8_t* out) {
   for (int32_t n = first_top_; n >= 0; n = nodes_[n].next_sibling) out = WriteNode(n, out, false);
+}
+
+bool RequestBuilder::Churns(uint32_t root) const {
+  if (fanout_.churn_interval_ns <= 0 || fanout_.churn_share <= 0) return false;
+  // A fixed share of (resource, replica) pairs, the same every interval.
+  const uint64_t h = Fmix64((uint64_t{root} << 32) ^ replica_ ^ 0xC6A4A7935BD1E995ull);
+  return static_cast<double>(h >> 11) * 0x1.0p-53 < fanout_.churn_share;
 }
 
 }  // namespace loadgen

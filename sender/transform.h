@@ -32,6 +32,22 @@ struct TimestampOptions {
   int64_t backdate_ns = 0;  // Shifts every timestamp into the past.
 };
 
+// Metric series as a fleet of agents sends them. With `replicas` > 1, replay r goes out
+// as replica r % replicas: every resource's identity attribute (Envelope::
+// identity_offset) names another instance, so each series identity gets one point every
+// `replicas` replays (one per collection interval when the run sets replicas to
+// points/s x interval / series), its counters grow per visit, and a delta point covers
+// the interval. With churn, every `churn_interval` the identities of `churn_share` of
+// the resources (chosen per resource and replica) are replaced, as pods restart: new
+// series, whose cumulative start is the moment they appeared.
+struct SeriesFanout {
+  uint64_t replicas = 1;
+  int64_t interval_ns = 0;        // The collection interval: delta windows, when replicas > 1.
+  int64_t churn_interval_ns = 0;  // 0: no churn.
+  double churn_share = 0;
+  bool active() const { return replicas > 1 || churn_interval_ns > 0; }
+};
+
 // A run of units cut for one request.
 struct RequestCut {
   uint32_t begin = 0, end = 0;  // Units [begin, end).
@@ -44,7 +60,7 @@ class RequestBuilder {
  public:
   // `signal` and `ids` must outlive the builder.
   RequestBuilder(const CompiledSignal& signal, const IdMapper& ids, TimestampOptions ts,
-                 uint64_t rng_seed, uint64_t series_start_ns);
+                 uint64_t rng_seed, uint64_t series_start_ns, SeriesFanout fanout = {});
 
   // Cuts the request that starts at unit `begin`: as many whole units as keep it within
   // `max_events` and `max_bytes`, at least one, none at or after `end`. Requires
@@ -95,6 +111,11 @@ class RequestBuilder {
   uint32_t group_base_ = 0;
   uint64_t base_ns_ = 0, factor_ = 1;
   const uint64_t* last_sent_ = nullptr;
+  // Metrics: the series fan-out, and this request's replica and churn generation.
+  SeriesFanout fanout_;
+  uint64_t replica_ = 0, generation_ = 0;
+  // Whether resource envelope e's identity is one that churns in this replica.
+  bool Churns(uint32_t root) const;
 };
 
 }  // namespace loadgen

@@ -232,7 +232,8 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
       const CompiledSignal& signal = dataset.of(w.share.signal);
       const std::unique_ptr<Exporter> exporter =
           MakeExporter(exporter_options, w.share.signal, stats);
-      RequestBuilder builder(signal, ids, pool.timestamps, w.seed, pool.series_start_ns);
+      RequestBuilder builder(signal, ids, pool.timestamps, w.seed, pool.series_start_ns,
+                             w.share.signal == Signal::kMetrics ? pool.fanout : SeriesFanout{});
       TokenBucket* bucket = limiter != nullptr ? limiter->of(w.share.signal) : nullptr;
       ready.arrive_and_wait();
       if (!SendLoop(w.share, pool, *exporter, builder, bucket, stats, stop, deadline_ns, clock)) {

@@ -53,6 +53,7 @@ struct PoolOptions {
   int instance = 0;
   int instances = 1;
   uint64_t series_start_ns = 0;  // Start time of cumulative metric series.
+  SeriesFanout fanout;           // Metric series identities (replicas, churn).
 };
 
 // The events one request of a signal paced by `bucket` (null: unlimited) may carry

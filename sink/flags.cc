@@ -45,7 +45,8 @@ absl::Status ApplyShapes(const cxxopts::ParseResult& args, SinkOptions* o) {
   o->fail_code = *fail_code;
   for (auto [flag, out] :
        {std::pair{"max-skew", &o->max_skew_ns}, std::pair{"retry-after", &o->retry_after_ns},
-        std::pair{"delay", &o->delay_ns}, std::pair{"delay-jitter", &o->delay_jitter_ns}}) {
+        std::pair{"delay", &o->delay_ns}, std::pair{"delay-jitter", &o->delay_jitter_ns},
+        std::pair{"series-interval", &o->series_interval_ns}}) {
     auto d = ParseDuration(args[flag].as<std::string>(), StrCat("--", flag));
     if (!d.ok()) return d.status();
     *out = d->count();
@@ -113,6 +114,10 @@ cxxopts::Options SinkFlags() {
       "validate", "Decode and check every request (slower)")(
       "max-skew", "With --validate: allowed distance of timestamps from now",
       cxxopts::value<std::string>()->default_value("15m"))(
+      "series-interval",
+      "With --validate: a metric series' points closer than 90% of this are counted as "
+      "series_too_frequent (agents send one per collection interval)",
+      cxxopts::value<std::string>()->default_value("0"))(
       "max-recv-bytes", "Largest request accepted",
       cxxopts::value<std::string>()->default_value(std::to_string(otlp::kDefaultMaxMessageBytes)))(
       "stats-file", "Also write the JSON summary here on exit", cxxopts::value<std::string>())(

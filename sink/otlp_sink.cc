@@ -426,6 +426,16 @@ bool SeriesChecker::Check(std::string_view request,
                 problems->emplace_back("cumulative_decrease",
                                        fmt::format("{}: {} after {}", what, now.value, last.value));
               }
+              // Cadence: an agent sends a series once per collection interval.
+              const uint64_t gap = now.time - last.time;
+              min_gap_ns_ = std::min(min_gap_ns_, gap);
+              ++gaps_;
+              if (expected_gap_ns_ > 0 && gap * 10 < expected_gap_ns_ * 9) {
+                problems->emplace_back(
+                    "series_too_frequent",
+                    fmt::format("{}: points {:.3f}s apart, less than the series interval", what,
+                                static_cast<double>(gap) / 1e9));
+              }
               last = now;
             }
           }
@@ -436,7 +446,9 @@ bool SeriesChecker::Check(std::string_view request,
   });
 }
 
-OtlpSink::OtlpSink(SinkOptions options) : options_(options) {}
+OtlpSink::OtlpSink(SinkOptions options) : options_(options) {
+  series_.ExpectInterval(options_.series_interval_ns);
+}
 
 OtlpSink::~OtlpSink() { Shutdown(); }
 
@@ -785,6 +797,8 @@ SinkSnapshot OtlpSink::Snapshot() const {
   }
   std::lock_guard<std::mutex> lock(mu_);
   s.series = series_.series();
+  s.series_gaps = series_.gaps();
+  s.min_series_gap_ns = series_.min_gap_ns();
   s.validation_errors = validation_errors_;
   s.errors_by_kind = errors_by_kind_;
   s.examples = examples_;
@@ -817,11 +831,13 @@ std::string OtlpSink::SummaryJson() const {
   j["arrivals"] = {{"start_unix_s", s.arrivals_start_unix_s}, {"items_per_second", s.arrivals}};
   Json by_kind = Json::object();
   for (const auto& [k, v] : s.errors_by_kind) by_kind[k] = v;
-  j["validation"] = {{"enabled", options_.validate},
-                     {"errors", s.validation_errors},
-                     {"series", s.series},
-                     {"by_kind", by_kind},
-                     {"examples", s.examples}};
+  j["validation"] = {
+      {"enabled", options_.validate},
+      {"errors", s.validation_errors},
+      {"series", s.series},
+      {"series_min_gap_ms", s.series_gaps > 0 ? Json(s.min_series_gap_ns / 1e6) : Json(nullptr)},
+      {"by_kind", by_kind},
+      {"examples", s.examples}};
   // Replaced, not thrown on: an example quotes a request's own bytes.
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }

@@ -75,6 +75,10 @@ struct SinkOptions {
   std::string tls_key_pem;
   std::string client_ca_pem;
 
+  // With validation: metric points of one series closer than 90% of this are
+  // series_too_frequent (an agent sends one per collection interval); 0: no check.
+  int64_t series_interval_ns = 0;
+
   // The content codings accepted (by Compression value): a request in another is
   // refused with UNIMPLEMENTED (HTTP 415), as a receiver without that decoder does.
   std::array<bool, 4> codings = {true, true, true, true};
@@ -111,8 +115,10 @@ struct SinkSnapshot {
   uint64_t validation_errors = 0;
   std::map<std::string, uint64_t> errors_by_kind;
   std::vector<std::string> examples;
-  uint64_t series = 0;        // Distinct metric series seen (with validation).
-  double active_seconds = 0;  // From the first to the last request.
+  uint64_t series = 0;             // Distinct metric series seen (with validation).
+  uint64_t series_gaps = 0;        // Consecutive points of one series seen,
+  uint64_t min_series_gap_ns = 0;  // and the least time between two.
+  double active_seconds = 0;       // From the first to the last request.
   // Items accepted per second of the wall clock, from arrivals_start_unix_s on.
   int64_t arrivals_start_unix_s = 0;
   std::vector<uint64_t> arrivals;
@@ -133,6 +139,12 @@ class SeriesChecker {
   // cumulative_decrease. Returns false on bytes it cannot walk.
   bool Check(std::string_view request, std::vector<std::pair<std::string, std::string>>* problems);
   size_t series() const { return series_.size(); }
+  // Points of a series closer than 90% of `ns` (0: no check) are series_too_frequent.
+  void ExpectInterval(int64_t ns) { expected_gap_ns_ = static_cast<uint64_t>(ns); }
+  // The smallest time between two consecutive points of a series, and how many such
+  // gaps there were.
+  uint64_t min_gap_ns() const { return min_gap_ns_; }
+  uint64_t gaps() const { return gaps_; }
 
  private:
   struct State {
@@ -140,6 +152,8 @@ class SeriesChecker {
     double value = 0;
   };
   std::unordered_map<uint64_t, State> series_;
+  uint64_t expected_gap_ns_ = 0;
+  uint64_t min_gap_ns_ = UINT64_MAX, gaps_ = 0;
 };
 
 class OtlpSink {

@@ -159,5 +159,40 @@ TEST_CASE("realism: a replay of the defaults is what instrumented services send"
   }
 }
 
+TEST_CASE("realism: with a collection interval each series gets one point per interval") {
+  TempDir dir;
+  const std::string config =
+      testing::DefaultSetup(dir, {{"collection_interval: 0s", "collection_interval: 2s"}});
+  SinkOptions options;
+  options.validate = true;
+  options.series_interval_ns = 2'000'000'000;
+  OtlpSink sink(options);
+  auto port = sink.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  auto r =
+      testing::Run({testing::BinaryPath("telemetry-sender"), "--config", config, "--endpoint",
+                    "127.0.0.1:" + std::to_string(*port), "--rate", "50000", "--duration", "5s"},
+                   {}, dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  sink.Shutdown();
+  // "metrics: S series x N replicas = A active series, one point each per 2s (P points/s)"
+  const size_t at = r.out.find(" active series, one point each per 2s (");
+  REQUIRE(at != std::string::npos);
+  const int64_t active = std::stoll(r.out.substr(r.out.rfind(' ', at - 1) + 1));
+  const double per_second = std::stod(r.out.substr(at + 39));
+  const int64_t series = std::stoll(r.out.substr(r.out.find("metrics: ") + 9));
+  const SinkSnapshot got = sink.Snapshot();
+  for (const auto& e : got.examples) WARN(e);
+  CHECK(got.validation_errors == 0);  // No series_too_frequent, no counter going back.
+  // Every identity arrived (each at least twice in 5 s), none more often than 1.8 s.
+  CHECK(static_cast<int64_t>(got.series) == active);
+  CHECK(got.min_series_gap_ns >= 1'800'000'000);
+  // Active series are points/s x interval, rounded up to whole replicas of the dataset.
+  CHECK(static_cast<double>(active) >= per_second * 2);
+  CHECK(static_cast<double>(active) < per_second * 2 + static_cast<double>(series));
+  CHECK(active > series);  // The fan-out did something.
+}
+
 }  // namespace
 }  // namespace loadgen

@@ -533,5 +533,105 @@ TEST_CASE("cumulative counters grow across replays, deltas get consecutive windo
   }
 }
 
+// Every resource's identity attribute in a metrics request, by resource (its other
+// attributes), in request order.
+std::map<std::string, std::string> Identities(const std::string& request) {
+  cm::ExportMetricsServiceRequest got;
+  REQUIRE(got.ParseFromString(request));
+  std::map<std::string, std::string> out;
+  for (const auto& rm : got.resource_metrics()) {
+    std::string rest, id;
+    for (const auto& kv : rm.resource().attributes()) {
+      const std::string& k = kv.key();
+      if (k == "service.instance.id" || k == "k8s.pod.uid" || k == "container.id" ||
+          k == "k8s.deployment.uid" || k == "host.id") {
+        id = kv.value().string_value();
+      } else {
+        rest += kv.SerializeAsString();
+      }
+    }
+    REQUIRE(!id.empty());  // The generator gives every metrics resource one.
+    out[rest] = id;
+  }
+  return out;
+}
+
+TEST_CASE("series fan-out: each replica is another instance, counting its own visits") {
+  testing::TempDir dir;
+  const LoadedDataset data = Load(testing::GenerateSmall(dir));
+  const CompiledSignal& c = data.of(Signal::kMetrics);
+  const IdMapper ids(1);
+  SeriesFanout fanout;
+  fanout.replicas = 3;
+  fanout.interval_ns = 10'000'000'000;
+  RequestBuilder b(c, ids, {}, 1, kSeriesStart, fanout);
+  RequestBuilder plain(c, ids, {}, 1, kSeriesStart);
+  std::vector<uint64_t> last_sent(c.unit_count(), kSeriesStart);
+  auto build = [&](RequestBuilder& builder, uint64_t replay) {
+    const RequestCut& cut = builder.Cut(0, c.unit_count(), 1 << 20, 64 << 20);
+    REQUIRE(cut.end == c.unit_count());
+    std::string out(cut.bytes, '\0');
+    builder.Write(replay, kNow, last_sent.data(), reinterpret_cast<uint8_t*>(out.data()));
+    return out;
+  };
+  // Replays 0, 1, 2 are three instances of every resource; replay 3 is the first again.
+  std::set<std::string> seen;
+  std::vector<std::map<std::string, std::string>> by_replay;
+  for (uint64_t r = 0; r < 6; ++r) {
+    by_replay.push_back(Identities(build(b, r)));
+    for (const auto& [resource, id] : by_replay.back()) seen.insert(id);
+  }
+  CHECK(seen.size() == 3 * by_replay[0].size());  // Three identities per resource.
+  CHECK(by_replay[0] == by_replay[3]);
+  CHECK(by_replay[1] == by_replay[4]);
+  CHECK(by_replay[0] == Identities(build(plain, 0)));  // Replica 0 is the template's.
+  for (const auto& [resource, id] : by_replay[1])
+    CHECK(id.size() == by_replay[0].at(resource).size());
+  // A replica's counters grow per visit: replay 4 is replica 1's second visit.
+  cm::ExportMetricsServiceRequest second, once;
+  REQUIRE(second.ParseFromString(build(b, 4)));
+  REQUIRE(once.ParseFromString(build(plain, 1)));
+  REQUIRE(second.resource_metrics_size() == once.resource_metrics_size());
+  for (int i = 0; i < second.resource_metrics_size(); ++i) {
+    // The same points as replay 1 of a plain run: values x2, the same times.
+    CHECK(MessageDifferencer::Equals(second.resource_metrics(i).scope_metrics(0),
+                                     once.resource_metrics(i).scope_metrics(0)));
+  }
+}
+
+TEST_CASE("series churn replaces its share of the identities every interval") {
+  testing::TempDir dir;
+  const LoadedDataset data = Load(testing::GenerateSmall(dir));
+  const CompiledSignal& c = data.of(Signal::kMetrics);
+  const IdMapper ids(1);
+  SeriesFanout fanout;
+  fanout.replicas = 60;  // Many (resource, replica) pairs: the share shows.
+  fanout.interval_ns = 1'000'000'000;
+  fanout.churn_interval_ns = 1'000'000'000;
+  fanout.churn_share = 0.3;
+  RequestBuilder b(c, ids, {}, 1, kSeriesStart, fanout);
+  std::vector<uint64_t> last_sent(c.unit_count(), kSeriesStart);
+  auto identities = [&](uint64_t replay, uint64_t now) {
+    const RequestCut& cut = b.Cut(0, c.unit_count(), 1 << 20, 64 << 20);
+    std::string out(cut.bytes, '\0');
+    b.Write(replay, now, last_sent.data(), reinterpret_cast<uint8_t*>(out.data()));
+    return Identities(out);
+  };
+  uint64_t pairs = 0, replaced = 0, again = 0;
+  for (uint64_t replica = 0; replica < fanout.replicas; ++replica) {
+    // The same replica in two generations (a churn interval apart), and twice in one.
+    const auto first = identities(replica, kSeriesStart + 500'000'000);
+    const auto later = identities(replica, kSeriesStart + 1'500'000'000);
+    const auto same = identities(replica, kSeriesStart + 1'900'000'000);
+    for (const auto& [resource, id] : first) {
+      ++pairs;
+      replaced += later.at(resource) != id;
+      again += same.at(resource) != later.at(resource);
+    }
+  }
+  CHECK(again == 0);  // Within an interval an identity stays.
+  CHECK(static_cast<double>(replaced) / static_cast<double>(pairs) == Approx(0.3).margin(0.05));
+}
+
 }  // namespace
 }  // namespace loadgen

@@ -11,7 +11,9 @@
 
 #include "common/clock.h"
 #include "common/compression.h"
+#include "common/duration.h"
 #include "common/random.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/template_file.h"
 #include "nlohmann/json.hpp"
@@ -131,9 +133,51 @@ std::string Si(double v, const char* unit) {
 
 }  // namespace
 
+absl::StatusOr<SeriesFanout> MetricFanout(const SenderConfig& config, const LoadedDataset& dataset,
+                                          std::string* text) {
+  SeriesFanout fanout;
+  const uint64_t series = dataset.events[SignalIndex(Signal::kMetrics)];
+  if (series == 0) return fanout;
+  fanout.churn_interval_ns = config.churn_interval.count();
+  fanout.churn_share = config.churn_share;
+  if (config.collection_interval.count() > 0) {
+    const double rate = config.schedule.empty()
+                            ? config.events_per_second
+                            : RateSchedule::FromStages(config.schedule).peak_rate();
+    if (!(rate > 0)) {
+      return absl::InvalidArgumentError(
+          "metrics.collection_interval needs a rate (sending.rate_limit.events_per_second, "
+          "a schedule or --rate): unlimited runs have no points per second to spread");
+    }
+    const double points_per_second =
+        rate * static_cast<double>(series) / static_cast<double>(dataset.total_events());
+    const double interval_s = static_cast<double>(config.collection_interval.count()) / 1e9;
+    // Whole replicas, rounded up: a series never gets two points within an interval.
+    fanout.replicas = std::max<uint64_t>(
+        1, static_cast<uint64_t>(std::ceil(points_per_second * interval_s / series - 1e-9)));
+    fanout.interval_ns = config.collection_interval.count();
+    *text = fmt::format(
+        "metrics: {} series x {} replicas = {} active series, one point each per {} "
+        "({:.0f} points/s)",
+        series, fanout.replicas, series * fanout.replicas,
+        FormatDuration(config.collection_interval), points_per_second);
+  }
+  if (fanout.churn_interval_ns > 0) {
+    StrAppend(text, text->empty() ? "metrics: " : "; ",
+              fmt::format("{:.0f}% of the series identities replaced every {}",
+                          fanout.churn_share * 100, FormatDuration(config.churn_interval)));
+  }
+  return fanout;
+}
+
 absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& config) {
   Plan plan;
   plan.compression = config.compression;
+  std::string fanout_text;
+  ASSIGN_OR_RETURN(const SeriesFanout fanout, MetricFanout(config, dataset, &fanout_text));
+  plan.metric_series = dataset.events[SignalIndex(Signal::kMetrics)];
+  plan.replicas = fanout.replicas;
+  plan.fanout_text = fanout_text;
   plan.compression_level = static_cast<int>(config.compression_level);
   RateSchedule schedule = RateSchedule::Constant(config.events_per_second);
   if (!config.schedule.empty()) {
@@ -281,6 +325,12 @@ std::string PlanText(const Plan& plan) {
     }
   }
   StrAppend(&out, "bytes are request payloads (gRPC adds 5 bytes and HTTP/2 9 bytes per 16 KiB)\n");
+  if (plan.metric_series > 0) {
+    StrAppend(&out, plan.fanout_text.empty()
+                        ? fmt::format("metrics: {} active series (each gets a point per replay)\n",
+                                      plan.metric_series)
+                        : plan.fanout_text + "\n");
+  }
   StrAppend(&out,
             fmt::format("sender memory: about {:.0f} MiB\n", plan.sender_memory_bytes / 1048576.0));
   return out;
@@ -295,6 +345,9 @@ std::string PlanJson(const Plan& plan) {
                {"peak_rate", plan.peak_rate},
                {"compression", CompressionName(plan.compression)},
                {"compression_level", plan.compression_level},
+               {"metric_series", plan.metric_series},
+               {"metric_replicas", plan.replicas},
+               {"active_series", plan.metric_series * plan.replicas},
                {"sender_memory_bytes", plan.sender_memory_bytes}};
   Json signals = Json::object();
   for (Signal sig : kAllSignals) {

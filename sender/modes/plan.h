@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "sender/config.h"
 #include "sender/loader.h"
+#include "sender/transform.h"
 
 namespace loadgen {
 
@@ -40,9 +41,20 @@ struct Plan {
   double peak_rate = 0;               // Events/s at the schedule's peak (= rate if constant).
   std::string shape;                  // "100000 events/s for 60s", or the schedule.
   Compression compression = Compression::kNone;  // The config's.
+  uint64_t metric_series = 0;                    // Series in the dataset (points per replay).
+  uint64_t replicas = 1;  // Identities each series is sent as (metrics fan-out).
+  std::string fanout_text;
   int compression_level = kDefaultCompressionLevel;
   uint64_t sender_memory_bytes = 0;  // Estimated peak RSS of the sender.
 };
+
+// The metric series fan-out of metrics.collection_interval and metrics.churn: replicas
+// so that each series identity gets at most one point per collection interval at the
+// configured rate (the schedule's peak): ceil(points/s x interval / series). `text`
+// says what it comes to ("" when neither is set). Fails when an interval is set
+// without a rate.
+absl::StatusOr<SeriesFanout> MetricFanout(const SenderConfig& config, const LoadedDataset& dataset,
+                                          std::string* text);
 
 // Fails when the config sets no rate and no schedule (a plan needs a rate), or no
 // duration, multiplier or schedule end (a plan needs a length).

@@ -10,6 +10,7 @@
 
 #include "common/atomic_file.h"
 #include "common/clock.h"
+#include "common/duration.h"
 #include "common/http_server.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -305,7 +306,11 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
     config.multiplier = 0;
     run_length = std::chrono::nanoseconds(0);
   }
-  const PoolOptions pool = PoolOptionsFor(config, run_length);
+  PoolOptions pool = PoolOptionsFor(config, run_length);
+  std::string fanout_text;
+  auto fanout = MetricFanout(config, dataset, &fanout_text);
+  if (!fanout.ok()) return FailWith(fanout.status().message());
+  pool.fanout = *fanout;
   std::string rate_text;
   const std::unique_ptr<RateLimiter> limiter = MakeLimiter(config, dataset, &clock, &rate_text);
   RunInfo info;
@@ -319,6 +324,7 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
              rate_text, config.concurrency,
              run_length.count() ? fmt::format("{:.1f}s", run_length.count() / 1e9) : "none",
              config.multiplier ? std::to_string(config.multiplier) : "unlimited");
+  if (!fanout_text.empty()) fmt::print("{}\n", fanout_text);
   std::fflush(stdout);
 
   RunStats stats;
