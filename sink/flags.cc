@@ -118,6 +118,11 @@ cxxopts::Options SinkFlags() {
       "With --validate: a metric series' points closer than 90% of this are counted as "
       "series_too_frequent (agents send one per collection interval)",
       cxxopts::value<std::string>()->default_value("0"))(
+      "span-memory",
+      "With --validate: how many of the latest spans' IDs are kept to tell whether the spans "
+      "exemplars and log records name arrived (at most 24 bytes each)",
+      cxxopts::value<std::string>()->default_value(
+          std::to_string(TraceContextChecker::kDefaultSpans)))(
       "max-recv-bytes", "Largest request accepted",
       cxxopts::value<std::string>()->default_value(std::to_string(otlp::kDefaultMaxMessageBytes)))(
       "stats-file", "Also write the JSON summary here on exit", cxxopts::value<std::string>())(
@@ -169,6 +174,12 @@ absl::StatusOr<SinkOptions> SinkOptionsFromFlags(const cxxopts::ParseResult& arg
                       "\""));
   }
   o.max_receive_bytes = static_cast<int>(n);
+  const std::string spans = args["span-memory"].as<std::string>();
+  if (!ParseInt64(spans, &n) || n < 1 || n > (int64_t{1} << 32)) {
+    return Bad(StrCat("--span-memory: expected a number of spans from 1 to 4294967296, got \"",
+                      spans, "\""));
+  }
+  o.span_memory = static_cast<size_t>(n);
   RETURN_IF_ERROR(ApplyShapes(args, &o));
   if (args.count("ledger")) o.ledger_path = args["ledger"].as<std::string>();
   if (args.count("require-header")) {

@@ -446,7 +446,7 @@ bool SeriesChecker::Check(std::string_view request,
   });
 }
 
-OtlpSink::OtlpSink(SinkOptions options) : options_(options) {
+OtlpSink::OtlpSink(SinkOptions options) : options_(options), trace_context_(options_.span_memory) {
   series_.ExpectInterval(options_.series_interval_ns);
 }
 
@@ -563,6 +563,9 @@ void OtlpSink::Shutdown() {
     close(ledger_fd_);
     ledger_fd_ = -1;
   }
+  // Nothing more arrives: a span still missing never will.
+  std::lock_guard<std::mutex> lock(mu_);
+  NoteUnresolved(trace_context_.Settle());
 }
 
 namespace {
@@ -675,10 +678,11 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
   }
   uint64_t items;
   std::vector<std::pair<std::string, std::string>> problems;
+  thread_local SpanLinks links;  // Kept for its capacity.
   // Validation decodes the request first: a request a backend cannot decode (a
   // trace payload sent to the logs service) is refused whole, and nothing counted.
   if (options_.validate)
-    ValidateRequest(signal, request, WallNowNs(), options_.max_skew_ns, &problems);
+    ValidateRequest(signal, request, WallNowNs(), options_.max_skew_ns, &problems, &links);
   const bool undecodable = !problems.empty() && problems.back().first == "undecodable_request";
   if (undecodable || !CountItems(signal, request, &items)) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
@@ -740,7 +744,21 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
   // Order across requests is checked in the order they arrive.
   if (signal == Signal::kMetrics) series_.Check(request, &problems);
   NoteProblems(signal, problems);
+  NoteUnresolved(trace_context_.Note(links));
   return verdict;
+}
+
+void OtlpSink::NoteUnresolved(std::pair<uint64_t, uint64_t> lost) {
+  // An exemplar is there to jump to its trace: one naming a span that never came is an
+  // error. A log record's span may have been sampled away: that is only counted.
+  if (lost.first == 0) return;
+  validation_errors_ += lost.first;
+  errors_by_kind_["exemplar_span_not_seen"] += lost.first;
+  if (static_cast<int>(examples_.size()) < options_.max_examples) {
+    examples_.push_back(
+        StrCat("metrics: exemplar_span_not_seen: ", lost.first, " exemplars name spans that ",
+               "did not arrive (or arrived more than --span-memory spans before them)"));
+  }
 }
 
 void OtlpSink::NoteProblems(Signal signal,
@@ -799,6 +817,8 @@ SinkSnapshot OtlpSink::Snapshot() const {
   s.series = series_.series();
   s.series_gaps = series_.gaps();
   s.min_series_gap_ns = series_.min_gap_ns();
+  s.exemplars = trace_context_.exemplars();
+  s.log_links = trace_context_.logs();
   s.validation_errors = validation_errors_;
   s.errors_by_kind = errors_by_kind_;
   s.examples = examples_;
@@ -829,6 +849,12 @@ std::string OtlpSink::SummaryJson() const {
     j["ledger"]["duplicate_items"] = s.duplicate_items;
   }
   j["arrivals"] = {{"start_unix_s", s.arrivals_start_unix_s}, {"items_per_second", s.arrivals}};
+  auto links = [](const TraceContextChecker::Counts& c) {
+    return Json{{"naming_spans", c.named},
+                {"resolved", c.resolved},
+                {"unresolved", c.unresolved},
+                {"pending", c.pending}};
+  };
   Json by_kind = Json::object();
   for (const auto& [k, v] : s.errors_by_kind) by_kind[k] = v;
   j["validation"] = {
@@ -836,6 +862,7 @@ std::string OtlpSink::SummaryJson() const {
       {"errors", s.validation_errors},
       {"series", s.series},
       {"series_min_gap_ms", s.series_gaps > 0 ? Json(s.min_series_gap_ns / 1e6) : Json(nullptr)},
+      {"trace_context", {{"exemplars", links(s.exemplars)}, {"log_records", links(s.log_links)}}},
       {"by_kind", by_kind},
       {"examples", s.examples}};
   // Replaced, not thrown on: an example quotes a request's own bytes.

@@ -25,6 +25,7 @@
 #include "common/otlp_signal.h"
 #include "common/otlp_wire.h"
 #include "grpcpp/support/status_code_enum.h"
+#include "sink/trace_context.h"
 
 namespace grpc {
 class Server;
@@ -78,6 +79,9 @@ struct SinkOptions {
   // With validation: metric points of one series closer than 90% of this are
   // series_too_frequent (an agent sends one per collection interval); 0: no check.
   int64_t series_interval_ns = 0;
+  // With validation: the spans whose IDs are kept to resolve the spans exemplars and
+  // log records name (trace_context.h).
+  size_t span_memory = TraceContextChecker::kDefaultSpans;
 
   // The content codings accepted (by Compression value): a request in another is
   // refused with UNIMPLEMENTED (HTTP 415), as a receiver without that decoder does.
@@ -118,7 +122,9 @@ struct SinkSnapshot {
   uint64_t series = 0;             // Distinct metric series seen (with validation).
   uint64_t series_gaps = 0;        // Consecutive points of one series seen,
   uint64_t min_series_gap_ns = 0;  // and the least time between two.
-  double active_seconds = 0;       // From the first to the last request.
+  // Whether the spans that exemplars and log records name arrived (with validation).
+  TraceContextChecker::Counts exemplars, log_links;
+  double active_seconds = 0;  // From the first to the last request.
   // Items accepted per second of the wall clock, from arrivals_start_unix_s on.
   int64_t arrivals_start_unix_s = 0;
   std::vector<uint64_t> arrivals;
@@ -199,6 +205,9 @@ class OtlpSink {
   std::map<std::string, uint64_t> errors_by_kind_;
   std::vector<std::string> examples_;
   SeriesChecker series_;
+  TraceContextChecker trace_context_;
+  // Counts references that became unresolved: (exemplars, log records).
+  void NoteUnresolved(std::pair<uint64_t, uint64_t> lost);
   void NoteProblems(Signal signal,
                     const std::vector<std::pair<std::string, std::string>>& problems);
 

@@ -225,15 +225,15 @@ uint64_t Hash(std::string_view bytes) {
 
 // A (trace ID, span ID) pair as a sortable key. IDs of the wrong size (already a
 // problem of their own) are keyed by a hash, so duplicates among them still show.
-struct SpanKey {
+struct SortKey {
   uint64_t a, b, c;
-  auto operator<=>(const SpanKey&) const = default;
+  auto operator<=>(const SortKey&) const = default;
 };
 
-SpanKey KeyOf(std::string_view trace, std::string_view span) {
+SortKey KeyOf(std::string_view trace, std::string_view span) {
   const auto* t = reinterpret_cast<const uint8_t*>(trace.data());
   const auto* s = reinterpret_cast<const uint8_t*>(span.data());
-  SpanKey k{};
+  SortKey k{};
   if (trace.size() == 16) {
     k.a = wire::LoadLE64(t);
     k.b = wire::LoadLE64(t + 8);
@@ -246,17 +246,19 @@ SpanKey KeyOf(std::string_view trace, std::string_view span) {
 }
 
 struct NamedSpan {
-  SpanKey key;
+  SortKey key;
   std::string_view name;  // Into the request, which outlives the check.
   bool operator<(const NamedSpan& o) const { return key < o.key; }
 };
 
 class Checker {
  public:
-  void Reset(uint64_t now_ns, int64_t skew, std::vector<std::pair<std::string, std::string>>* out) {
+  void Reset(uint64_t now_ns, int64_t skew, std::vector<std::pair<std::string, std::string>>* out,
+             SpanLinks* links) {
     now_ = now_ns;
     skew_ = skew;
     out_ = out;
+    links_ = links;
   }
 
   // Each returns false when the request does not decode.
@@ -288,14 +290,17 @@ class Checker {
   bool Span(const Field& span, int depth);
   bool Metric(const Field& metric, int depth);
   bool Point(Msg type, const Field& point, std::string_view metric, bool check, int depth);
+  // A well-formed exemplar: its IDs, when it has them, are a span's.
+  void Exemplar(const Field& exemplar, std::string_view metric);
   bool LogRecord(const Field& record, int depth);
 
   uint64_t now_ = 0;
   int64_t skew_ = 0;
   std::vector<std::pair<std::string, std::string>>* out_ = nullptr;
+  SpanLinks* links_ = nullptr;
   // Per request, for the span-tree checks (kept per thread for their capacity).
   std::vector<NamedSpan> spans_;
-  std::vector<SpanKey> parents_;
+  std::vector<SortKey> parents_;
   std::vector<std::pair<uint64_t, uint64_t>> roots_;
   std::vector<Field> events_, data_;
 };
@@ -340,7 +345,7 @@ bool Checker::Traces(std::string_view request) {
     }
   }
   std::sort(roots_.begin(), roots_.end());
-  for (const SpanKey& p : parents_) {
+  for (const SortKey& p : parents_) {
     if (std::binary_search(roots_.begin(), roots_.end(), std::pair{p.a, p.b}) &&
         !std::binary_search(spans_.begin(), spans_.end(), NamedSpan{p, {}})) {
       Problem("parent_not_in_request", "a span's parent is not in its request");
@@ -396,7 +401,7 @@ bool Checker::Span(const Field& span, int depth) {
   if (!ValidId(trace, 16)) Problem("bad_trace_id", named());
   if (!ValidId(id, 8)) Problem("bad_span_id", named());
   if (parent.empty()) {
-    const SpanKey t = KeyOf(trace, id);
+    const SortKey t = KeyOf(trace, id);
     roots_.emplace_back(t.a, t.b);
   } else if (!ValidId(parent, 8)) {
     Problem("bad_parent_span_id", named());
@@ -404,6 +409,7 @@ bool Checker::Span(const Field& span, int depth) {
     parents_.push_back(KeyOf(trace, parent));
   }
   spans_.push_back({KeyOf(trace, id), name});
+  if (links_ != nullptr) links_->spans.push_back(SpanKey(trace, id));
   Time(start, "", "span start");
   if (end < start) Problem("end_before_start", named());
   // A real SDK exports a span once it has ended.
@@ -482,9 +488,18 @@ bool Checker::Point(Msg type, const Field& point, std::string_view metric, bool 
   uint64_t start = 0, time = 0, count = 0, bucket_total = 0;
   size_t buckets = 0, bounds = 0;
   const bool histogram = type == Msg::kHistogramPoint;
+  const uint32_t exemplar = histogram                         ? 8
+                            : type == Msg::kExpHistogramPoint ? 11
+                            : type == Msg::kNumberPoint       ? 5
+                                                              : 0;
   FieldReader r(point.data, point.size);
   Field f;
   while (r.Next(&f)) {
+    if (f.type == wire::kLen && f.number == exemplar && exemplar != 0 && check) {
+      if (!FieldDecodes(type, f, depth)) return false;
+      Exemplar(f, metric);
+      continue;
+    }
     if (f.type == wire::kI64) {
       if (f.number == 2) start = wire::LoadLE64(f.data);
       if (f.number == 3) time = wire::LoadLE64(f.data);
@@ -515,6 +530,23 @@ bool Checker::Point(Msg type, const Field& point, std::string_view metric, bool 
   return true;
 }
 
+void Checker::Exemplar(const Field& exemplar, std::string_view metric) {
+  std::string_view trace, span;
+  FieldReader r(exemplar.data, exemplar.size);
+  Field f;
+  while (r.Next(&f)) {
+    if (f.type != wire::kLen) continue;
+    if (f.number == 5) trace = Text(f);
+    if (f.number == 4) span = Text(f);
+  }
+  if (trace.empty() && span.empty()) return;  // An exemplar outside any trace.
+  auto what = [&] { return StrCat("exemplar of ", metric); };
+  const bool trace_ok = ValidId(trace, 16), span_ok = ValidId(span, 8);
+  if (!trace_ok) Problem("bad_trace_id", what());
+  if (!span_ok) Problem("bad_span_id", what());
+  if (trace_ok && span_ok && links_ != nullptr) links_->exemplars.push_back(SpanKey(trace, span));
+}
+
 bool Checker::Logs(std::string_view request) {
   return Walk(request, Msg::kLogsRequest, Msg::kResourceLogs, Msg::kScopeLogs,
               [&](const Field& f, int depth) { return LogRecord(f, depth); });
@@ -541,17 +573,26 @@ bool Checker::LogRecord(const Field& record, int depth) {
   if (!trace.empty() && !ValidId(trace, 16)) Problem("bad_trace_id", "log record");
   if (!span.empty() && !ValidId(span, 8)) Problem("bad_span_id", "log record");
   if (!span.empty() && trace.empty()) Problem("span_without_trace", "log record");
+  if (links_ != nullptr && ValidId(trace, 16) && ValidId(span, 8)) {
+    links_->logs.push_back(SpanKey(trace, span));
+  }
   return true;
 }
 
 }  // namespace
 
+uint64_t SpanKey(std::string_view trace_id, std::string_view span_id) {
+  const SortKey k = KeyOf(trace_id, span_id);
+  return Fmix64(k.a ^ Fmix64(k.b ^ Fmix64(k.c)));
+}
+
 void ValidateRequest(Signal signal, std::string_view request, uint64_t now_ns, int64_t max_skew_ns,
-                     std::vector<std::pair<std::string, std::string>>* problems) {
+                     std::vector<std::pair<std::string, std::string>>* problems, SpanLinks* links) {
   // Problems found before the walk fails are not the request's: it is refused whole.
   const size_t before = problems->size();
+  if (links != nullptr) links->clear();
   thread_local Checker check;
-  check.Reset(now_ns, max_skew_ns, problems);
+  check.Reset(now_ns, max_skew_ns, problems, links);
   bool decoded = false;
   switch (signal) {
     case Signal::kTraces: decoded = check.Traces(request); break;
@@ -559,6 +600,7 @@ void ValidateRequest(Signal signal, std::string_view request, uint64_t now_ns, i
     case Signal::kLogs: decoded = check.Logs(request); break;
   }
   if (!decoded) {
+    if (links != nullptr) links->clear();
     problems->resize(before);
     problems->emplace_back("undecodable_request", "protobuf parse failed");
   }
