@@ -416,6 +416,8 @@ void DatasetRun::AddTrace(TraceScratch& scratch, ItemChunker* chunker, TraceUnit
     std::memcpy(c.ref.trace_id, trace.trace_id(), 16);
     std::memcpy(c.ref.span_id, &span.span_id, 8);
     c.ref.start_offset_ns = span.start_ns - kTemplateEpochNs;
+    c.ref.duration_ns = span.end_ns - span.start_ns;
+    c.ref.kind = span.kind;
     auto& kept = out->candidates[span.service];
     kept.push_back(c);
     if (kept.size() >= 2 * kRefsPerService) KeepSmallest(&kept);
@@ -567,9 +569,10 @@ absl::Status DatasetRun::WriteMetrics() {
     return absl::OkStatus();
   };
   const size_t max_chunk = static_cast<size_t>(config_.max_chunk_bytes);
-  std::vector<std::string> java_services;
-  for (const Service& s : topology_.services) {
-    if (RuntimeAt(s.runtime).language == "java") java_services.push_back(s.name);
+  std::vector<MetricService> java_services;
+  for (size_t i = 0; i < topology_.services.size(); ++i) {
+    const Service& s = topology_.services[i];
+    if (RuntimeAt(s.runtime).language == "java") java_services.push_back({s.name, &refs_[i]});
   }
   MetricsSummary ms = BuildMetrics(
       config_, java_services, metric_rng_,

@@ -40,7 +40,7 @@ int ResourcesPerHost(MetricSource s) {
 const char* kApps[] = {"frontend", "cart", "checkout", "product-catalog", "payment", "shipping"};
 
 void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int host_count,
-                 const std::vector<std::string>& java_services) {
+                 const std::vector<MetricService>& java_services) {
   auto add = [&](std::string_view k, std::string v) {
     KeyValue* kv = rm->mutable_resource()->add_attributes();
     kv->set_key(std::string(k));
@@ -87,7 +87,7 @@ void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int ho
       // service's metrics and traces agree on its language.
       const std::string service = java_services.empty()
                                       ? StrCat("java-", app)
-                                      : java_services[index % java_services.size()];
+                                      : java_services[index % java_services.size()].name;
       add("service.name", service);
       add("service.instance.id", fmt::format("{:016x}", Fmix64(index * 7 + 7)));
       add("service.version", "1.12.0");
@@ -122,8 +122,42 @@ const char* ScopeName(MetricSource s) {
   return "";
 }
 
+// Exemplars of a point of `def`, from the spans of the point's service.
+class ExemplarDraw {
+ public:
+  ExemplarDraw(const MetricDef& def, const std::vector<SpanRef>* spans, Rng& rng) : rng_(rng) {
+    if (def.exemplar_kind == 0 || spans == nullptr) return;
+    for (const SpanRef& s : *spans) {
+      if (s.kind == def.exemplar_kind) of_kind_.push_back(&s);
+    }
+    if (of_kind_.empty()) {
+      for (const SpanRef& s : *spans) of_kind_.push_back(&s);
+    }
+    seconds_ = def.unit == "s";
+  }
+  // Adds 1 or 2 exemplars; `value` draws a value when the metric is not a duration.
+  template <typename Point, typename Value>
+  void To(Point* dp, Value&& value) {
+    if (of_kind_.empty()) return;
+    for (uint64_t n = 1 + rng_.Below(2); n > 0; --n) {
+      const SpanRef& s = *of_kind_[rng_.Below(of_kind_.size())];
+      mp::Exemplar* ex = dp->add_exemplars();
+      // Recorded shortly before the point was collected.
+      ex->set_time_unix_nano(kTemplateEpochNs - rng_.Below(1'000'000));
+      ex->set_as_double(seconds_ ? static_cast<double>(s.duration_ns) / 1e9 : value());
+      ex->set_span_id(s.span_id, 8);
+      ex->set_trace_id(s.trace_id, 16);
+    }
+  }
+
+ private:
+  Rng& rng_;
+  std::vector<const SpanRef*> of_kind_;
+  bool seconds_ = false;
+};
+
 void FillPoint(const MetricDef& def, Rng& rng, mp::Metric* metric,
-               const google::protobuf::RepeatedPtrField<KeyValue>& attrs) {
+               const google::protobuf::RepeatedPtrField<KeyValue>& attrs, ExemplarDraw& exemplars) {
   const auto temporality =
       def.delta ? mp::AGGREGATION_TEMPORALITY_DELTA : mp::AGGREGATION_TEMPORALITY_CUMULATIVE;
   switch (def.type) {
@@ -173,6 +207,7 @@ void FillPoint(const MetricDef& def, Rng& rng, mp::Metric* metric,
       dp->set_sum(sum);
       dp->set_min(def.bounds[0] / 4);
       dp->set_max(def.bounds.back() * 1.2);
+      exemplars.To(dp, [&] { return dp->min() + rng.Unit() * (dp->max() - dp->min()); });
       break;
     }
     case MetricType::kExpHistogram: {
@@ -201,6 +236,7 @@ void FillPoint(const MetricDef& def, Rng& rng, mp::Metric* metric,
       if (count > 0) {
         dp->set_min(std::exp2((-60 + first) / 8.0));
         dp->set_max(std::exp2((-60 + last + 1) / 8.0));
+        exemplars.To(dp, [&] { return dp->min() + rng.Unit() * (dp->max() - dp->min()); });
       }
       break;
     }
@@ -419,17 +455,27 @@ const std::vector<MetricDef>& MetricCatalog() {
     c.back().delta = true;
     add("jvm.cpu.time", "s", T::kSumMonotonic, false, S::kService);
     c.back().delta = true;
+    for (MetricDef& d : c) {
+      if (d.name.starts_with("http.server.request.") ||
+          d.name.starts_with("http.server.response.")) {
+        d.exemplar_kind = 2;  // SPAN_KIND_SERVER
+      } else if (d.name == "http.client.request.duration" ||
+                 d.name == "db.client.operation.duration") {
+        d.exemplar_kind = 3;  // SPAN_KIND_CLIENT
+      }
+    }
     return c;
   }();
   return catalog;
 }
 
 MetricsSummary BuildMetrics(
-    const GeneratorConfig& config, const std::vector<std::string>& java_services, Rng& rng,
+    const GeneratorConfig& config, const std::vector<MetricService>& java_services, Rng& rng,
     const std::function<void(
         const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit,
     const std::atomic<bool>* cancel) {
   const auto& catalog = MetricCatalog();
+  Rng exemplar_rng(Fmix64(config.seed ^ 0x4578656D706C6172ull));
   MetricsSummary summary;
   summary.metrics = config.metric_count;
   std::vector<int64_t> series(config.metric_count);
@@ -477,6 +523,12 @@ MetricsSummary BuildMetrics(
           combos.push_back(combo);
         }
         if (combos.empty()) continue;
+        ExemplarDraw exemplars(
+            def,
+            source == MetricSource::kService && !java_services.empty()
+                ? java_services[static_cast<size_t>(r) % java_services.size()].spans
+                : nullptr,
+            exemplar_rng);
         mp::Metric* metric = sm->add_metrics();
         metric->set_name(summary.names[m]);
         metric->set_description(def.description);
@@ -501,7 +553,7 @@ MetricsSummary BuildMetrics(
             kv->set_key(k);
             kv->mutable_value()->set_string_value(v);
           }
-          FillPoint(def, rng, metric, attrs);
+          FillPoint(def, rng, metric, attrs, exemplars);
           ++summary.series;
           ++summary.series_per_metric[m];
         }

@@ -15,6 +15,7 @@
 
 #include "common/random.h"
 #include "generator/config.h"
+#include "generator/traces.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 
 namespace loadgen {
@@ -39,13 +40,16 @@ struct MetricDef {
   std::vector<AttributeDef> attributes;
   std::vector<double> bounds;  // Explicit histogram bounds.
   bool delta = false;          // Delta temporality (sums and histograms).
+  // The SpanKind of the span a measurement is recorded in (a request's server or client
+  // span; 0: none), which its exemplars name, as an SDK's trace-based exemplar filter does.
+  int exemplar_kind = 0;
 };
 
 const std::vector<MetricDef>& MetricCatalog();
 
 struct MetricsSummary {
   int64_t metrics = 0;
-  int64_t series = 0;  // Data points per replay: one per series.
+  int64_t series = 0;                      // Data points per replay: one per series.
   std::vector<std::string> names;          // Of the metrics, in the order built.
   std::vector<int64_t> series_per_metric;  // Of each.
 };
@@ -58,8 +62,16 @@ struct MetricsSummary {
 // the next metric, once `cancel` (may be null) turns true.
 // The service metrics (the JVM's, HTTP and DB) are those of `java_services`, the
 // topology's Java services, so that a service's metrics and traces name one language.
+// Their request histograms carry exemplars naming spans of the service from
+// `spans` (the span's kind as the metric's, its duration as the value; when the
+// service has no span of that kind, any of its spans): 1 or 2 per point, drawn from
+// their own random stream, so the metrics' values do not depend on the traces.
+struct MetricService {
+  std::string name;
+  const std::vector<SpanRef>* spans = nullptr;  // Null or empty: no exemplars.
+};
 MetricsSummary BuildMetrics(
-    const GeneratorConfig& config, const std::vector<std::string>& java_services, Rng& rng,
+    const GeneratorConfig& config, const std::vector<MetricService>& java_services, Rng& rng,
     const std::function<void(
         const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>& emit,
     const std::atomic<bool>* cancel = nullptr);

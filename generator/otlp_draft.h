@@ -80,7 +80,8 @@ class TraceDraft {
     int service;
     int scope;
     uint64_t span_id;
-    uint64_t start_ns;
+    uint64_t start_ns, end_ns;
+    int kind;
     size_t end;  // Where its bytes end in bytes().
   };
   void Clear() {
@@ -102,7 +103,8 @@ class TraceDraft {
   void Finish() {
     if (decorate) decorate(draft_);
     draft_.EncodeTo(&bytes_);
-    spans_.push_back({service_, scope_, draft_.span_id, draft_.start_ns, bytes_.size()});
+    spans_.push_back({service_, scope_, draft_.span_id, draft_.start_ns, draft_.end_ns, draft_.kind,
+                      bytes_.size()});
     std::memcpy(trace_id_, draft_.trace_id, 16);
   }
 

@@ -20,6 +20,8 @@ struct SpanRef {
   uint8_t trace_id[16];
   uint8_t span_id[8];
   uint64_t start_offset_ns;
+  uint64_t duration_ns;
+  int kind;  // SpanKind: a metric's exemplar names a span of its own kind.
 };
 
 class TraceBuilder {

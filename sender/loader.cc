@@ -77,7 +77,42 @@ absl::StatusOr<std::string> EditFields(std::string_view message, uint32_t number
   return out;
 }
 
+// `message` without its fields `number`.
+std::string WithoutField(std::string_view message, uint32_t number) {
+  std::string out;
+  out.reserve(message.size());
+  wire::FieldReader r(message);
+  wire::Field f;
+  const uint8_t* copied = reinterpret_cast<const uint8_t*>(message.data());
+  while (r.Next(&f)) {
+    if (f.number != number) {
+      out.append(reinterpret_cast<const char*>(copied), static_cast<size_t>(r.position() - copied));
+    }
+    copied = r.position();
+  }
+  return out;
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> DropExemplars(std::string_view request) {
+  auto metric = [](std::string_view m) -> absl::StatusOr<std::string> {
+    std::string out(m);
+    // Gauge (5) and sum (7) points hold exemplars in field 5, histogram (9) points in
+    // 8, exponential-histogram (10) points in 11; each case holds its points in 1.
+    for (auto [data, field] : {std::pair{5u, 5u}, {7u, 5u}, {9u, 8u}, {10u, 11u}}) {
+      ASSIGN_OR_RETURN(out, EditFields(out, data, false, [field](std::string_view d) {
+                         return EditFields(d, 1, false, [field](std::string_view p) {
+                           return absl::StatusOr<std::string>(WithoutField(p, field));
+                         });
+                       }));
+    }
+    return out;
+  };
+  auto scope = [&](std::string_view s) { return EditFields(s, 2, false, metric); };
+  auto resource = [&](std::string_view r) { return EditFields(r, 2, false, scope); };
+  return EditFields(request, 1, false, resource);
+}
 
 absl::StatusOr<std::string> ApplyAttributeOverrides(std::string_view request, Signal signal,
                                                     const AttributeOverrides& o) {
@@ -107,7 +142,8 @@ absl::StatusOr<std::string> ApplyAttributeOverrides(std::string_view request, Si
 }
 
 absl::Status LoadTemplateFile(const std::string& path, Signal signal, const UnitLimits& limits,
-                              LoadedDataset* out, const AttributeOverrides& overrides) {
+                              LoadedDataset* out, const AttributeOverrides& overrides,
+                              bool drop_exemplars) {
   ASSIGN_OR_RETURN(auto reader, TemplateReader::Open(path));
   if (reader->signal() != signal) {
     return absl::InvalidArgumentError(StrCat(path, ": holds ", SignalName(reader->signal()),
@@ -130,6 +166,13 @@ absl::Status LoadTemplateFile(const std::string& path, Signal signal, const Unit
         return absl::InvalidArgumentError(StrCat(where, ": ", tagged.status().message()));
       }
       chunk.payload = *std::move(tagged);
+    }
+    if (drop_exemplars && signal == Signal::kMetrics) {
+      auto dropped = DropExemplars(chunk.payload);
+      if (!dropped.ok()) {
+        return absl::InvalidArgumentError(StrCat(where, ": ", dropped.status().message()));
+      }
+      chunk.payload = *std::move(dropped);
     }
     ASSIGN_OR_RETURN(uint64_t items, compiler.Add(chunk.payload, where));
     if (items != chunk.item_count) {

@@ -32,10 +32,15 @@ struct AttributeOverrides {
 };
 
 // Loads `path` as the template file of `signal` into `out`, in units within `limits`
-// (see frame.h), with `overrides` applied to every chunk. Errors name the file and byte
-// offset.
+// (see frame.h), with `overrides` applied to every chunk, and with `drop_exemplars`
+// metrics without their exemplars (a run that sends no traces has no span for them to
+// name). Errors name the file and byte offset.
 absl::Status LoadTemplateFile(const std::string& path, Signal signal, const UnitLimits& limits,
-                              LoadedDataset* out, const AttributeOverrides& overrides = {});
+                              LoadedDataset* out, const AttributeOverrides& overrides = {},
+                              bool drop_exemplars = false);
+
+// `request` (a serialized ExportMetricsServiceRequest) without exemplars.
+absl::StatusOr<std::string> DropExemplars(std::string_view request);
 
 // `request` (a serialized Export*ServiceRequest of `signal`) with `overrides` applied:
 // the three signals share field numbers down to the scope (1 resource_*, in it 1

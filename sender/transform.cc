@@ -30,11 +30,59 @@ uint64_t LenTag(uint32_t field) { return (uint64_t{field} << 3) | wire::kLen; }
 
 }  // namespace
 
+TraceLinks::TraceLinks(const CompiledSignal& traces,
+                       const std::vector<std::pair<uint32_t, uint32_t>>& shares,
+                       uint64_t first_replay, uint64_t step)
+    : shares_(std::make_unique<Share[]>(shares.size())),
+      share_count_(shares.size()),
+      first_replay_(first_replay),
+      step_(step) {
+  for (size_t w = 0; w < shares.size(); ++w) {
+    shares_[w].begin = shares[w].first;
+    shares_[w].end = shares[w].second;
+  }
+  // A trace cut into several units is whole once its last one is built.
+  for (uint32_t u = 0; u < traces.unit_count(); ++u) {
+    for (uint32_t g = traces.unit(u).first_group; g < traces.unit(u + 1).first_group; ++g) {
+      last_unit_[traces.trace_groups[g]] = u;
+    }
+  }
+}
+
+std::vector<TraceLinks::Target> TraceLinks::Targets(const CompiledSignal& signal) const {
+  std::vector<Target> out(signal.trace_groups.size());
+  for (size_t g = 0; g < out.size(); ++g) {
+    const auto found = last_unit_.find(signal.trace_groups[g]);
+    if (found == last_unit_.end() || share_count_ == 0) continue;
+    const uint32_t u = found->second;
+    size_t lo = 0, hi = share_count_;  // The last share beginning at or before u.
+    while (hi - lo > 1) {
+      const size_t mid = (lo + hi) / 2;
+      (shares_[mid].begin <= u ? lo : hi) = mid;
+    }
+    if (u < shares_[lo].begin || u >= shares_[lo].end) continue;  // No worker sends it.
+    out[g] = {static_cast<uint32_t>(lo), u - shares_[lo].begin};
+  }
+  return out;
+}
+
+int64_t TraceLinks::ReplayOf(Target target) const {
+  if (target.worker == Target::kNone) return -1;
+  const Share& s = shares_[target.worker];
+  const uint64_t size = s.end - s.begin;
+  const uint64_t built = s.built.load(std::memory_order_relaxed);
+  const uint64_t pass = built / size, at = built % size;
+  const uint64_t last = target.offset < at ? pass : pass > 0 ? pass - 1 : 0;
+  return static_cast<int64_t>(first_replay_ + last * step_);
+}
+
 RequestBuilder::RequestBuilder(const CompiledSignal& signal, const IdMapper& ids,
                                TimestampOptions ts, uint64_t rng_seed, uint64_t series_start_ns,
-                               SeriesFanout fanout)
+                               SeriesFanout fanout, const TraceLinks* links)
     : signal_(signal),
       ids_(ids),
+      links_(links),
+      targets_(links != nullptr ? links->Targets(signal) : std::vector<TraceLinks::Target>{}),
       ts_(ts),
       rng_(rng_seed),
       series_start_ns_(series_start_ns),
@@ -236,7 +284,9 @@ void RequestBuilder::Write(uint64_t replay, uint64_t now_ns, const uint64_t* las
   const uint32_t group_end = signal_.unit(cut_.end).first_group;
   new_traces_.resize(group_end - group_base_);
   for (uint32_t g = group_base_; g < group_end; ++g) {
-    new_traces_[g - group_base_] = ids_.MapTrace(signal_.trace_groups[g], replay);
+    const int64_t sent = links_ != nullptr ? links_->ReplayOf(targets_[g]) : -1;
+    new_traces_[g - group_base_] =
+        ids_.MapTrace(signal_.trace_groups[g], sent >= 0 ? static_cast<uint64_t>(sent) : replay);
   }
   base_ns_ = now_ns - static_cast<uint64_t>(ts_.backdate_ns);
   bases_.clear();

@@ -18,8 +18,12 @@
 // delta windows.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/random.h"
@@ -48,6 +52,46 @@ struct SeriesFanout {
   bool active() const { return replicas > 1 || churn_interval_ns > 0; }
 };
 
+// Which replay of each template trace the trace workers have sent, so that the trace
+// context metrics (exemplars) and logs carry names a span that was sent in this run,
+// not one of the same replay number, which the traces' pool may not have reached or
+// passed long ago. Trace worker w publishes how many units it has built (Built); a
+// reference to a trace whose last unit is u in w's share then takes the replay of w's
+// last pass that included u: the current pass when u is behind the worker, the one
+// before when it is ahead, the first when there is none yet (the span follows within
+// a pass). Thread-safe: one relaxed atomic per trace worker, on its own cache line.
+class TraceLinks {
+ public:
+  // `traces` is the compiled traces; `shares` the trace workers' units [begin, end), in
+  // order; replays run first_replay, first_replay + step, ... (scale-out).
+  TraceLinks(const CompiledSignal& traces, const std::vector<std::pair<uint32_t, uint32_t>>& shares,
+             uint64_t first_replay, uint64_t step);
+  // Trace worker `worker` has built `units` units in all (passes × share + position).
+  void Built(size_t worker, uint64_t units) {
+    shares_[worker].built.store(units, std::memory_order_relaxed);
+  }
+  // Where a template trace is sent: the worker, and the position of its last unit in
+  // that worker's share; worker kNone for a trace the traces do not hold.
+  struct Target {
+    static constexpr uint32_t kNone = UINT32_MAX;
+    uint32_t worker = kNone, offset = 0;
+  };
+  // The target of each trace group of `signal` (looked up once, at a worker's start).
+  std::vector<Target> Targets(const CompiledSignal& signal) const;
+  // The replay in which `target` was last sent (see above), or -1 for kNone.
+  int64_t ReplayOf(Target target) const;
+
+ private:
+  struct alignas(64) Share {
+    uint32_t begin = 0, end = 0;
+    std::atomic<uint64_t> built{0};
+  };
+  std::unique_ptr<Share[]> shares_;
+  size_t share_count_ = 0;
+  uint64_t first_replay_, step_;
+  std::unordered_map<TraceId, uint32_t, TraceIdHash> last_unit_;  // Per template trace.
+};
+
 // A run of units cut for one request.
 struct RequestCut {
   uint32_t begin = 0, end = 0;  // Units [begin, end).
@@ -58,9 +102,11 @@ struct RequestCut {
 // Per-worker state of the transform. Not thread-safe: one per worker.
 class RequestBuilder {
  public:
-  // `signal` and `ids` must outlive the builder.
+  // `signal`, `ids` and `links` must outlive the builder. With `links` (metrics and logs
+  // of a run that sends traces), trace context names the spans as sent (TraceLinks).
   RequestBuilder(const CompiledSignal& signal, const IdMapper& ids, TimestampOptions ts,
-                 uint64_t rng_seed, uint64_t series_start_ns, SeriesFanout fanout = {});
+                 uint64_t rng_seed, uint64_t series_start_ns, SeriesFanout fanout = {},
+                 const TraceLinks* links = nullptr);
 
   // Cuts the request that starts at unit `begin`: as many whole units as keep it within
   // `max_events` and `max_bytes`, at least one, none at or after `end`. Requires
@@ -95,6 +141,8 @@ class RequestBuilder {
 
   const CompiledSignal& signal_;
   const IdMapper& ids_;
+  const TraceLinks* links_;
+  std::vector<TraceLinks::Target> targets_;  // Per trace group, with links_.
   TimestampOptions ts_;
   Rng rng_;
   uint64_t series_start_ns_;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <barrier>
 #include <cmath>
+#include <memory>
 #include <thread>
 
 #include "common/clock.h"
@@ -122,12 +123,14 @@ struct GateAttachment {
 
 bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& exporter,
                       RequestBuilder& builder, TokenBucket* bucket, SeriesGate* gate,
-                      RunStats* stats, StopSignal* stop, int64_t deadline_ns, const Clock& clock) {
+                      RunStats* stats, StopSignal* stop, int64_t deadline_ns, const Clock& clock,
+                      TraceLinks* links) {
   const uint64_t max_events = pool.max_events[SignalIndex(w.signal)];
   const int64_t pacing_ns = pool.pacing_interval.count();
   // When each unit was last sent: the start of its next delta window (metrics).
   std::vector<uint64_t> last_sent(gate != nullptr ? w.end : 0, pool.series_start_ns);
   const auto step = static_cast<uint64_t>(pool.instances);
+  uint64_t built = 0;  // Units built, over all passes.
   for (uint64_t replay = static_cast<uint64_t>(pool.instance);
        pool.multiplier == 0 || replay < pool.multiplier; replay += step) {
     for (uint32_t u = w.begin; u < w.end;) {
@@ -163,6 +166,8 @@ bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& e
         gate->Hold(cut);
       }
       exporter.Send({cut.events, SeriesGate::Tag(cut), intended});
+      built += cut.end - cut.begin;
+      if (links != nullptr) links->Built(w.index, built);
       u = cut.end;
     }
   }
@@ -173,17 +178,17 @@ bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& e
 
 bool SendLoop(const WorkerShare& share, const PoolOptions& pool, Exporter& exporter,
               RequestBuilder& builder, TokenBucket* bucket, RunStats* stats, StopSignal* stop,
-              int64_t deadline_ns, const Clock& clock) {
+              int64_t deadline_ns, const Clock& clock, TraceLinks* links) {
   if (share.signal != Signal::kMetrics) {
     return SendLoopWithGate(share, pool, exporter, builder, bucket, nullptr, stats, stop,
-                            deadline_ns, clock);
+                            deadline_ns, clock, share.signal == Signal::kTraces ? links : nullptr);
   }
   // The gate outlives the loop only while the exporter still holds its requests: Drain
   // answers them after the loop, with no gate left to tell.
   SeriesGate gate(share.begin, share.end);
   GateAttachment attached(exporter, &gate);
   return SendLoopWithGate(share, pool, exporter, builder, bucket, &gate, stats, stop, deadline_ns,
-                          clock);
+                          clock, nullptr);
 }
 
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
@@ -205,9 +210,20 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
     const auto units = static_cast<uint64_t>(dataset.of(signal).unit_count());
     for (int w = 0; w < n; ++w) {
       workers.push_back({{signal, static_cast<uint32_t>(units * w / n),
-                          static_cast<uint32_t>(units * (w + 1) / n)},
+                          static_cast<uint32_t>(units * (w + 1) / n), static_cast<size_t>(w)},
                          SplitMix64(&worker_seed)});
     }
+  }
+  // Trace context in metrics and logs names spans this run sends, when it sends traces.
+  std::unique_ptr<TraceLinks> links;
+  if (split[SignalIndex(Signal::kTraces)] > 0) {
+    std::vector<std::pair<uint32_t, uint32_t>> shares;
+    for (const Worker& w : workers) {
+      if (w.share.signal == Signal::kTraces) shares.emplace_back(w.share.begin, w.share.end);
+    }
+    links = std::make_unique<TraceLinks>(dataset.of(Signal::kTraces), shares,
+                                         static_cast<uint64_t>(pool.instance),
+                                         static_cast<uint64_t>(pool.instances));
   }
   // The schedule's time 0 and the deadline are the same moment: when the last worker
   // has its exporter and builder ready. Starting the clock before would count worker
@@ -233,10 +249,12 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
       const std::unique_ptr<Exporter> exporter =
           MakeExporter(exporter_options, w.share.signal, stats);
       RequestBuilder builder(signal, ids, pool.timestamps, w.seed, pool.series_start_ns,
-                             w.share.signal == Signal::kMetrics ? pool.fanout : SeriesFanout{});
+                             w.share.signal == Signal::kMetrics ? pool.fanout : SeriesFanout{},
+                             w.share.signal != Signal::kTraces ? links.get() : nullptr);
       TokenBucket* bucket = limiter != nullptr ? limiter->of(w.share.signal) : nullptr;
       ready.arrive_and_wait();
-      if (!SendLoop(w.share, pool, *exporter, builder, bucket, stats, stop, deadline_ns, clock)) {
+      if (!SendLoop(w.share, pool, *exporter, builder, bucket, stats, stop, deadline_ns, clock,
+                    links.get())) {
         ++unfinished;
       }
       if (bucket != nullptr) {

@@ -65,6 +65,7 @@ uint64_t RequestEventBudget(const TokenBucket* bucket, std::chrono::nanoseconds 
 struct WorkerShare {
   Signal signal = Signal::kTraces;
   uint32_t begin = 0, end = 0;
+  size_t index = 0;  // Among its signal's workers.
 };
 
 // The per-send loop of one worker (the hot path): replays its share until the
@@ -72,9 +73,10 @@ struct WorkerShare {
 // or a stop, then returns; true when every replay was sent. `bucket` may be null
 // (unlimited). Metric shares hold a series gate (the exporter's listener while the loop
 // runs). Waits through exporter.WaitUntil, so a test's exporter can move a fake clock.
+// A trace share publishes its progress to `links` (may be null) after each request.
 bool SendLoop(const WorkerShare& share, const PoolOptions& pool, Exporter& exporter,
               RequestBuilder& builder, TokenBucket* bucket, RunStats* stats, StopSignal* stop,
-              int64_t deadline_ns, const Clock& clock);
+              int64_t deadline_ns, const Clock& clock, TraceLinks* links = nullptr);
 
 // Sends `dataset` until the multiplier (this instance's replays of it) or duration is
 // reached or `stop` fires, then waits for in-flight calls. `limiter` may be null

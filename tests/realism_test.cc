@@ -3,8 +3,9 @@
 // gives synthetic data away. No span ends after it arrived; every span comes from a
 // versioned instrumentation library of its service's language; services mix SDK
 // languages, consistently; every metric has the number of series the generator was
-// asked for, attributes or not; the run's own resource, scope and span attributes are on
-// everything, the flag winning over the environment.
+// asked for, attributes or not; latency histograms carry exemplars that name spans of
+// their service which arrived, as do log records; the run's own resource, scope and span attributes
+// are on everything, the flag winning over the environment.
 #include <map>
 #include <mutex>
 #include <set>
@@ -37,6 +38,13 @@ struct Seen {
   std::set<std::string> scope_names;
   std::map<std::string, uint64_t> env_value, flag_value, scope_attr, span_attr;
   std::map<std::string, std::set<std::string>> series_of_metric;
+  // Spans by trace_id + span_id: their service and kind; exemplars: the span they name,
+  // their metric and its service.
+  std::map<std::string, std::pair<std::string, int>> span_of_id;
+  struct Named {
+    std::string id, metric, service;
+  };
+  std::vector<Named> exemplars;
 
   static std::string Key(const KeyValues& attrs) {
     std::set<std::string> kvs;
@@ -80,10 +88,12 @@ TEST_CASE("realism: a replay of the defaults is what instrumented services send"
       REQUIRE(req.ParseFromString(b));
       for (const auto& rs : req.resource_spans()) {
         seen.Resource(rs.resource());
+        const std::string service = Value(rs.resource().attributes(), "service.name");
         for (const auto& ss : rs.scope_spans()) {
           seen.Scope(ss.scope());
           for (const auto& s : ss.spans()) {
             ++seen.spans;
+            seen.span_of_id[s.trace_id() + s.span_id()] = {service, s.kind()};
             ++seen.span_attr[Value(s.attributes(), "test.run")];
           }
         }
@@ -97,6 +107,13 @@ TEST_CASE("realism: a replay of the defaults is what instrumented services send"
         for (const auto& sm : rm.scope_metrics()) {
           seen.Scope(sm.scope());
           for (const auto& m : sm.metrics()) {
+            const std::string service = Value(rm.resource().attributes(), "service.name");
+            for (const auto& p : m.histogram().data_points())
+              for (const auto& e : p.exemplars())
+                seen.exemplars.push_back({e.trace_id() + e.span_id(), m.name(), service});
+            for (const auto& p : m.exponential_histogram().data_points())
+              for (const auto& e : p.exemplars())
+                seen.exemplars.push_back({e.trace_id() + e.span_id(), m.name(), service});
             seen.Series(m.name(), resource, m.gauge().data_points());
             seen.Series(m.name(), resource, m.sum().data_points());
             seen.Series(m.name(), resource, m.histogram().data_points());
@@ -130,6 +147,25 @@ TEST_CASE("realism: a replay of the defaults is what instrumented services send"
   CHECK(got.validation_errors == 0);  // No span_ends_after_receipt, no unversioned scope.
   CHECK(got.errors_by_kind.count("span_ends_after_receipt") == 0);
   CHECK(got.errors_by_kind.count("scope_without_version") == 0);
+  // Exemplars name spans that arrived (the sink counts them; the rule is 99 %), of their
+  // metric's service and of its kind: a server span for http.server.*, else a client's.
+  REQUIRE(got.exemplars.named > 100);
+  CHECK(got.exemplars.named == seen.exemplars.size());
+  CHECK(got.exemplars.resolved * 100 >= got.exemplars.named * 99);
+  CHECK(got.exemplars.pending == 0);
+  size_t matched = 0;
+  for (const auto& e : seen.exemplars) {
+    const auto span = seen.span_of_id.find(e.id);
+    if (span == seen.span_of_id.end()) continue;
+    ++matched;
+    INFO(e.metric << " of " << e.service);
+    CHECK(span->second.first == e.service);
+    CHECK(span->second.second == (e.metric.starts_with("http.server.") ? 2 : 3));
+  }
+  CHECK(matched == got.exemplars.resolved);
+  // Log records name spans that arrived too.
+  REQUIRE(got.log_links.named > 1000);
+  CHECK(got.log_links.resolved * 100 >= got.log_links.named * 99);
 
   REQUIRE(seen.spans > 1000);
   // The run's attributes are on every resource, scope and span: the flag's value wins

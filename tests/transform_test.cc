@@ -423,6 +423,117 @@ TEST_CASE("logs of a span carry that span's new IDs in the same replay") {
   CHECK(correlated > 50);
 }
 
+// trace_id + span_id of every span in the requests of units [begin, end) of one replay.
+std::set<std::string> SentSpans(RequestBuilder& b, const CompiledSignal& c, uint32_t begin,
+                                uint32_t end, uint64_t replay) {
+  std::set<std::string> out;
+  const std::vector<uint64_t> last_sent(c.unit_count(), kSeriesStart);
+  for (uint32_t u = begin; u < end;) {
+    const RequestCut& cut = b.Cut(u, end, 100, 4 << 20);
+    std::string bytes(cut.bytes, '\0');
+    b.Write(replay, kNow, last_sent.data(), reinterpret_cast<uint8_t*>(bytes.data()));
+    ct::ExportTraceServiceRequest got;
+    REQUIRE(got.ParseFromString(bytes));
+    for (const auto& rs : got.resource_spans())
+      for (const auto& ss : rs.scope_spans())
+        for (const auto& s : ss.spans()) out.insert(s.trace_id() + s.span_id());
+    u = cut.end;
+  }
+  return out;
+}
+
+// The spans the exemplars (metrics) or log records (logs) of one replay name.
+std::vector<std::string> NamedSpans(RequestBuilder& b, const CompiledSignal& c, Signal signal,
+                                    uint64_t replay) {
+  std::vector<std::string> out;
+  ForEachRequest(b, c, 500, replay, [&](const Built& r) {
+    if (signal == Signal::kLogs) {
+      cl::ExportLogsServiceRequest got;
+      REQUIRE(got.ParseFromString(r.sent));
+      for (const auto& rl : got.resource_logs())
+        for (const auto& sl : rl.scope_logs())
+          for (const auto& rec : sl.log_records())
+            if (!rec.span_id().empty()) out.push_back(rec.trace_id() + rec.span_id());
+      return;
+    }
+    cm::ExportMetricsServiceRequest got;
+    REQUIRE(got.ParseFromString(r.sent));
+    for (const auto& rm : got.resource_metrics())
+      for (const auto& sm : rm.scope_metrics())
+        for (const auto& m : sm.metrics()) {
+          for (const auto& p : m.histogram().data_points())
+            for (const auto& e : p.exemplars()) out.push_back(e.trace_id() + e.span_id());
+          for (const auto& p : m.exponential_histogram().data_points())
+            for (const auto& e : p.exemplars()) out.push_back(e.trace_id() + e.span_id());
+        }
+  });
+  return out;
+}
+
+TEST_CASE("exemplars and logs name spans as the trace workers last sent them") {
+  testing::TempDir dir;
+  GeneratorConfig config = testing::SmallConfig(dir);
+  config.metric_count = 85;  // The whole catalog: the service histograms have exemplars.
+  auto summary = GenerateDataset(config);
+  REQUIRE(summary.ok());
+  const LoadedDataset data = Load(*summary);
+  const CompiledSignal& traces = data.of(Signal::kTraces);
+  REQUIRE(data.of(Signal::kMetrics).span_slots.size() >= 20);
+  const uint32_t n = traces.unit_count(), half = n / 2, quarter = (n - half) / 2;
+  REQUIRE(quarter >= 4);
+  // Two trace workers, as a pool splits the units; replays 3, 5, 7, ... (instance 1 of 2).
+  TraceLinks links(traces, {{0, half}, {half, n}}, 3, 2);
+  const IdMapper ids(11);
+  RequestBuilder trace_builder(traces, ids, {}, 1, kSeriesStart);
+  RequestBuilder metrics(data.of(Signal::kMetrics), ids, {}, 2, kSeriesStart, {}, &links);
+  RequestBuilder logs(data.of(Signal::kLogs), ids, {}, 3, kSeriesStart, {}, &links);
+
+  // Nothing sent yet: references name the first replay's spans, which come next.
+  const std::set<std::string> first = SentSpans(trace_builder, traces, 0, n, 3);
+  for (Signal s : {Signal::kMetrics, Signal::kLogs}) {
+    const auto named = NamedSpans(s == Signal::kMetrics ? metrics : logs, data.of(s), s, 40);
+    REQUIRE(named.size() >= 20);
+    for (const auto& id : named) CHECK(first.count(id) == 1);
+  }
+
+  // Worker 0 has sent its share once and then a quarter of it again; worker 1 half of
+  // its share once. A reference names replay 5 in the first quarter, replay 3 in the
+  // rest of worker 0's share and the first half of worker 1's, and the rest of worker 1's
+  // share comes next, in replay 3.
+  links.Built(0, half + quarter);
+  links.Built(1, quarter);
+  const std::set<std::string> again = SentSpans(trace_builder, traces, 0, quarter, 5);
+  const std::set<std::string> stale = SentSpans(trace_builder, traces, 0, n, 5);
+  const std::set<std::string> superseded = SentSpans(trace_builder, traces, 0, quarter, 3);
+  for (Signal s : {Signal::kMetrics, Signal::kLogs}) {
+    INFO(SignalName(s));
+    const auto named = NamedSpans(s == Signal::kMetrics ? metrics : logs, data.of(s), s, 41);
+    size_t in_again = 0, in_first = 0;
+    for (const auto& id : named) {
+      in_again += again.count(id);
+      in_first += first.count(id);
+      // Never a span of replay 5 that has not been sent.
+      CHECK((again.count(id) == 1 || (first.count(id) == 1 && stale.count(id) == 0)));
+      CHECK(superseded.count(id) == 0);  // Replay 5 of these was sent since.
+    }
+    CHECK(in_again + in_first == named.size());
+    CHECK(in_again > 0);
+    CHECK(in_first > 0);
+  }
+  CHECK(links.ReplayOf(TraceLinks::Target{}) == -1);  // A trace the traces do not hold.
+
+  // A run without traces loads the metrics without exemplars, and nothing else changes.
+  LoadedDataset bare;
+  REQUIRE(LoadTemplateFile(summary->metrics.path, Signal::kMetrics, {}, &bare, {},
+                           /*drop_exemplars=*/true)
+              .ok());
+  CHECK(bare.of(Signal::kMetrics).span_slots.empty());
+  CHECK(bare.of(Signal::kMetrics).trace_groups.empty());
+  CHECK(bare.of(Signal::kMetrics).events == data.of(Signal::kMetrics).events);
+  CHECK(bare.of(Signal::kMetrics).counter_slots.size() ==
+        data.of(Signal::kMetrics).counter_slots.size());
+}
+
 }  // namespace
 }  // namespace loadgen
 

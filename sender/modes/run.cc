@@ -71,7 +71,8 @@ absl::Status LoadDataset(const SenderConfig& config, const Clock& clock, LoadedD
     if (path->empty()) continue;
     const UnitLimits limits{static_cast<size_t>(batch),
                             static_cast<size_t>(config.max_request_bytes)};
-    RETURN_IF_ERROR(LoadTemplateFile(*path, signal, limits, dataset, overrides));
+    RETURN_IF_ERROR(LoadTemplateFile(*path, signal, limits, dataset, overrides,
+                                     /*drop_exemplars=*/config.traces_file.empty()));
   }
   uint64_t total_events = 0;
   std::string loaded;
@@ -79,8 +80,13 @@ absl::Status LoadDataset(const SenderConfig& config, const Clock& clock, LoadedD
     const CompiledSignal& signal = dataset->of(s);
     if (signal.empty()) continue;
     total_events += signal.events;
-    StrAppend(&loaded, fmt::format(" {} {} in {} units ({:.1f} MiB);", SignalName(s), signal.events,
-                                   signal.unit_count(), signal.MemoryBytes() / 1048576.0));
+    // An exemplar's span ID is its one span slot.
+    const std::string exemplars = s == Signal::kMetrics && !signal.span_slots.empty()
+                                      ? fmt::format(" with {} exemplars", signal.span_slots.size())
+                                      : "";
+    StrAppend(&loaded,
+              fmt::format(" {} {}{} in {} units ({:.1f} MiB);", SignalName(s), signal.events,
+                          exemplars, signal.unit_count(), signal.MemoryBytes() / 1048576.0));
   }
   if (total_events == 0) {
     return absl::InvalidArgumentError("no events to send: every input is empty or unset");
