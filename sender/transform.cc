@@ -68,10 +68,8 @@ std::vector<TraceLinks::Target> TraceLinks::Targets(const CompiledSignal& signal
 
 int64_t TraceLinks::ReplayOf(Target target) const {
   if (target.worker == Target::kNone) return -1;
-  const Share& s = shares_[target.worker];
-  const uint64_t size = s.end - s.begin;
-  const uint64_t built = s.built.load(std::memory_order_relaxed);
-  const uint64_t pass = built / size, at = built % size;
+  const uint64_t built = shares_[target.worker].built.load(std::memory_order_relaxed);
+  const uint64_t pass = built >> 32, at = built & 0xFFFFFFFFu;
   const uint64_t last = target.offset < at ? pass : pass > 0 ? pass - 1 : 0;
   return static_cast<int64_t>(first_replay_ + last * step_);
 }

@@ -40,12 +40,17 @@ struct TimestampOptions {
 // as replica r % replicas: every resource's identity attribute (Envelope::
 // identity_offset) names another instance, so each series identity gets one point every
 // `replicas` replays (one per collection interval when the run sets replicas to
-// points/s x interval / series), its counters grow per visit, and a delta point covers
-// the interval. With churn, every `churn_interval` the identities of `churn_share` of
-// the resources (chosen per resource and replica) are replaced, as pods restart: new
-// series, whose cumulative start is the moment they appeared.
+// points/s x interval / series, rounded up, and the last replica covers the fraction
+// left), its counters grow per visit, and a delta point covers the interval. With churn, every
+// `churn_interval` the identities of `churn_share` of the resources (chosen per resource and
+// replica) are replaced, as pods restart: new series, whose cumulative start is the moment they
+// appeared.
 struct SeriesFanout {
   uint64_t replicas = 1;
+  // The share of its points a worker sends as the last replica (the first ones of its
+  // units), so that a cycle of `replicas` replays holds points/s x interval points: a
+  // cycle lasts the interval, not up to a replica's worth of series longer.
+  double last_pass = 1;
   int64_t interval_ns = 0;        // The collection interval: delta windows, when replicas > 1.
   int64_t churn_interval_ns = 0;  // 0: no churn.
   double churn_share = 0;
@@ -55,7 +60,7 @@ struct SeriesFanout {
 // Which replay of each template trace the trace workers have sent, so that the trace
 // context metrics (exemplars) and logs carry names a span that was sent in this run,
 // not one of the same replay number, which the traces' pool may not have reached or
-// passed long ago. Trace worker w publishes how many units it has built (Built); a
+// passed long ago. Trace worker w publishes how far it has built (Built); a
 // reference to a trace whose last unit is u in w's share then takes the replay of w's
 // last pass that included u: the current pass when u is behind the worker, the one
 // before when it is ahead, the first when there is none yet (the span follows within
@@ -66,9 +71,10 @@ class TraceLinks {
   // order; replays run first_replay, first_replay + step, ... (scale-out).
   TraceLinks(const CompiledSignal& traces, const std::vector<std::pair<uint32_t, uint32_t>>& shares,
              uint64_t first_replay, uint64_t step);
-  // Trace worker `worker` has built `units` units in all (passes × share + position).
-  void Built(size_t worker, uint64_t units) {
-    shares_[worker].built.store(units, std::memory_order_relaxed);
+  // Trace worker `worker` has built its share `passes` times and, in the pass after,
+  // its first `position` units. Packed in one word so that a reader divides nothing.
+  void Built(size_t worker, uint64_t passes, uint32_t position) {
+    shares_[worker].built.store(passes << 32 | position, std::memory_order_relaxed);
   }
   // Where a template trace is sent: the worker, and the position of its last unit in
   // that worker's share; worker kNone for a trace the traces do not hold.

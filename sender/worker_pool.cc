@@ -130,13 +130,17 @@ bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& e
   // When each unit was last sent: the start of its next delta window (metrics).
   std::vector<uint64_t> last_sent(gate != nullptr ? w.end : 0, pool.series_start_ns);
   const auto step = static_cast<uint64_t>(pool.instances);
-  uint64_t built = 0;  // Units built, over all passes.
+  uint64_t passes = 0;  // Over the whole share.
+  const uint64_t replicas = gate != nullptr ? pool.fanout.replicas : 1;
   for (uint64_t replay = static_cast<uint64_t>(pool.instance);
        pool.multiplier == 0 || replay < pool.multiplier; replay += step) {
-    for (uint32_t u = w.begin; u < w.end;) {
+    const uint32_t end = replicas > 1 && replay % replicas == replicas - 1
+                             ? std::min(w.end, w.last_pass_end)
+                             : w.end;
+    for (uint32_t u = w.begin; u < end;) {
       if (!WaitForSlotOrStop(exporter, deadline_ns, stop, clock)) return false;
       const RequestCut& cut =
-          builder.Cut(u, w.end, RequestEventBudget(bucket, pool.pacing_interval, max_events),
+          builder.Cut(u, end, RequestEventBudget(bucket, pool.pacing_interval, max_events),
                       pool.max_request_bytes);
       while (gate != nullptr && gate->Busy(cut)) {
         if (stop->stopped()) return false;
@@ -166,10 +170,10 @@ bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& e
         gate->Hold(cut);
       }
       exporter.Send({cut.events, SeriesGate::Tag(cut), intended});
-      built += cut.end - cut.begin;
-      if (links != nullptr) links->Built(w.index, built);
+      if (links != nullptr) links->Built(w.index, passes, cut.end - w.begin);
       u = cut.end;
     }
+    ++passes;
   }
   return true;
 }
@@ -191,36 +195,56 @@ bool SendLoop(const WorkerShare& share, const PoolOptions& pool, Exporter& expor
                           clock, nullptr);
 }
 
+std::vector<WorkerShare> ShareWork(const LoadedDataset& dataset, int workers,
+                                   const SeriesFanout& fanout) {
+  std::array<size_t, 3> unit_counts{};
+  for (int i = 0; i < 3; ++i) unit_counts[i] = dataset.signals[i].unit_count();
+  const std::array<int, 3> split = SplitWorkers(workers, dataset.events, unit_counts);
+  std::vector<WorkerShare> out;
+  for (Signal signal : kAllSignals) {
+    const int n = split[SignalIndex(signal)];
+    const CompiledSignal& data = dataset.of(signal);
+    const auto units = static_cast<uint64_t>(data.unit_count());
+    for (int w = 0; w < n; ++w) {
+      WorkerShare share{signal, static_cast<uint32_t>(units * w / n),
+                        static_cast<uint32_t>(units * (w + 1) / n), static_cast<size_t>(w)};
+      if (signal == Signal::kMetrics && fanout.replicas > 1 && fanout.last_pass < 1) {
+        uint64_t points = 0, covered = 0;
+        for (uint32_t u = share.begin; u < share.end; ++u) points += data.unit(u).events;
+        // At least the share, so that no series' replicas come round faster than the
+        // interval.
+        const double wanted = fanout.last_pass * static_cast<double>(points);
+        share.last_pass_end = share.begin;
+        while (share.last_pass_end < share.end && static_cast<double>(covered) < wanted) {
+          covered += data.unit(share.last_pass_end++).events;
+        }
+      }
+      out.push_back(share);
+    }
+  }
+  return out;
+}
+
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
                          const ExporterOptions& exporter_options, RateLimiter* limiter,
                          RunStats* stats, StopSignal* stop, const std::function<void()>& on_start) {
-  std::array<size_t, 3> unit_counts{};
-  for (int i = 0; i < 3; ++i) unit_counts[i] = dataset.signals[i].unit_count();
-  const std::array<int, 3> split = SplitWorkers(pool.workers, dataset.events, unit_counts);
   const IdMapper ids(pool.run_key, pool.instances > 1 ? pool.instance : -1);
-
   struct Worker {
     WorkerShare share;
     uint64_t seed;
   };
   std::vector<Worker> workers;
   uint64_t worker_seed = pool.run_key;
-  for (Signal signal : kAllSignals) {
-    const int n = split[SignalIndex(signal)];
-    const auto units = static_cast<uint64_t>(dataset.of(signal).unit_count());
-    for (int w = 0; w < n; ++w) {
-      workers.push_back({{signal, static_cast<uint32_t>(units * w / n),
-                          static_cast<uint32_t>(units * (w + 1) / n), static_cast<size_t>(w)},
-                         SplitMix64(&worker_seed)});
-    }
+  for (const WorkerShare& share : ShareWork(dataset, pool.workers, pool.fanout)) {
+    workers.push_back({share, SplitMix64(&worker_seed)});
   }
   // Trace context in metrics and logs names spans this run sends, when it sends traces.
   std::unique_ptr<TraceLinks> links;
-  if (split[SignalIndex(Signal::kTraces)] > 0) {
-    std::vector<std::pair<uint32_t, uint32_t>> shares;
-    for (const Worker& w : workers) {
-      if (w.share.signal == Signal::kTraces) shares.emplace_back(w.share.begin, w.share.end);
-    }
+  std::vector<std::pair<uint32_t, uint32_t>> shares;
+  for (const Worker& w : workers) {
+    if (w.share.signal == Signal::kTraces) shares.emplace_back(w.share.begin, w.share.end);
+  }
+  if (!shares.empty()) {
     links = std::make_unique<TraceLinks>(dataset.of(Signal::kTraces), shares,
                                          static_cast<uint64_t>(pool.instance),
                                          static_cast<uint64_t>(pool.instances));

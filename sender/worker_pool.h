@@ -66,7 +66,15 @@ struct WorkerShare {
   Signal signal = Signal::kTraces;
   uint32_t begin = 0, end = 0;
   size_t index = 0;  // Among its signal's workers.
+  // Metrics: where its pass as the last replica of the series fan-out ends (see
+  // SeriesFanout::last_pass); end or beyond: the whole share.
+  uint32_t last_pass_end = UINT32_MAX;
 };
+
+// The workers' shares, signal by signal, for `workers` workers (see SplitWorkers);
+// metric shares end their last replica's pass after `fanout.last_pass` of their points.
+std::vector<WorkerShare> ShareWork(const LoadedDataset& dataset, int workers,
+                                   const SeriesFanout& fanout);
 
 // The per-send loop of one worker (the hot path): replays its share until the
 // multiplier, the deadline (clock time; 0: none), the end of the bucket's schedule

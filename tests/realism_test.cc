@@ -6,6 +6,7 @@
 // asked for, attributes or not; latency histograms carry exemplars that name spans of
 // their service which arrived, as do log records; the run's own resource, scope and span attributes
 // are on everything, the flag winning over the environment.
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <set>
@@ -196,38 +197,42 @@ TEST_CASE("realism: a replay of the defaults is what instrumented services send"
 }
 
 TEST_CASE("realism: with a collection interval each series gets one point per interval") {
+  // The issue's figures: a 10 s interval at 20k events/s, over one interval and a fifth
+  // (the first fifth of the identities come round a second time).
   TempDir dir;
   const std::string config =
-      testing::DefaultSetup(dir, {{"collection_interval: 0s", "collection_interval: 2s"}});
+      testing::DefaultSetup(dir, {{"collection_interval: 0s", "collection_interval: 10s"}});
   SinkOptions options;
   options.validate = true;
-  options.series_interval_ns = 2'000'000'000;
+  options.series_interval_ns = 10'000'000'000;
   OtlpSink sink(options);
   auto port = sink.Start("127.0.0.1:0");
   REQUIRE(port.ok());
   auto r =
       testing::Run({testing::BinaryPath("telemetry-sender"), "--config", config, "--endpoint",
-                    "127.0.0.1:" + std::to_string(*port), "--rate", "50000", "--duration", "5s"},
+                    "127.0.0.1:" + std::to_string(*port), "--rate", "20000", "--duration", "12s"},
                    {}, dir.path());
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   sink.Shutdown();
-  // "metrics: S series x N replicas = A active series, one point each per 2s (P points/s)"
-  const size_t at = r.out.find(" active series, one point each per 2s (");
+  // "metrics: S series x R replicas = A active series, one point each per 10s (P points/s)"
+  const size_t at = r.out.find(" active series, one point each per 10s (");
   REQUIRE(at != std::string::npos);
   const int64_t active = std::stoll(r.out.substr(r.out.rfind(' ', at - 1) + 1));
-  const double per_second = std::stod(r.out.substr(at + 39));
+  const double per_second = std::stod(r.out.substr(at + 40));
   const int64_t series = std::stoll(r.out.substr(r.out.find("metrics: ") + 9));
   const SinkSnapshot got = sink.Snapshot();
   for (const auto& e : got.examples) WARN(e);
   CHECK(got.validation_errors == 0);  // No series_too_frequent, no counter going back.
-  // Every identity arrived (each at least twice in 5 s), none more often than 1.8 s.
+  // Every identity arrived, and those that came round again did so after an interval
+  // (less the pacing of requests: 50 ms).
   CHECK(static_cast<int64_t>(got.series) == active);
-  CHECK(got.min_series_gap_ns >= 1'800'000'000);
-  // Active series are points/s x interval, rounded up to whole replicas of the dataset.
-  CHECK(static_cast<double>(active) >= per_second * 2);
-  CHECK(static_cast<double>(active) < per_second * 2 + static_cast<double>(series));
-  CHECK(active > series);  // The fan-out did something.
+  CHECK(got.min_series_gap_ns >= 9'900'000'000);
+  CHECK(got.min_series_gap_ns < 11'000'000'000);  // Some did come round.
+  // Active series are points/s x interval (the issue asks +-5%; the printed rate is
+  // rounded to a point/s, and the last replica to a unit).
+  CHECK(std::abs(static_cast<double>(active) - per_second * 10) < per_second * 10 * 0.01);
+  CHECK(active > 3 * series);  // The fan-out did something.
 }
 
 }  // namespace

@@ -500,8 +500,8 @@ TEST_CASE("exemplars and logs name spans as the trace workers last sent them") {
   // its share once. A reference names replay 5 in the first quarter, replay 3 in the
   // rest of worker 0's share and the first half of worker 1's, and the rest of worker 1's
   // share comes next, in replay 3.
-  links.Built(0, half + quarter);
-  links.Built(1, quarter);
+  links.Built(0, 1, quarter);
+  links.Built(1, 0, quarter);
   const std::set<std::string> again = SentSpans(trace_builder, traces, 0, quarter, 5);
   const std::set<std::string> stale = SentSpans(trace_builder, traces, 0, n, 5);
   const std::set<std::string> superseded = SentSpans(trace_builder, traces, 0, quarter, 3);

@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "sender/schedule.h"
 #include "sender/transform.h"
+#include "sender/worker_pool.h"
 
 namespace loadgen {
 namespace {
@@ -133,6 +134,21 @@ std::string Si(double v, const char* unit) {
 
 }  // namespace
 
+uint64_t ActiveSeries(const LoadedDataset& dataset, const SenderConfig& config,
+                      const SeriesFanout& fanout) {
+  const CompiledSignal& metrics = dataset.of(Signal::kMetrics);
+  uint64_t active = 0;
+  for (const WorkerShare& share :
+       ShareWork(dataset, static_cast<int>(config.concurrency), fanout)) {
+    if (share.signal != Signal::kMetrics) continue;
+    for (uint32_t u = share.begin; u < share.end; ++u) {
+      active += metrics.unit(u).events *
+                (u < share.last_pass_end ? fanout.replicas : fanout.replicas - 1);
+    }
+  }
+  return active;
+}
+
 absl::StatusOr<SeriesFanout> MetricFanout(const SenderConfig& config, const LoadedDataset& dataset,
                                           std::string* text) {
   SeriesFanout fanout;
@@ -152,14 +168,19 @@ absl::StatusOr<SeriesFanout> MetricFanout(const SenderConfig& config, const Load
     const double points_per_second =
         rate * static_cast<double>(series) / static_cast<double>(dataset.total_events());
     const double interval_s = static_cast<double>(config.collection_interval.count()) / 1e9;
-    // Whole replicas, rounded up: a series never gets two points within an interval.
-    fanout.replicas = std::max<uint64_t>(
-        1, static_cast<uint64_t>(std::ceil(points_per_second * interval_s / series - 1e-9)));
+    // Replicas enough for points/s x interval identities: whole ones, and the last one
+    // covers what is left, so that a series never gets two points within an interval
+    // and the active series are what the rate and interval make.
+    const double replicas = points_per_second * interval_s / static_cast<double>(series);
+    fanout.replicas = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(replicas - 1e-9)));
+    if (fanout.replicas > 1) {
+      fanout.last_pass = std::min(1.0, replicas - static_cast<double>(fanout.replicas - 1));
+    }
     fanout.interval_ns = config.collection_interval.count();
     *text = fmt::format(
-        "metrics: {} series x {} replicas = {} active series, one point each per {} "
+        "metrics: {} series x {:.2f} replicas = {} active series, one point each per {} "
         "({:.0f} points/s)",
-        series, fanout.replicas, series * fanout.replicas,
+        series, std::max(1.0, replicas), ActiveSeries(dataset, config, fanout),
         FormatDuration(config.collection_interval), points_per_second);
   }
   if (fanout.churn_interval_ns > 0) {
@@ -177,6 +198,7 @@ absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& 
   ASSIGN_OR_RETURN(const SeriesFanout fanout, MetricFanout(config, dataset, &fanout_text));
   plan.metric_series = dataset.events[SignalIndex(Signal::kMetrics)];
   plan.replicas = fanout.replicas;
+  plan.active_series = ActiveSeries(dataset, config, fanout);
   plan.fanout_text = fanout_text;
   plan.compression_level = static_cast<int>(config.compression_level);
   RateSchedule schedule = RateSchedule::Constant(config.events_per_second);
@@ -347,7 +369,7 @@ std::string PlanJson(const Plan& plan) {
                {"compression_level", plan.compression_level},
                {"metric_series", plan.metric_series},
                {"metric_replicas", plan.replicas},
-               {"active_series", plan.metric_series * plan.replicas},
+               {"active_series", plan.active_series},
                {"sender_memory_bytes", plan.sender_memory_bytes}};
   Json signals = Json::object();
   for (Signal sig : kAllSignals) {

@@ -42,7 +42,8 @@ struct Plan {
   std::string shape;                  // "100000 events/s for 60s", or the schedule.
   Compression compression = Compression::kNone;  // The config's.
   uint64_t metric_series = 0;                    // Series in the dataset (points per replay).
-  uint64_t replicas = 1;  // Identities each series is sent as (metrics fan-out).
+  uint64_t replicas = 1;  // Identities each series is sent as, at most (metrics fan-out).
+  uint64_t active_series = 0;
   std::string fanout_text;
   int compression_level = kDefaultCompressionLevel;
   uint64_t sender_memory_bytes = 0;  // Estimated peak RSS of the sender.
@@ -50,11 +51,14 @@ struct Plan {
 
 // The metric series fan-out of metrics.collection_interval and metrics.churn: replicas
 // so that each series identity gets at most one point per collection interval at the
-// configured rate (the schedule's peak): ceil(points/s x interval / series). `text`
-// says what it comes to ("" when neither is set). Fails when an interval is set
-// without a rate.
+// configured rate (the schedule's peak): points/s x interval / series of them, the last
+// one partial. `text` says what it comes to ("" when neither is set). Fails when an
+// interval is set without a rate.
 absl::StatusOr<SeriesFanout> MetricFanout(const SenderConfig& config, const LoadedDataset& dataset,
                                           std::string* text);
+// The series identities a run with `fanout` sends: points/s x interval, to a unit.
+uint64_t ActiveSeries(const LoadedDataset& dataset, const SenderConfig& config,
+                      const SeriesFanout& fanout);
 
 // Fails when the config sets no rate and no schedule (a plan needs a rate), or no
 // duration, multiplier or schedule end (a plan needs a length).
