@@ -100,8 +100,9 @@ absl::StatusOr<std::string> DropExemplars(std::string_view request) {
     std::string out(m);
     // Gauge (5) and sum (7) points hold exemplars in field 5, histogram (9) points in
     // 8, exponential-histogram (10) points in 11; each case holds its points in 1.
-    for (auto [data, field] : {std::pair{5u, 5u}, {7u, 5u}, {9u, 8u}, {10u, 11u}}) {
-      ASSIGN_OR_RETURN(out, EditFields(out, data, false, [field](std::string_view d) {
+    for (const auto& kind : {std::pair{5u, 5u}, {7u, 5u}, {9u, 8u}, {10u, 11u}}) {
+      const uint32_t field = kind.second;  // A structured binding clang 14 cannot capture.
+      ASSIGN_OR_RETURN(out, EditFields(out, kind.first, false, [field](std::string_view d) {
                          return EditFields(d, 1, false, [field](std::string_view p) {
                            return absl::StatusOr<std::string>(WithoutField(p, field));
                          });
