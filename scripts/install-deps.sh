@@ -27,7 +27,22 @@ if [ "${1:-}" != "--tools" ]; then
     clang libclang-rt-14-dev  # libFuzzer and its sanitizers (make fuzz)
     chromium  # the HTML report test renders the report headless
   )
+  # The interop test sends with the OpenTelemetry JS SDK (tests/interop): Node.js and
+  # npm, unless the machine has them already.
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
 fi
+
+# The JS SDK, at the versions tests/interop/package-lock.json pins (when it changed).
+install_interop() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/interop"
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json" 2>/dev/null; then
+    echo "install-deps: npm ci in tests/interop"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error &&
+      cp package-lock.json node_modules/.installed-lock.json)
+  fi
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -37,6 +52,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+  [ "${1:-}" = "--tools" ] || install_interop
   exit 0
 fi
 
@@ -49,3 +65,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ "${1:-}" = "--tools" ] || install_interop

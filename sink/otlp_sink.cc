@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "common/clock.h"
 #include "common/compression.h"
@@ -28,6 +29,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "sink/otlp_json.h"
 #include "sink/validate.h"
 
 namespace loadgen {
@@ -495,7 +497,7 @@ absl::StatusOr<int> OtlpSink::Start(const std::string& listen) {
 
 absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
   auto handler = [this](const HttpRequest& r) -> HttpResponse {
-    const std::string proto = "application/x-protobuf";
+    const std::string proto = "application/x-protobuf", kJson = "application/json";
     Signal signal;
     if (r.path == "/v1/traces") {
       signal = Signal::kTraces;
@@ -509,8 +511,10 @@ absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
     }
     if (r.method != "POST") return {405, "text/plain; charset=utf-8", "POST only\n"};
     const std::string* type = r.Header("content-type");
-    if (type == nullptr || !type->starts_with(proto)) {
-      return {415, "text/plain; charset=utf-8", "only application/x-protobuf bodies\n"};
+    const bool json = type != nullptr && absl::AsciiStrToLower(*type).starts_with(kJson);
+    if (type == nullptr || !(json || absl::AsciiStrToLower(*type).starts_with(proto))) {
+      return {415, "text/plain; charset=utf-8",
+              "OTLP/HTTP bodies are application/x-protobuf or application/json\n"};
     }
     Compression coding = Compression::kNone;
     if (const std::string* enc = r.Header("content-encoding"); enc != nullptr) {
@@ -527,14 +531,27 @@ absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
                                                                             : 400;
       return {status, "text/plain; charset=utf-8", StrCat(s.message(), "\n")};
     }
+    std::string_view body = coding == Compression::kNone ? std::string_view(r.body) : decoded;
+    // OTLP/JSON is read into the protobuf encoding, which the rest checks and counts.
+    thread_local std::string from_json;
+    if (json) {
+      if (const absl::Status s = OtlpJsonToBinary(signal, body, &from_json); !s.ok()) {
+        malformed_.fetch_add(1, std::memory_order_relaxed);
+        return {400, kJson, StatusJson(grpc::INVALID_ARGUMENT, std::string(s.message()))};
+      }
+      body = from_json;
+    }
     const SinkVerdict v =
-        Receive(signal, coding == Compression::kNone ? std::string_view(r.body) : decoded,
-                [&](std::string_view name) { return r.Header(name); });
+        Receive(signal, body, [&](std::string_view name) { return r.Header(name); });
     if (v.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(v.delay_ns));
-    if (v.code == grpc::OK)
-      return {200, proto, otlp::EncodeExportResponse({v.rejected, v.message})};
+    // The response is in the request's encoding, as the OTLP/HTTP spec asks.
+    if (v.code == grpc::OK) {
+      return json ? HttpResponse{200, kJson, ExportResponseJson(signal, {v.rejected, v.message})}
+                  : HttpResponse{200, proto, otlp::EncodeExportResponse({v.rejected, v.message})};
+    }
     // A google.rpc.Status body, and the HTTP status the OTLP/HTTP spec maps to.
-    HttpResponse out{otlp::HttpStatusFor(v.code), proto, otlp::EncodeStatus(v.code, v.message)};
+    HttpResponse out{otlp::HttpStatusFor(v.code), json ? kJson : proto,
+                     json ? StatusJson(v.code, v.message) : otlp::EncodeStatus(v.code, v.message)};
     if (v.retry_after_ns > 0) {
       out.headers.push_back(
           {"Retry-After", std::to_string((v.retry_after_ns + 999999999) / 1000000000)});
