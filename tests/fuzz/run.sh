@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(template_reader_fuzz frame_fuzz config_fuzz http_parser_fuzz decompress_fuzz)
+[ ${#targets[@]} -gt 0 ] || targets=(template_reader_fuzz frame_fuzz config_fuzz http_parser_fuzz decompress_fuzz otlp_json_fuzz)
 build=${FUZZ_BUILD:-build-fuzz}
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
@@ -58,8 +58,23 @@ if [ ! -d "$seeds/compressed" ]; then
   mv "$seeds/compressed.tmp" "$seeds/compressed"
 fi
 
+# OTLP/JSON as SDKs write it, behind the byte that picks the signal.
+if [ ! -d "$seeds/json" ]; then
+  mkdir -p "$seeds/json.tmp"
+  { printf '\000'; cat <<'JSON'; } >"$seeds/json.tmp/traces"
+{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cart"}}]},"scopeSpans":[{"scope":{"name":"otelhttp","version":"0.1"},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","parentSpanId":"","name":"GET /","kind":2,"startTimeUnixNano":"1544712660000000000","endTimeUnixNano":1544712661000000000,"attributes":[{"key":"n","value":{"intValue":"200"}},{"key":"l","value":{"arrayValue":{"values":[{"kvlistValue":{"values":[{"key":"d","value":{"doubleValue":1.5}}]}}]}}}],"events":[{"name":"e","timeUnixNano":"1"}],"links":[{"traceId":"5b8efff798038103d269b633813fc60d","spanId":"eee19b7ec3c1b175"}],"status":{"code":2,"message":"x"}}]}]}]}
+JSON
+  { printf '\001'; cat <<'JSON'; } >"$seeds/json.tmp/metrics"
+{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"a","sum":{"aggregationTemporality":2,"isMonotonic":true,"dataPoints":[{"asInt":"3","timeUnixNano":"2","exemplars":[{"asDouble":1,"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174"}]}]}},{"name":"h","histogram":{"dataPoints":[{"count":"2","sum":1.5,"bucketCounts":["1","1"],"explicitBounds":[1]}]}}]}]}]}
+JSON
+  { printf '\002'; cat <<'JSON'; } >"$seeds/json.tmp/logs"
+{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1","severityNumber":9,"body":{"stringValue":"hi"},"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","flags":1}]}]}]}
+JSON
+  mv "$seeds/json.tmp" "$seeds/json"
+fi
+
 declare -A seed_dir=([template_reader_fuzz]=template_reader [frame_fuzz]=frame [config_fuzz]=config [http_parser_fuzz]=http
-  [decompress_fuzz]=compressed)
+  [decompress_fuzz]=compressed [otlp_json_fuzz]=json)
 status=0
 for t in "${targets[@]}"; do
   corpus=$build/corpus/$t
