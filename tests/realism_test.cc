@@ -235,5 +235,71 @@ TEST_CASE("realism: with a collection interval each series gets one point per in
   CHECK(active > 3 * series);  // The fan-out did something.
 }
 
+TEST_CASE("realism: churn replaces its share of the series identities every interval") {
+  // A 2 s collection interval and 30% churn every 2 s, over two intervals: the resources
+  // (series identities) of the second interval that the first did not have are 30%.
+  TempDir dir;
+  const std::string config = testing::DefaultSetup(
+      dir, {{"collection_interval: 0s", "collection_interval: 2s"},
+            {"interval: 0s                # `share`", "interval: 2s                # `share`"},
+            {"share: 0 ", "share: 0.3 "}});
+  SinkOptions options;
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, std::string>> points;  // (time, resource) per point.
+  int undecodable = 0;
+  options.on_wire = [&](Signal signal, Compression, std::string_view bytes) {
+    if (signal != Signal::kMetrics) return;
+    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest request;
+    const bool parsed = request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+    std::lock_guard<std::mutex> lock(mu);
+    undecodable += !parsed;  // Catch's assertions are for the test's own thread.
+    for (const auto& rm : request.resource_metrics()) {
+      const std::string resource = rm.resource().SerializeAsString();
+      for (const auto& sm : rm.scope_metrics()) {
+        for (const auto& m : sm.metrics()) {
+          if (m.has_gauge() && m.gauge().data_points_size() > 0) {
+            points.emplace_back(m.gauge().data_points(0).time_unix_nano(), resource);
+          } else if (m.has_sum() && m.sum().data_points_size() > 0) {
+            points.emplace_back(m.sum().data_points(0).time_unix_nano(), resource);
+          }
+        }
+      }
+    }
+  };
+  OtlpSink sink(options);
+  auto port = sink.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  auto r =
+      testing::Run({testing::BinaryPath("telemetry-sender"), "--config", config, "--endpoint",
+                    "127.0.0.1:" + std::to_string(*port), "--rate", "50000", "--duration", "4s"},
+                   {}, dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("30% of the series identities replaced every 2s"));
+  sink.Shutdown();
+  CHECK(undecodable == 0);
+  REQUIRE(!points.empty());
+  uint64_t t0 = UINT64_MAX;
+  for (const auto& p : points) t0 = std::min(t0, p.first);
+  // The run's intervals, from its first point; a point within 100 ms of a boundary is
+  // left out, since the run's clock and the churn's may differ by that much.
+  std::set<std::string> first, second;
+  for (const auto& [time, resource] : points) {
+    const uint64_t at = time - t0;
+    if (at % 2'000'000'000 < 100'000'000 || at % 2'000'000'000 > 1'900'000'000) continue;
+    if (at < 2'000'000'000)
+      first.insert(resource);
+    else if (at < 4'000'000'000)
+      second.insert(resource);
+  }
+  size_t fresh = 0;
+  for (const auto& resource : second) fresh += first.count(resource) == 0;
+  INFO(first.size() << " identities, then " << second.size() << ", " << fresh << " new");
+  REQUIRE(second.size() > 300);
+  const double share = static_cast<double>(fresh) / static_cast<double>(second.size());
+  CHECK(share > 0.25);
+  CHECK(share < 0.35);
+}
+
 }  // namespace
 }  // namespace loadgen
