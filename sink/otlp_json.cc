@@ -76,15 +76,11 @@ std::unique_ptr<google::protobuf::Message> RequestOf(Signal signal) {
 }  // namespace
 
 absl::Status OtlpJsonToBinary(Signal signal, std::string_view text, std::string* binary) {
-  json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    // Parse again for the position: nlohmann says where only by exception.
-    try {
-      (void)json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
-      return absl::InvalidArgumentError(absl::StrCat("not JSON: ", e.what()));
-    }
-    return absl::InvalidArgumentError("not JSON");
+  json doc;
+  try {
+    doc = json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {  // Malformed, or a number out of range.
+    return absl::InvalidArgumentError(absl::StrCat("not JSON: ", e.what()));
   }
   if (!doc.is_object()) {
     return absl::InvalidArgumentError("an OTLP/JSON request is an object");
