@@ -191,8 +191,7 @@ class OtlpSink {
 
  private:
   SinkOptions options_;
-  std::vector<std::unique_ptr<grpc::Service>> services_;          // Counting: typed unary.
-  std::unique_ptr<grpc::CallbackGenericService> strict_service_;  // --validate: one message.
+  std::unique_ptr<grpc::CallbackGenericService> service_;  // Export, one message a call.
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpServer> http_;
   std::array<std::atomic<uint64_t>, 3> requests_{}, bytes_{}, wire_bytes_{}, items_{},
