@@ -18,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "curl/curl.h"
 #include "nlohmann/json.hpp"
 
 extern char** environ;
@@ -192,36 +193,36 @@ void SinkProcess::Kill() {
 HttpResult HttpCall(int port, const std::string& method, const std::string& path,
                     const std::string& body) {
   HttpResult result;
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (fd >= 0) close(fd);
-    return result;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return result;
+  std::string url = "http://127.0.0.1:";
+  url += std::to_string(port);
+  url += path;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
-  std::string request = method;
-  request += " ";
-  request += path;
-  request += " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ";
-  request += std::to_string(body.size());
-  request += "\r\nConnection: close\r\n\r\n";
-  request += body;
-  for (size_t sent = 0; sent < request.size();) {
-    const ssize_t n = write(fd, request.data() + sent, request.size() - sent);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
+  // No "Expect: 100-continue" round trip for bodies over 1 KiB.
+  curl_slist* headers = curl_slist_append(nullptr, "Expect:");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) -> size_t {
+        static_cast<std::string*>(out)->append(data, size * n);
+        return size * n;
+      });
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    result.status = static_cast<int>(status);
+  } else {
+    result.body.clear();  // No answer: status 0.
   }
-  std::string response;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
-    response.append(buf, static_cast<size_t>(n));
-  close(fd);
-  if (response.starts_with("HTTP/1.1 ")) result.status = std::atoi(response.c_str() + 9);
-  if (auto at = response.find("\r\n\r\n"); at != std::string::npos) {
-    result.body = response.substr(at + 4);
-  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
   return result;
 }
 

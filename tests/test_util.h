@@ -82,7 +82,8 @@ class SinkProcess {
   int port_ = 0;
 };
 
-// One HTTP/1.1 request to 127.0.0.1:port; the status code (0 if no answer) and body.
+// One HTTP request to 127.0.0.1:port through libcurl; the status code (0 if no answer)
+// and the body.
 struct HttpResult {
   int status = 0;
   std::string body;
