@@ -49,8 +49,30 @@ absl::Status ReadTraces(ConfigMap& root, GeneratorConfig& c) {
   if (!services.ok()) return services.status();
   RETURN_IF_ERROR(services->GetInt("count", &c.service_count, 1, 10000));
   RETURN_IF_ERROR(services->GetStringList("names", &c.service_names));
-  RETURN_IF_ERROR(services->GetStringList("ingress", &c.ingress_names));
+  if (std::string all; services->Has("ingress") && services->GetString("ingress", &all).ok()) {
+    if (all != "all") {
+      return services->ErrorAt("ingress", "expected a list of service names, or 'all'");
+    }
+    c.ingress_all = true;
+  } else {
+    RETURN_IF_ERROR(services->GetStringList("ingress", &c.ingress_names));
+  }
+  RETURN_IF_ERROR(services->GetStringList("namespaces", &c.namespaces));
+  for (const std::string& ns : c.namespaces) {
+    if (ns.empty()) return services->ErrorAt("namespaces", "a namespace is a non-empty name");
+  }
   RETURN_IF_ERROR(services->Finish());
+  auto root_map = traces->Map("root");
+  if (!root_map.ok()) return root_map.status();
+  auto rootless = root_map->Map("rootless");
+  if (!rootless.ok()) return rootless.status();
+  bool rootless_enabled = false;
+  double rootless_pct = 0;
+  RETURN_IF_ERROR(rootless->GetBool("enabled", &rootless_enabled));
+  RETURN_IF_ERROR(rootless->GetDouble("percentage", &rootless_pct, 0, 100));
+  RETURN_IF_ERROR(rootless->Finish());
+  RETURN_IF_ERROR(root_map->Finish());
+  c.rootless_share = rootless_enabled ? rootless_pct / 100 : 0;
   auto high = traces->Map("high_span_traces");
   if (!high.ok()) return high.status();
   RETURN_IF_ERROR(high->GetInt("count", &c.high_span_trace_count, 0, 1000000));

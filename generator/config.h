@@ -25,6 +25,13 @@ struct GeneratorConfig {
   std::vector<std::string> service_names;  // Defaults to a built-in list.
   std::vector<std::string> ingress_names;  // Services receiving user traffic; default the
                                            // first quarter of the services.
+  bool ingress_all = false;                // `ingress: all`: every service is an entry point.
+  // service.namespace of service i: namespaces[i % size] (none when empty), the same
+  // on its traces', metrics' and logs' resources.
+  std::vector<std::string> namespaces;
+  // traces.root.rootless: this share of traces has a root whose parent_span_id names a
+  // span that is never sent, as a tail-sampling proxy sees when a parent was dropped.
+  double rootless_share = 0;
   // Very large traces, built like the others, spread evenly through the dataset.
   int64_t high_span_trace_count = 0;
   int64_t high_span_trace_spans = 100000;

@@ -461,7 +461,7 @@ DatasetRun::TraceUnit DatasetRun::MakeTraces(int64_t unit, TraceScratch& scratch
   out.candidates.resize(topology_.services.size());
   Rng rng(UnitSeed(trace_seed_, unit));
   TraceBuilder builder(config_, topology_, rng);
-  ScenarioRunner runner(topology_, rng);
+  ScenarioRunner runner(topology_, rng, config_.rootless_share);
   if (scratch.chunker == nullptr) scratch.chunker = NewChunker();
   ItemChunker& chunker = *scratch.chunker;
   chunker.SetOutput(&out.chunks);
@@ -572,7 +572,8 @@ absl::Status DatasetRun::WriteMetrics() {
   std::vector<MetricService> java_services;
   for (size_t i = 0; i < topology_.services.size(); ++i) {
     const Service& s = topology_.services[i];
-    if (RuntimeAt(s.runtime).language == "java") java_services.push_back({s.name, &refs_[i]});
+    if (RuntimeAt(s.runtime).language == "java")
+      java_services.push_back({s.name, &refs_[i], NamespaceOf(topology_, i)});
   }
   MetricsSummary ms = BuildMetrics(
       config_, java_services, metric_rng_,

@@ -85,10 +85,11 @@ void AddResource(mp::ResourceMetrics* rm, MetricSource source, int index, int ho
     case MetricSource::kService: {
       // The JVM's runtime metrics come from the Java services (their instances): a
       // service's metrics and traces agree on its language.
-      const std::string service = java_services.empty()
-                                      ? StrCat("java-", app)
-                                      : java_services[index % java_services.size()].name;
+      const MetricService* of =
+          java_services.empty() ? nullptr : &java_services[index % java_services.size()];
+      const std::string service = of == nullptr ? StrCat("java-", app) : of->name;
       add("service.name", service);
+      if (of != nullptr && !of->ns.empty()) add("service.namespace", of->ns);
       add("service.instance.id", fmt::format("{:016x}", Fmix64(index * 7 + 7)));
       add("service.version", "1.12.0");
       add("deployment.environment.name", "production");

@@ -69,6 +69,7 @@ struct MetricsSummary {
 struct MetricService {
   std::string name;
   const std::vector<SpanRef>* spans = nullptr;  // Null or empty: no exemplars.
+  std::string ns;                               // Its service.namespace; "" for none.
 };
 MetricsSummary BuildMetrics(
     const GeneratorConfig& config, const std::vector<MetricService>& java_services, Rng& rng,

@@ -20,8 +20,8 @@ struct ScenarioRunner::Built : SpanTreeNode {
   bool wire_client() const { return link == Link::kWire; }
 };
 
-ScenarioRunner::ScenarioRunner(const Topology& topology, Rng& rng)
-    : topology_(topology), rng_(rng) {}
+ScenarioRunner::ScenarioRunner(const Topology& topology, Rng& rng, double rootless_share)
+    : topology_(topology), rng_(rng), rootless_share_(rootless_share) {}
 
 ScenarioRunner::Value ScenarioRunner::Eval(const ValueTemplate& t, const Values& vars,
                                            const Values* parent) {
@@ -174,7 +174,8 @@ void ScenarioRunner::Emit(const std::vector<Built>& nodes, size_t i, const SpanT
   StampSpan(ids, n, i, &span);
   span.name = n.name;
   span.kind = n.kind;
-  const bool remote_parent = n.parent >= 0 && nodes[n.parent].wire_client();
+  const bool remote_parent =
+      (n.parent >= 0 && nodes[n.parent].wire_client()) || (n.parent < 0 && ids.root_parent != 0);
   span.flags = 0x101 | (remote_parent ? 0x200 : 0);
   bool has_status_code = false;
   for (const auto& [k, v] : n.attrs) {
@@ -241,7 +242,7 @@ void ScenarioRunner::Build(const Scenario& scenario, TraceDraft* out) {
   Expand(scenario.root, -1, "", nullptr, ctx, &nodes);
   // Self times were drawn as the tree grew.
   LayOutSpanTree(nodes, rng_, [](int) {});
-  const SpanTreeIds ids(rng_, nodes.size());
+  const SpanTreeIds ids(rng_, nodes.size(), rootless_share_);
   for (size_t i = 0; i < nodes.size(); ++i) {
     Emit(nodes, i, ids, &out->Start(nodes[i].service, ScopeOf(nodes, i)));
     out->Finish();

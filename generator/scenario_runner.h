@@ -21,8 +21,8 @@ namespace loadgen {
 class ScenarioRunner {
  public:
   // `topology` holds every service the scenarios name (see AddService); it must outlive
-  // the runner.
-  ScenarioRunner(const Topology& topology, Rng& rng);
+  // the runner. `rootless_share` of the traces are rootless (see SpanTreeIds).
+  ScenarioRunner(const Topology& topology, Rng& rng, double rootless_share = 0);
   void Build(const Scenario& scenario, TraceDraft* out);
 
  private:
@@ -53,6 +53,7 @@ class ScenarioRunner {
 
   const Topology& topology_;
   Rng& rng_;
+  double rootless_share_ = 0;
 };
 
 }  // namespace loadgen

@@ -75,20 +75,30 @@ void LayOutSpanTree(std::vector<Node>& nodes, Rng& rng, Prepare prepare) {
 }
 
 // Placeholder IDs for one trace: unique within it (the sender replaces them per send).
+// With probability `rootless_share` the trace is rootless: its root names a parent,
+// root_parent, that no span of the trace has (drawn only when the share is set, so
+// that other datasets keep their bytes).
 struct SpanTreeIds {
   uint8_t trace_id[16];
   std::vector<uint64_t> span_ids;
-  SpanTreeIds(Rng& rng, size_t spans) {
+  uint64_t root_parent = 0;
+  SpanTreeIds(Rng& rng, size_t spans, double rootless_share = 0) {
     rng.FillId(trace_id, 16);
-    span_ids = UniqueSpanIds(rng, spans);
+    const bool rootless = rootless_share > 0 && rng.Chance(rootless_share);
+    span_ids = UniqueSpanIds(rng, spans + (rootless ? 1 : 0));
+    if (rootless) {
+      root_parent = span_ids.back();
+      span_ids.pop_back();
+    }
   }
 };
 
 // Node i's IDs (its parent's as parent_span_id) and its times on the template epoch.
+// A rootless trace's root has a remote parent (flags: is_remote known and set).
 inline void StampSpan(const SpanTreeIds& ids, const SpanTreeNode& n, size_t i, SpanDraft* span) {
   std::memcpy(span->trace_id, ids.trace_id, 16);
   span->span_id = ids.span_ids[i];
-  span->parent_span_id = n.parent >= 0 ? ids.span_ids[n.parent] : 0;
+  span->parent_span_id = n.parent >= 0 ? ids.span_ids[n.parent] : ids.root_parent;
   span->start_ns = kTemplateEpochNs + n.start_ns;
   span->end_ns = kTemplateEpochNs + n.start_ns + n.dur_ns;
 }

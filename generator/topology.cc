@@ -42,7 +42,8 @@ std::string Uuid(Rng& rng) {
                      0x8000 | ((b >> 48) & 0x3FFF), b & 0xFFFFFFFFFFFFull);
 }
 
-Service MakeService(std::string name, bool ingress, double error_rate, int runtime, Rng& rng) {
+Service MakeService(std::string name, bool ingress, double error_rate, int runtime,
+                    const std::string& ns, Rng& rng) {
   Service s;
   s.name = std::move(name);
   s.runtime = runtime;
@@ -115,13 +116,14 @@ Service MakeService(std::string name, bool ingress, double error_rate, int runti
 
   auto* attrs = s.resource.mutable_attributes();
   SetString(attrs->Add(), "service.name", s.name);
+  if (!ns.empty()) SetString(attrs->Add(), "service.namespace", ns);
   SetString(attrs->Add(), "service.version", s.version);
   SetString(attrs->Add(), "service.instance.id", Uuid(rng));
   std::string pod =
       fmt::format("{}-{:08x}-{:05x}", s.name, rng.Next() & 0xFFFFFFFF, rng.Next() & 0xFFFFF);
   SetString(attrs->Add(), "host.name", pod);
   SetString(attrs->Add(), "deployment.environment.name", "production");
-  SetString(attrs->Add(), "k8s.namespace.name", "shop");
+  SetString(attrs->Add(), "k8s.namespace.name", ns.empty() ? "shop" : ns);
   SetString(attrs->Add(), "k8s.pod.name", pod);
   SetString(attrs->Add(), "k8s.node.name", StrCat("node-", rng.Below(6)));
   const Runtime& rt = RuntimeAt(runtime);
@@ -136,8 +138,14 @@ Service MakeService(std::string name, bool ingress, double error_rate, int runti
 
 }  // namespace
 
+std::string NamespaceOf(const Topology& topology, size_t service) {
+  return topology.namespaces.empty() ? std::string()
+                                     : topology.namespaces[service % topology.namespaces.size()];
+}
+
 Topology BuildTopology(const GeneratorConfig& config, Rng& rng) {
   Topology t;
+  t.namespaces = config.namespaces;
   const int n = static_cast<int>(config.service_count);
   constexpr int kDefaults = sizeof kDefaultServiceNames / sizeof kDefaultServiceNames[0];
   for (int i = 0; i < n; ++i) {
@@ -149,13 +157,14 @@ Topology BuildTopology(const GeneratorConfig& config, Rng& rng) {
     } else {
       name = StrCat(kDefaultServiceNames[i % kDefaults], "-", i / kDefaults);
     }
-    const bool ingress = config.ingress_names.empty()
-                             ? i < std::max(1, n / 4)
-                             : std::find(config.ingress_names.begin(), config.ingress_names.end(),
-                                         name) != config.ingress_names.end();
+    const bool ingress = config.ingress_all ||
+                         (config.ingress_names.empty()
+                              ? i < std::max(1, n / 4)
+                              : std::find(config.ingress_names.begin(), config.ingress_names.end(),
+                                          name) != config.ingress_names.end());
     // Languages take turns, so every topology of a few services mixes them.
-    t.services.push_back(
-        MakeService(std::move(name), ingress, config.error_rate, i % kRuntimeCount, rng));
+    t.services.push_back(MakeService(std::move(name), ingress, config.error_rate, i % kRuntimeCount,
+                                     NamespaceOf(t, i), rng));
     if (t.services.back().ingress) t.ingress.push_back(i);
   }
   if (t.ingress.empty()) t.ingress.push_back(0);  // Checked at load; never trace-less.
@@ -197,8 +206,8 @@ int AddService(Topology* topology, const std::string& name, Rng& rng) {
   }
   uint64_t h = 0xCBF29CE484222325ull;  // The name picks the language: FNV-1a.
   for (unsigned char c : name) h = (h ^ c) * 0x100000001B3ull;
-  topology->services.push_back(
-      MakeService(name, false, 0, static_cast<int>(h % kRuntimeCount), rng));
+  topology->services.push_back(MakeService(name, false, 0, static_cast<int>(h % kRuntimeCount),
+                                           NamespaceOf(*topology, topology->services.size()), rng));
   return static_cast<int>(topology->services.size()) - 1;
 }
 

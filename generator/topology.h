@@ -44,8 +44,12 @@ struct Service {
 
 struct Topology {
   std::vector<Service> services;
-  std::vector<int> ingress;  // Indices of services that receive user traffic.
+  std::vector<int> ingress;             // Indices of services that receive user traffic.
+  std::vector<std::string> namespaces;  // traces.services.namespaces.
 };
+
+// The service.namespace of service `service`: namespaces[service % size], or "" with none.
+std::string NamespaceOf(const Topology& topology, size_t service);
 
 // Builds the topology: the first quarter of the services (at least one) are ingress
 // unless traces.services.ingress names them; every service calls 1-3 services later in

@@ -271,12 +271,13 @@ void TraceBuilder::Build(int span_count, TraceDraft* out) {
     nodes[i].self_ns =
         rng_.Range(nodes[i].op->self_time_min_us, nodes[i].op->self_time_max_us) * 1000;
   });
-  const SpanTreeIds ids(rng_, nodes.size());
+  const SpanTreeIds ids(rng_, nodes.size(), config_.rootless_share);
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
     SpanDraft& span = out->Start(n.service, ScopeOf(topology_, n));
     StampSpan(ids, n, i, &span);
     span.flags = Describe(n, topology_.services, rng_, &span);
+    if (n.parent < 0 && ids.root_parent != 0) span.flags |= 0x200;  // Its parent was remote.
     MarkError(n, &span);
     out->Finish();
   }

@@ -301,5 +301,106 @@ TEST_CASE("realism: churn replaces its share of the series identities every inte
   CHECK(share < 0.35);
 }
 
+TEST_CASE("shapes: rootless traces, namespaces and every service an entry point, at the sink") {
+  // The defaults with traces.root.rootless at 20%, three namespaces and ingress: all,
+  // replayed once into a sink that reads back every request.
+  TempDir dir;
+  const std::string config =
+      testing::DefaultSetup(dir, {},
+                            {{"ingress: []", "ingress: all"},
+                             {"namespaces: []", "namespaces: [shop, payments, platform]"},
+                             {"enabled: false", "enabled: true"},
+                             {"percentage: 0 ", "percentage: 20 "}});
+  struct Span {
+    std::string parent, service;
+    uint32_t flags = 0;
+  };
+  std::mutex mu;
+  std::map<std::string, std::map<std::string, Span>> traces;   // Trace ID -> span ID -> span.
+  std::map<std::string, std::set<std::string>> namespaces_of;  // service.name -> namespaces.
+  int undecodable = 0;
+  auto note_resource = [&](const opentelemetry::proto::resource::v1::Resource& r) {
+    std::string service, ns;
+    for (const auto& kv : r.attributes()) {
+      if (kv.key() == "service.name") service = kv.value().string_value();
+      if (kv.key() == "service.namespace") ns = kv.value().string_value();
+    }
+    if (!service.empty()) namespaces_of[service].insert(ns);
+    return service;
+  };
+  SinkOptions options;
+  options.on_wire = [&](Signal signal, Compression, std::string_view bytes) {
+    std::lock_guard<std::mutex> lock(mu);
+    const int size = static_cast<int>(bytes.size());
+    if (signal == Signal::kTraces) {
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest req;
+      if (!req.ParseFromArray(bytes.data(), size)) return void(++undecodable);
+      for (const auto& rs : req.resource_spans()) {
+        const std::string service = note_resource(rs.resource());
+        for (const auto& ss : rs.scope_spans()) {
+          for (const auto& span : ss.spans()) {
+            traces[span.trace_id()][span.span_id()] = {span.parent_span_id(), service,
+                                                       span.flags()};
+          }
+        }
+      }
+    } else if (signal == Signal::kMetrics) {
+      opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest req;
+      if (!req.ParseFromArray(bytes.data(), size)) return void(++undecodable);
+      for (const auto& rm : req.resource_metrics()) note_resource(rm.resource());
+    } else {
+      opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest req;
+      if (!req.ParseFromArray(bytes.data(), size)) return void(++undecodable);
+      for (const auto& rl : req.resource_logs()) note_resource(rl.resource());
+    }
+  };
+  OtlpSink sink(options);
+  auto port = sink.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  auto r =
+      testing::Run({testing::BinaryPath("telemetry-sender"), "--config", config, "--endpoint",
+                    "127.0.0.1:" + std::to_string(*port), "--rate", "200000", "--multiplier", "1"},
+                   {}, dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  sink.Shutdown();
+  CHECK(undecodable == 0);
+  // A trace's root is the span whose parent is not in the trace; a rootless root names a
+  // parent all the same (which never came), and says that parent was remote.
+  size_t rootless = 0, flagged = 0, one_root = 0;
+  std::set<std::string> root_services;
+  for (const auto& [id, spans] : traces) {
+    std::vector<const Span*> roots;
+    for (const auto& [span_id, span] : spans) {
+      if (span.parent.empty() || spans.count(span.parent) == 0) roots.push_back(&span);
+    }
+    one_root += roots.size() == 1;
+    if (roots.size() != 1) continue;
+    root_services.insert(roots[0]->service);
+    if (!roots[0]->parent.empty()) {
+      ++rootless;
+      flagged += (roots[0]->flags & 0x300) == 0x300;
+    }
+  }
+  INFO(rootless << " rootless of " << traces.size() << " traces");
+  REQUIRE(traces.size() == 2000);
+  CHECK(one_root == traces.size());
+  const double share = 100.0 * static_cast<double>(rootless) / static_cast<double>(traces.size());
+  CHECK(std::abs(share - 20) <= 3);
+  CHECK(flagged == rootless);
+  // ingress: all: traces start in every service of the topology (8).
+  CHECK(root_services.size() == 8);
+  // Each service has one namespace, on every signal's resources; all three are used.
+  std::set<std::string> used;
+  for (const auto& [service, namespaces] : namespaces_of) {
+    INFO(service);
+    if (service.starts_with("java-")) continue;  // Metric sources outside the topology.
+    CHECK(namespaces.size() == 1);
+    CHECK(!namespaces.begin()->empty());
+    used.insert(*namespaces.begin());
+  }
+  CHECK(used == std::set<std::string>{"payments", "platform", "shop"});
+}
+
 }  // namespace
 }  // namespace loadgen

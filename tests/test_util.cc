@@ -273,19 +273,33 @@ std::string WriteSenderConfig(const TempDir& dir, const std::string& prefix,
   return path;
 }
 
-std::string DefaultSetup(const TempDir& dir,
-                         const std::vector<std::pair<std::string, std::string>>& edits) {
-  auto r = Run({BinaryPath("telemetry-generator"), "--config",
-                SourceDir() + "/configs/generator.yaml", "--output", dir.File("generated")});
-  if (r.exit_code != 0) throw std::runtime_error("telemetry-generator failed: " + r.err);
-  std::string config = ReadText(SourceDir() + "/configs/sender.yaml");
-  for (const auto& [from, to] : edits) {
+namespace {
+
+// `file` (under configs/) with each edit applied, written to `to`.
+void EditConfig(const std::string& file, const TextEdits& edits, const std::string& to) {
+  std::string config = ReadText(SourceDir() + "/configs/" + file);
+  for (const auto& [from, replacement] : edits) {
     const size_t at = config.find(from);
-    if (at == std::string::npos) throw std::runtime_error("configs/sender.yaml has no " + from);
-    config.replace(at, from.size(), to);
+    if (at == std::string::npos) throw std::runtime_error("configs/" + file + " has no " + from);
+    config.replace(at, from.size(), replacement);
   }
+  WriteText(to, config);
+}
+
+}  // namespace
+
+std::string DefaultSetup(const TempDir& dir, const TextEdits& edits,
+                         const TextEdits& generator_edits) {
+  std::string generator_config = SourceDir() + "/configs/generator.yaml";
+  if (!generator_edits.empty()) {
+    generator_config = dir.File("generator.yaml");
+    EditConfig("generator.yaml", generator_edits, generator_config);
+  }
+  auto r = Run({BinaryPath("telemetry-generator"), "--config", generator_config, "--output",
+                dir.File("generated")});
+  if (r.exit_code != 0) throw std::runtime_error("telemetry-generator failed: " + r.err);
   const std::string path = dir.File("sender.yaml");
-  WriteText(path, config);
+  EditConfig("sender.yaml", edits, path);
   return path;
 }
 

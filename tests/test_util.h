@@ -119,9 +119,11 @@ std::string WriteSenderConfig(const TempDir& dir, const std::string& prefix,
 // The shipped defaults, as a user runs them: the default dataset (configs/generator.yaml)
 // generated into dir/generated, and configs/sender.yaml copied to dir/sender.yaml with
 // each `edits` pair (exact text, replacement) applied; its inputs (./generated/...)
-// resolve when the sender runs in dir. Returns the config's path.
-std::string DefaultSetup(const TempDir& dir,
-                         const std::vector<std::pair<std::string, std::string>>& edits = {});
+// resolve when the sender runs in dir. `generator_edits` change the generator's config
+// the same way (written to dir/generator.yaml). Returns the sender config's path.
+using TextEdits = std::vector<std::pair<std::string, std::string>>;
+std::string DefaultSetup(const TempDir& dir, const TextEdits& edits = {},
+                         const TextEdits& generator_edits = {});
 
 // The number after "key: " in the generator's metadata YAML.
 int64_t MetaCount(const std::string& metadata, const std::string& key);
