@@ -41,10 +41,10 @@ struct TimestampOptions {
 // identity_offset) names another instance, so each series identity gets one point every
 // `replicas` replays (one per collection interval when the run sets replicas to
 // points/s x interval / series, rounded up, and the last replica covers the fraction
-// left), its counters grow per visit, and a delta point covers the interval. With churn, every
-// `churn_interval` the identities of `churn_share` of the resources (chosen per resource and
-// replica) are replaced, as pods restart: new series, whose cumulative start is the moment they
-// appeared.
+// left), its counters grow per visit, and a delta point covers the interval. With
+// churn, every `churn_interval` the identities of `churn_share` of the resources (chosen
+// per resource and replica) are replaced, as pods restart: new series, whose cumulative
+// start is the moment they appeared.
 struct SeriesFanout {
   uint64_t replicas = 1;
   // The share of its points a worker sends as the last replica (the first ones of its

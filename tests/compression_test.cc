@@ -382,8 +382,6 @@ TEST_CASE("compression: otlp-sink decodes any client's gzip and zstd, and refuse
   CHECK(http("gzip", gz) == "http 200");
   CHECK(http("zstd", zst) == "http 200");
   CHECK(http("ZSTD", zst) == "http 200");  // Content codings are case-insensitive.
-  const SinkSnapshot* none = nullptr;
-  (void)none;
   // Corrupt bodies are malformed: INVALID_ARGUMENT, 400.
   CHECK(grpc("gzip", message(true, corrupt_gz)) == "grpc 3");
   CHECK(grpc("zstd", message(true, corrupt_zst)) == "grpc 3");
