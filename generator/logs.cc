@@ -46,8 +46,7 @@ int LogBuilder::Build(LogDraft* r, int* scope) {
     const Operation& op = svc.server_ops[rng_.Below(svc.server_ops.size())];
     const int code = rng_.Chance(0.03) ? 500 : rng_.Chance(0.05) ? 404 : 200;
     const int64_t ms = rng_.Range(1, 400);
-    const std::string ip =
-        StrCat("10.", rng_.Below(256), ".", rng_.Below(256), ".", 1 + rng_.Below(254));
+    const std::string ip = PrivateIpv4(rng_);
     r->severity_number = code >= 500 ? kSeverityError : code >= 400 ? kSeverityWarn : kSeverityInfo;
     r->severity_text = code >= 500 ? "ERROR" : code >= 400 ? "WARN" : "INFO";
     r->body = StrCat(ip, " - - \"", op.method, " ", op.route, " HTTP/1.1\" ", code, " ",

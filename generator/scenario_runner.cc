@@ -49,10 +49,7 @@ ScenarioRunner::Value ScenarioRunner::Eval(const ValueTemplate& t, const Values&
                                 a & 0xFFF, 0x8000 | ((b >> 48) & 0x3FFF), b & 0xFFFFFFFFFFFFull);
         break;
       }
-      case ValueTemplate::Part::kIpv4:
-        StrAppend(&out.text, 10, ".", rng_.Below(256), ".", rng_.Below(256), ".",
-                  1 + rng_.Below(254));
-        break;
+      case ValueTemplate::Part::kIpv4: out.text += PrivateIpv4(rng_); break;
       case ValueTemplate::Part::kChoice: out.text += p.choices[rng_.Below(p.choices.size())]; break;
       case ValueTemplate::Part::kVar: lookup(vars, p.text); break;
       case ValueTemplate::Part::kParentAttr:

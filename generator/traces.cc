@@ -149,8 +149,7 @@ uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
       Int(&span, "server.port", svc.port);
       Str(&span, "network.protocol.version", "1.1");
       if (n.parent < 0) {
-        Str(&span, "client.address",
-            StrCat("10.", rng.Below(256), ".", rng.Below(256), ".", 1 + rng.Below(254)));
+        Str(&span, "client.address", PrivateIpv4(rng));
         Str(&span, "user_agent.original",
             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)");
       }
