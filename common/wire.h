@@ -58,13 +58,17 @@ class FieldReader {
   bool error_ = false;
 };
 
-// Writing, for the few small messages built by hand (status details, responses).
+// Writing: small messages built by hand (status details, responses) and the
+// generator's items. One append per varint, not one per byte.
 inline void AppendVarint(std::string* out, uint64_t v) {
+  char bytes[10];
+  size_t n = 0;
   while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
+    bytes[n++] = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  bytes[n++] = static_cast<char>(v);
+  out->append(bytes, n);
 }
 inline void AppendTag(std::string* out, uint32_t number, WireType type) {
   AppendVarint(out, (uint64_t{number} << 3) | type);
@@ -106,16 +110,7 @@ class Writer {
   size_t size() const { return buf_.size(); }
   bool empty() const { return buf_.empty(); }
 
-  void Varint(uint64_t v) {
-    char bytes[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-      bytes[n++] = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    bytes[n++] = static_cast<char>(v);
-    buf_.append(bytes, n);
-  }
+  void Varint(uint64_t v) { AppendVarint(&buf_, v); }
   void Tag(uint32_t number, WireType type) { Varint((uint64_t{number} << 3) | type); }
   void VarintField(uint32_t number, uint64_t v) {
     Tag(number, kVarint);

@@ -199,21 +199,10 @@ void ItemChunker::Add(int resource, int scope, std::string_view item) {
 
 namespace {
 
-void PutVarint(std::string* out, uint64_t v) {
-  char bytes[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    bytes[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  bytes[n++] = static_cast<char>(v);
-  out->append(bytes, n);
-}
-
 // A LEN field's tag and length (field numbers below 16: one tag byte).
 void PutLen(std::string* out, uint32_t number, size_t len) {
   out->push_back(static_cast<char>(number << 3 | wire::kLen));
-  PutVarint(out, len);
+  wire::AppendVarint(out, len);
 }
 
 size_t Framed(size_t len) { return 1 + wire::VarintSize(len) + len; }
