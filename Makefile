@@ -38,9 +38,13 @@ demo: tools
 bench: build
 	bench/throughput.sh $(BUILD)
 
+# Sanitizer builds: -O1 as the sanitizers' docs advise, and line tables only (-g1),
+# which is all a report's stack needs: half the compile time of -O2 -g.
+SANITIZER_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG"
+
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
-	cmake -S . -B build-asan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOADGEN_SANITIZE=address,undefined >/dev/null
+	cmake -S . -B build-asan $(CMAKE_FLAGS) $(SANITIZER_FLAGS) -DLOADGEN_SANITIZE=address,undefined >/dev/null
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
@@ -50,7 +54,7 @@ asan: deps
 # sink then counts the duplicates that at-least-once delivery allows) and a scheduled run
 # falls short of its rates.
 tsan: deps
-	cmake -S . -B build-tsan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOADGEN_SANITIZE=thread >/dev/null
+	cmake -S . -B build-tsan $(CMAKE_FLAGS) $(SANITIZER_FLAGS) -DLOADGEN_SANITIZE=thread >/dev/null
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -j $(JOBS) --timeout 1200 \
