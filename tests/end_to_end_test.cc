@@ -200,7 +200,9 @@ TEST_CASE("latency is measured when a request completes, also at a low rate") {
   }
 }
 
-TEST_CASE("capacity search finds a receiver's cap within 10%") {
+// The search's arithmetic is tested exactly on a fake clock (capacity_test.cc), and how
+// close it comes to the cap on the wall clock is bench/capacity.sh; this is the run.
+TEST_CASE("capacity search runs against a capped receiver and reports what held") {
   TempDir dir;
   // The shipped defaults on the default dataset; only the steps are shorter (2 s instead
   // of 10 s), for the test's time.
@@ -218,9 +220,10 @@ TEST_CASE("capacity search finds a receiver's cap within 10%") {
                         Catch::Contains("capacity: 20000/s broke"));
   const std::string got = sink.Stop();
   const std::string sent = ReadText(dir.File("sender.json"));
+  // Bisected between the last rate that held and the first that broke.
   const double found = JsonDouble(sent, "sustained_rate", "\"capacity\"");
-  CHECK(found >= 15000 * 0.9);
-  CHECK(found <= 15000 * 1.1);
+  CHECK(found >= 10000);
+  CHECK(found < 20000);
   // Every accepted event is accounted for, refusals and all.
   CHECK(JsonInt(sent, "events_accepted", "\"total\"") == SinkAccepted(got));
 }

@@ -12,6 +12,7 @@
 
 #include "catch2/catch.hpp"
 #include "sender/modes/admin.h"
+#include "sender/modes/report.h"
 
 namespace loadgen {
 namespace {
@@ -96,6 +97,53 @@ TEST_CASE("prometheus text: every counter a run keeps, per signal, as a scraper 
   CHECK(value("loadgen_events_failed_total", "logs") == 7);
   CHECK(value("loadgen_retries_total", "metrics") == 3);
   CHECK(value("loadgen_events_accepted_total", "logs") == 0);
+}
+
+TEST_CASE("stats reporter: each interval's rates, target and latency, on a fake clock") {
+  constexpr int64_t kMs = 1'000'000;
+  FakeClock clock(5'000 * kMs);
+  RateLimiter limiter(RateSchedule::Constant(2000), 0, {3, 1, 0}, &clock);  // 1500 + 500/s.
+  limiter.Start();
+  RunStats stats;
+  char* text = nullptr;
+  size_t size = 0;
+  std::FILE* out = open_memstream(&text, &size);
+  StatsReporter reporter(stats, std::chrono::nanoseconds(0), out, &limiter, &clock);
+  reporter.Start();
+  clock.Advance(500 * kMs);
+  stats.of(Signal::kTraces).events_accepted += 700;
+  stats.of(Signal::kMetrics).events_accepted += 250;
+  stats.of(Signal::kTraces).requests += 7;
+  stats.of(Signal::kMetrics).retries += 2;
+  for (int i = 0; i < 7; ++i) stats.of(Signal::kTraces).latency.Record(40 * kMs);
+  reporter.Sample();
+  clock.Advance(2'000 * kMs);  // A partial last interval, recorded at Stop.
+  stats.of(Signal::kTraces).events_accepted += 100;
+  stats.of(Signal::kTraces).latency.Record(900 * kMs);
+  reporter.Stop();
+  std::fclose(out);
+  const std::string printed(text, size);
+  std::free(text);
+  INFO(printed);
+  const std::vector<IntervalRecord> r = reporter.intervals();
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].seconds == 0.5);
+  CHECK(r[0].end_seconds == 0.5);
+  CHECK(r[0].target_rate == Approx(2000));
+  CHECK(r[0].accepted == std::array<uint64_t, 3>{700, 250, 0});
+  CHECK(r[0].achieved_rate() == Approx(1900));
+  CHECK(r[0].retries == 2);
+  // Latency of the interval's own requests, to the histogram's upper bucket edge.
+  CHECK(r[0].p50_ns >= 40 * kMs);
+  CHECK(r[0].p50_ns <= 40 * kMs * 1.125);
+  CHECK(r[1].seconds == 2.0);
+  CHECK(r[1].end_seconds == 2.5);
+  CHECK(r[1].accepted == std::array<uint64_t, 3>{100, 0, 0});
+  CHECK(r[1].p99_ns >= 900 * kMs);  // Only the one slow request of the second interval.
+  CHECK(r[1].p99_ns <= 900 * kMs * 1.125);
+  // One line per Sample (the last interval is recorded, not printed).
+  CHECK(std::count(printed.begin(), printed.end(), '\n') == 1);
+  CHECK_THAT(printed, Catch::Contains("1900 ev/s now, target 2000/s"));
 }
 
 }  // namespace

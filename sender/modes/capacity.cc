@@ -28,11 +28,11 @@ Totals Read(const RunStats& stats) {
 }
 
 CapacityStep Measure(const CapacityOptions& o, double target, RateLimiter* limiter,
-                     const RunStats& stats, StopSignal* stop, bool* stopped) {
-  const SteadyClock clock;
+                     const RunStats& stats, const CapacityTime& time, bool* stopped) {
+  const Clock& clock = *time.clock;
   limiter->SetRate(target);
   const int64_t begin = clock.NowNs();
-  if (!stop->SleepUntil(begin + o.warmup.count())) {
+  if (!time.sleep_until(begin + o.warmup.count())) {
     *stopped = true;
     return {};
   }
@@ -43,7 +43,7 @@ CapacityStep Measure(const CapacityOptions& o, double target, RateLimiter* limit
   int64_t lag_ns = 0;
   for (int64_t at = measured_from;;) {
     at = std::min<int64_t>(at + kLagSampleNs, begin + o.hold.count());
-    if (!stop->SleepUntil(at)) {
+    if (!time.sleep_until(at)) {
       *stopped = true;
       return {};
     }
@@ -79,7 +79,7 @@ CapacityStep Measure(const CapacityOptions& o, double target, RateLimiter* limit
 }  // namespace
 
 CapacityResult FindCapacity(const CapacityOptions& o, RateLimiter* limiter, const RunStats& stats,
-                            StopSignal* stop, std::FILE* out) {
+                            const CapacityTime& time, std::FILE* out) {
   CapacityResult r;
   double good = 0, bad = 0;
   bool last_broke = false;
@@ -90,12 +90,12 @@ CapacityResult FindCapacity(const CapacityOptions& o, RateLimiter* limiter, cons
       const double calm = good > 0 ? good : target / 2;
       fmt::print(out, "capacity: recovering at {:.0f}/s for {:g}s\n", calm, o.hold.count() / 1e9);
       limiter->SetRate(calm);
-      if (!stop->SleepUntil(SteadyClock().NowNs() + o.hold.count())) {
+      if (!time.sleep_until(time.clock->NowNs() + o.hold.count())) {
         r.stopped = true;
         return false;
       }
     }
-    const CapacityStep s = Measure(o, target, limiter, stats, stop, &r.stopped);
+    const CapacityStep s = Measure(o, target, limiter, stats, time, &r.stopped);
     if (r.stopped) return false;
     r.steps.push_back(s);
     fmt::print(out,

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,9 +38,18 @@ struct CapacityResult {
   bool stopped = false;  // Interrupted before the search ended.
 };
 
-// Runs the search; returns when it is done or `stop` fires (it does not fire `stop`).
+// Where the search's time comes from: in a run, the steady clock and a StopSignal's
+// SleepUntil; in a test, a fake clock and a backend model that moves it and the stats.
+// `sleep_until(deadline_ns)` returns false when the run was stopped.
+struct CapacityTime {
+  const Clock* clock = nullptr;
+  std::function<bool(int64_t deadline_ns)> sleep_until;
+};
+
+// Runs the search; returns when it is done or `time.sleep_until` reports a stop (it
+// does not stop the run itself). The limiter must run on `time.clock`.
 CapacityResult FindCapacity(const CapacityOptions& options, RateLimiter* limiter,
-                            const RunStats& stats, StopSignal* stop, std::FILE* out);
+                            const RunStats& stats, const CapacityTime& time, std::FILE* out);
 
 std::string CapacityText(const CapacityOptions& options, const CapacityResult& result);
 // The result as the run summary carries it.

@@ -15,9 +15,10 @@ double Rate(uint64_t n, int64_t ns) { return ns > 0 ? n * 1e9 / static_cast<doub
 }  // namespace
 
 StatsReporter::StatsReporter(const RunStats& stats, std::chrono::nanoseconds interval,
-                             std::FILE* out, const RateLimiter* limiter)
+                             std::FILE* out, const RateLimiter* limiter, const Clock* clock)
     : stats_(stats),
       limiter_(limiter),
+      clock_(clock != nullptr ? clock : &steady_),
       interval_(interval),
       out_(out),
       tty_(isatty(fileno(out)) == 1) {}
@@ -25,8 +26,8 @@ StatsReporter::StatsReporter(const RunStats& stats, std::chrono::nanoseconds int
 StatsReporter::~StatsReporter() { Stop(); }
 
 void StatsReporter::Start() {
-  start_ns_ = last_ns_ = SteadyClock().NowNs();
-  thread_ = std::thread([this] { Loop(); });
+  start_ns_ = last_ns_ = clock_->NowNs();
+  if (interval_.count() > 0) thread_ = std::thread([this] { Loop(); });
 }
 
 void StatsReporter::Stop() {
@@ -37,7 +38,7 @@ void StatsReporter::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (start_ns_ != 0) Record(SteadyClock().NowNs(), /*print=*/false);
+  if (start_ns_ != 0) Record(clock_->NowNs(), /*print=*/false);
   if (tty_) fmt::print(out_, "\n");
 }
 
@@ -47,11 +48,10 @@ std::vector<IntervalRecord> StatsReporter::intervals() const {
 }
 
 void StatsReporter::Loop() {
-  const SteadyClock clock;
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, interval_, [&] { return stop_; })) {
     lock.unlock();
-    Record(clock.NowNs(), /*print=*/true);
+    Sample();
     lock.lock();
   }
 }

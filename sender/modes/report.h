@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "sender/modes/summary.h"
 #include "sender/stats.h"
 #include "sender/token_bucket.h"
@@ -56,13 +57,19 @@ struct IntervalRecord {
   double achieved_rate() const { return seconds > 0 ? total_accepted() / seconds : 0; }
 };
 
+// Records (and prints) an interval every `interval` on its own thread, reading time from
+// `clock`. With an interval of 0 there is no thread: intervals end at each Sample(),
+// which a test calls after moving a FakeClock.
 class StatsReporter {
  public:
-  // `limiter` (may be null: unlimited) gives the target rate.
+  // `limiter` (may be null: unlimited) gives the target rate; it and `clock` (null: the
+  // steady clock) must outlive the reporter.
   StatsReporter(const RunStats& stats, std::chrono::nanoseconds interval, std::FILE* out,
-                const RateLimiter* limiter = nullptr);
+                const RateLimiter* limiter = nullptr, const Clock* clock = nullptr);
   ~StatsReporter();
   void Start();
+  // Records and prints the interval that ends now.
+  void Sample() { Record(clock_->NowNs(), /*print=*/true); }
   // Stops the thread and records the last, partial interval.
   void Stop();
   std::vector<IntervalRecord> intervals() const;
@@ -72,6 +79,8 @@ class StatsReporter {
   void Record(int64_t now, bool print);
   const RunStats& stats_;
   const RateLimiter* limiter_;
+  const SteadyClock steady_;
+  const Clock* clock_;
   int64_t start_ns_ = 0, last_ns_ = 0;
   std::array<SignalSnapshot, 3> last_{};
   LatencyHistogram::Counts last_latency_{}, last_intended_{};

@@ -353,7 +353,9 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
       ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop, on_start);
     });
     started.wait();
-    const CapacityResult result = FindCapacity(config.capacity, limiter.get(), stats, stop, stdout);
+    const CapacityTime time{&clock,
+                            [stop](int64_t deadline) { return stop->SleepUntil(deadline); }};
+    const CapacityResult result = FindCapacity(config.capacity, limiter.get(), stats, time, stdout);
     stop->Stop();
     senders.join();
     info.capacity_text = CapacityText(config.capacity, result);
