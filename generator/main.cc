@@ -13,7 +13,25 @@
 #include "generator/config.h"
 #include "generator/dataset.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+std::atomic<bool> cancel{false};
+std::atomic<int> caught{0};
+
+// SIGINT and SIGTERM ask the run to stop: it removes its temporary files and exits 130
+// or 143. A second signal ends the process at once.
+void CatchStopSignals() {
+  struct sigaction on_signal {};
+  on_signal.sa_handler = [](int sig) {
+    if (caught.exchange(sig) != 0) _exit(128 + sig);
+    cancel.store(true);
+  };
+  sigemptyset(&on_signal.sa_mask);
+  sigaction(SIGINT, &on_signal, nullptr);
+  sigaction(SIGTERM, &on_signal, nullptr);
+}
+
+cxxopts::Options MakeOptions() {
   cxxopts::Options options(
       "telemetry-generator",
       "Builds timestamp-free OTLP trace, metric and log templates into .pb files.\n\n"
@@ -30,6 +48,47 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>())(
       "json", "Also write OTLP/JSON (one request per line) beside each .pb, for inspection")(
       "h,help", "Show this help");
+  return options;
+}
+
+// The flags' values that need checking; an error names the flag.
+struct FlagValues {
+  uint64_t seed = 0;
+  int64_t threads = 1;
+};
+absl::StatusOr<FlagValues> ParseFlagValues(const cxxopts::ParseResult& args) {
+  FlagValues v;
+  if (args.count("seed") && !loadgen::ParseUint64(args["seed"].as<std::string>(), &v.seed)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--seed: expected a non-negative integer, got \"{}\"", args["seed"].as<std::string>()));
+  }
+  v.threads = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  if (args.count("threads") &&
+      (!loadgen::ParseInt64(args["threads"].as<std::string>(), &v.threads) || v.threads < 1 ||
+       v.threads > 1024)) {
+    return absl::InvalidArgumentError(
+        fmt::format("--threads: expected a whole number from 1 to 1024, got \"{}\"",
+                    args["threads"].as<std::string>()));
+  }
+  return v;
+}
+
+void PrintSummary(const loadgen::DatasetSummary& summary) {
+  auto line = [](const char* what, const loadgen::SignalFileSummary& f, const char* items) {
+    if (f.path.empty()) return;
+    fmt::print("{:<8} {:>12} {:<12} {:>6} chunks {:>10.1f} KiB  {}\n", what, f.items, items,
+               f.chunks, f.bytes / 1024.0, f.path);
+  };
+  line("traces", summary.traces, "spans");
+  line("metrics", summary.metrics, "data points");
+  line("logs", summary.logs, "log records");
+  fmt::print("metadata {}\n", summary.metadata_path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cxxopts::Options options = MakeOptions();
   cxxopts::ParseResult args;
   try {
     args = options.parse(argc, argv);
@@ -46,19 +105,9 @@ int main(int argc, char** argv) {
     fmt::print("{}\n", options.help());
     return 0;
   }
-  uint64_t seed = 0;
-  if (args.count("seed") && !loadgen::ParseUint64(args["seed"].as<std::string>(), &seed)) {
-    fmt::print(stderr, "telemetry-generator: --seed: expected a non-negative integer, got \"{}\"\n",
-               args["seed"].as<std::string>());
-    return 2;
-  }
-  int64_t threads = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  if (args.count("threads") && (!loadgen::ParseInt64(args["threads"].as<std::string>(), &threads) ||
-                                threads < 1 || threads > 1024)) {
-    fmt::print(
-        stderr,
-        "telemetry-generator: --threads: expected a whole number from 1 to 1024, got \"{}\"\n",
-        args["threads"].as<std::string>());
+  const auto flags = ParseFlagValues(args);
+  if (!flags.ok()) {
+    fmt::print(stderr, "telemetry-generator: {}\n", flags.status().message());
     return 2;
   }
   auto config = loadgen::LoadGeneratorConfig(args["config"].as<std::string>());
@@ -67,21 +116,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (args.count("output")) config->output_directory = args["output"].as<std::string>();
-  if (args.count("seed")) config->seed = seed;
+  if (args.count("seed")) config->seed = flags->seed;
   config->write_json = args.count("json") > 0;
-  config->threads = threads;
-  // SIGINT and SIGTERM ask the run to stop: it removes its temporary files and
-  // exits 130 or 143. A second signal ends the process at once.
-  static std::atomic<bool> cancel{false};
-  static std::atomic<int> caught{0};
-  struct sigaction on_signal {};
-  on_signal.sa_handler = [](int sig) {
-    if (caught.exchange(sig) != 0) _exit(128 + sig);
-    cancel.store(true);
-  };
-  sigemptyset(&on_signal.sa_mask);
-  sigaction(SIGINT, &on_signal, nullptr);
-  sigaction(SIGTERM, &on_signal, nullptr);
+  config->threads = flags->threads;
+  CatchStopSignals();
   auto summary = loadgen::GenerateDataset(
       *config,
       [](const std::string& line) {
@@ -98,14 +136,6 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "telemetry-generator: {}\n", summary.status().message());
     return 1;
   }
-  auto line = [](const char* what, const loadgen::SignalFileSummary& f, const char* items) {
-    if (f.path.empty()) return;
-    fmt::print("{:<8} {:>12} {:<12} {:>6} chunks {:>10.1f} KiB  {}\n", what, f.items, items,
-               f.chunks, f.bytes / 1024.0, f.path);
-  };
-  line("traces", summary->traces, "spans");
-  line("metrics", summary->metrics, "data points");
-  line("logs", summary->logs, "log records");
-  fmt::print("metadata {}\n", summary->metadata_path);
+  PrintSummary(*summary);
   return 0;
 }

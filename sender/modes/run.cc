@@ -273,6 +273,83 @@ int Report(const SenderConfig& config, const RunStats& stats, const RunInfo& inf
   return 0;
 }
 
+// Settings that cannot go together on this protocol, named.
+absl::Status CheckTransport(const SenderConfig& config, bool http) {
+  if (http && !config.tls.server_name.empty()) {
+    return absl::InvalidArgumentError(
+        "otlp.tls.server_name applies to gRPC only; for http/protobuf use the name in "
+        "the URL");
+  }
+  if (!http && config.compression == Compression::kZstd && !config.tls.server_name.empty()) {
+    return absl::InvalidArgumentError(
+        "otlp.tls.server_name does not apply to zstd over gRPC (sent through libcurl, which "
+        "verifies the endpoint's own name); use the name in otlp.endpoint");
+  }
+  return absl::OkStatus();
+}
+
+// The run's first line: where, how, how fast, how long.
+void PrintStartLine(const SenderConfig& config, bool http, const std::string& endpoint,
+                    const std::string& rate_text, std::chrono::nanoseconds run_length,
+                    const std::string& fanout_text) {
+  fmt::print("sending to {} ({}{}{}), rate {}, {} workers, duration {}, multiplier {}\n", endpoint,
+             http ? "OTLP/HTTP, " : "", config.insecure ? "plaintext" : "TLS",
+             config.compression == Compression::kNone
+                 ? ""
+                 : fmt::format(", {} level {}", CompressionName(config.compression),
+                               config.compression_level),
+             rate_text, config.concurrency,
+             run_length.count() ? fmt::format("{:.1f}s", run_length.count() / 1e9) : "none",
+             config.multiplier ? std::to_string(config.multiplier) : "unlimited");
+  if (!fanout_text.empty()) fmt::print("{}\n", fanout_text);
+  std::fflush(stdout);
+}
+
+// Everything a run sends with, built before the first request.
+struct RunSetup {
+  PoolOptions pool;
+  ExporterOptions exporter;
+  std::unique_ptr<RateLimiter> limiter;
+};
+
+// Sends until the run ends: the worker pool alone, or beside the capacity search, which
+// sets the rates and ends the run. Fills the run's timing and the search's result.
+PoolResult SendAll(const SenderConfig& config, const RunModes& modes, const LoadedDataset& dataset,
+                   const RunSetup& setup, const Clock& clock, RunStats* stats,
+                   StatsReporter* reporter, StopSignal* stop, RunInfo* info) {
+  // Intervals, elapsed time and the capacity search's steps all count from the moment
+  // the workers are ready and the schedule starts.
+  int64_t run_start = 0;
+  std::latch started(1);
+  auto on_start = [&] {
+    reporter->Start();
+    run_start = clock.NowNs();
+    info->start_unix_ns = static_cast<int64_t>(WallNowNs());
+    started.count_down();
+  };
+  RateLimiter* limiter = setup.limiter.get();
+  PoolResult ran;
+  if (modes.find_capacity) {
+    std::thread senders([&] {
+      ran = RunWorkerPool(dataset, setup.pool, setup.exporter, limiter, stats, stop, on_start);
+    });
+    started.wait();
+    const CapacityTime time{&clock,
+                            [stop](int64_t deadline) { return stop->SleepUntil(deadline); }};
+    const CapacityResult result = FindCapacity(config.capacity, limiter, *stats, time, stdout);
+    stop->Stop();
+    senders.join();
+    info->capacity_text = CapacityText(config.capacity, result);
+    info->capacity = CapacitySummaryOf(config.capacity, result);
+    info->stop_reason = result.stopped ? "interrupted" : "capacity search done";
+    info->capacity_found = result.capacity > 0;
+  } else {
+    ran = RunWorkerPool(dataset, setup.pool, setup.exporter, limiter, stats, stop, on_start);
+  }
+  info->elapsed_ns = clock.NowNs() - run_start;
+  return ran;
+}
+
 }  // namespace
 
 int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
@@ -281,16 +358,7 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   const bool http = config.protocol == "http/protobuf";
   auto targets = http ? ResolveHttpUrls(&config) : ResolveGrpcTargets(&config);
   if (!targets.ok()) return FailWith(targets.status().message());
-  if (http && !config.tls.server_name.empty()) {
-    return FailWith(
-        "otlp.tls.server_name applies to gRPC only; for http/protobuf use the name in "
-        "the URL");
-  }
-  if (!http && config.compression == Compression::kZstd && !config.tls.server_name.empty()) {
-    return FailWith(
-        "otlp.tls.server_name does not apply to zstd over gRPC (sent through libcurl, which "
-        "verifies the endpoint's own name); use the name in otlp.endpoint");
-  }
+  if (auto s = CheckTransport(config, http); !s.ok()) return FailWith(s.message());
   // gRPC credentials (for http/protobuf this still checks that the TLS files can be read).
   auto credentials = MakeCredentials(config);
   if (!credentials.ok()) return FailWith(credentials.status().message());
@@ -301,8 +369,8 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   if (modes.plan) return PrintPlan(dataset, config);
 
   FirstRejection rejection;
-  const ExporterOptions exporter =
-      ExporterOptionsFor(config, *targets, *credentials, stop, &rejection);
+  RunSetup setup;
+  setup.exporter = ExporterOptionsFor(config, *targets, *credentials, stop, &rejection);
   // A schedule ends the run when it ends (or at `duration`, if that comes first).
   std::chrono::nanoseconds run_length = RunLength(config);
   if (modes.find_capacity) {
@@ -312,64 +380,27 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
     config.multiplier = 0;
     run_length = std::chrono::nanoseconds(0);
   }
-  PoolOptions pool = PoolOptionsFor(config, run_length);
+  setup.pool = PoolOptionsFor(config, run_length);
   std::string fanout_text;
   auto fanout = MetricFanout(config, dataset, &fanout_text);
   if (!fanout.ok()) return FailWith(fanout.status().message());
-  pool.fanout = *fanout;
+  setup.pool.fanout = *fanout;
   std::string rate_text;
-  const std::unique_ptr<RateLimiter> limiter = MakeLimiter(config, dataset, &clock, &rate_text);
+  setup.limiter = MakeLimiter(config, dataset, &clock, &rate_text);
   RunInfo info;
   info.endpoint = DescribeTargets(*targets);
-  fmt::print("sending to {} ({}{}{}), rate {}, {} workers, duration {}, multiplier {}\n",
-             info.endpoint, http ? "OTLP/HTTP, " : "", config.insecure ? "plaintext" : "TLS",
-             config.compression == Compression::kNone
-                 ? ""
-                 : fmt::format(", {} level {}", CompressionName(config.compression),
-                               config.compression_level),
-             rate_text, config.concurrency,
-             run_length.count() ? fmt::format("{:.1f}s", run_length.count() / 1e9) : "none",
-             config.multiplier ? std::to_string(config.multiplier) : "unlimited");
-  if (!fanout_text.empty()) fmt::print("{}\n", fanout_text);
-  std::fflush(stdout);
+  PrintStartLine(config, http, info.endpoint, rate_text, run_length, fanout_text);
 
   RunStats stats;
-  auto admin = StartAdmin(config, &stats, limiter.get());
+  auto admin = StartAdmin(config, &stats, setup.limiter.get());
   if (!admin.ok()) return FailWith(admin.status().message());
-  StatsReporter reporter(stats, config.stats_interval, stdout, limiter.get());
-  // Intervals, elapsed time and the capacity search's steps all count from the moment
-  // the workers are ready and the schedule starts.
-  int64_t run_start = 0;
-  std::latch started(1);
-  auto on_start = [&] {
-    reporter.Start();
-    run_start = clock.NowNs();
-    info.start_unix_ns = static_cast<int64_t>(WallNowNs());
-    started.count_down();
-  };
-  PoolResult ran;
-  if (modes.find_capacity) {
-    std::thread senders([&] {
-      ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop, on_start);
-    });
-    started.wait();
-    const CapacityTime time{&clock,
-                            [stop](int64_t deadline) { return stop->SleepUntil(deadline); }};
-    const CapacityResult result = FindCapacity(config.capacity, limiter.get(), stats, time, stdout);
-    stop->Stop();
-    senders.join();
-    info.capacity_text = CapacityText(config.capacity, result);
-    info.capacity = CapacitySummaryOf(config.capacity, result);
-    info.stop_reason = result.stopped ? "interrupted" : "capacity search done";
-    info.capacity_found = result.capacity > 0;
-  } else {
-    ran = RunWorkerPool(dataset, pool, exporter, limiter.get(), &stats, stop, on_start);
-  }
-  info.elapsed_ns = clock.NowNs() - run_start;
+  StatsReporter reporter(stats, config.stats_interval, stdout, setup.limiter.get());
+  const PoolResult ran =
+      SendAll(config, modes, dataset, setup, clock, &stats, &reporter, stop, &info);
   reporter.Stop();
   if (*admin) (*admin)->Stop();
 
-  DescribeRun(config, ran, limiter != nullptr, &info);
+  DescribeRun(config, ran, setup.limiter != nullptr, &info);
   // A refusal that stopped the run says so, even over the capacity search's verdict.
   const std::string reason = StopReason(config, ran, rejection, *interrupted);
   if (info.stop_reason.empty() || reason.starts_with("stopped on rejection")) {
