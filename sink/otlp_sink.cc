@@ -421,8 +421,14 @@ bool SeriesChecker::Check(std::string_view request,
   });
 }
 
-OtlpSink::OtlpSink(SinkOptions options) : options_(options), trace_context_(options_.span_memory) {
+OtlpSink::OtlpSink(SinkOptions options)
+    : options_(options),
+      trace_context_(options_.span_memory),
+      delay_{options_.delay_ns, options_.delay_jitter_ns, options_.delay_share} {
   series_.ExpectInterval(options_.series_interval_ns);
+  if (options_.max_rate > 0) {
+    rate_cap_ = std::make_unique<RateCap>(options_.max_rate, options_.over_rate_delay);
+  }
 }
 
 OtlpSink::~OtlpSink() { Shutdown(); }
@@ -648,17 +654,7 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
 
   SinkVerdict verdict;
   const uint64_t n = sequence_.fetch_add(1);
-  // Exact shares: request n is picked when n * share crosses a whole number.
-  auto crosses = [](uint64_t k, double share) {
-    return share > 0 && static_cast<uint64_t>((k + 1) * share) > static_cast<uint64_t>(k * share);
-  };
-  if ((options_.delay_ns > 0 || options_.delay_jitter_ns > 0) && crosses(n, options_.delay_share)) {
-    verdict.delay_ns = options_.delay_ns;
-    if (options_.delay_jitter_ns > 0) {
-      verdict.delay_ns +=
-          static_cast<int64_t>(Fmix64(n) % static_cast<uint64_t>(options_.delay_jitter_ns + 1));
-    }
-  }
+  verdict.delay_ns = delay_.For(n);
   uint64_t items;
   std::vector<std::pair<std::string, std::string>> problems;
   thread_local SpanLinks links;  // Kept for its capacity.
@@ -684,7 +680,7 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
       return verdict;
     }
   }
-  if (crosses(n, options_.fail_share)) {
+  if (PickedByShare(n, options_.fail_share)) {
     refused_requests_[i].fetch_add(1, std::memory_order_relaxed);
     refused_items_[i].fetch_add(items, std::memory_order_relaxed);
     verdict.code = options_.fail_code;
@@ -692,26 +688,17 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
     verdict.retry_after_ns = options_.retry_after_ns;
     return verdict;
   }
-  if (options_.max_rate > 0) {
-    // GCRA over items: the cap admits a request while the backlog ahead of it is at
-    // most kTolerance, so a request of any size gets through an idle sink.
-    constexpr int64_t kTolerance = 100'000'000;
-    const auto cost = static_cast<int64_t>(static_cast<double>(items) * 1e9 / options_.max_rate);
-    std::lock_guard<std::mutex> lock(rate_mu_);
-    const int64_t backlog = std::max<int64_t>(0, rate_tat_ns_ - now);
-    if (options_.over_rate_delay) {
-      rate_tat_ns_ = now + backlog + cost;
-      verdict.delay_ns += backlog + cost;
-    } else if (backlog > kTolerance) {
+  if (rate_cap_ != nullptr) {
+    const RateCap::Admission a = rate_cap_->Admit(items, now);
+    if (!a.admitted) {
       refused_requests_[i].fetch_add(1, std::memory_order_relaxed);
       refused_items_[i].fetch_add(items, std::memory_order_relaxed);
       verdict.code = grpc::RESOURCE_EXHAUSTED;
       verdict.message = "otlp-sink: over --max-rate";
-      verdict.retry_after_ns = backlog - kTolerance;
+      verdict.retry_after_ns = a.retry_after_ns;
       return verdict;
-    } else {
-      rate_tat_ns_ = now + backlog + cost;
     }
+    verdict.delay_ns += a.delay_ns;
   }
   if (options_.reject_share > 0) {
     verdict.rejected = static_cast<int64_t>(static_cast<double>(items) * options_.reject_share);

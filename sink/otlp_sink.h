@@ -25,6 +25,7 @@
 #include "common/otlp_signal.h"
 #include "common/otlp_wire.h"
 #include "grpcpp/support/status_code_enum.h"
+#include "sink/faults.h"
 #include "sink/trace_context.h"
 
 namespace grpc {
@@ -224,8 +225,8 @@ class OtlpSink {
   std::array<uint64_t, 3> ledger_items_{};
   uint64_t duplicate_requests_ = 0, duplicate_items_ = 0;
 
-  std::mutex rate_mu_;
-  int64_t rate_tat_ns_ = 0;  // GCRA theoretical arrival time of the rate cap.
+  const ResponseDelay delay_;
+  std::unique_ptr<RateCap> rate_cap_;  // With max_rate.
 };
 
 }  // namespace loadgen
