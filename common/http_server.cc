@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,7 +66,8 @@ constexpr int kWriteTimeoutMs = 10'000;
 }  // namespace
 
 // One accepted connection. The I/O thread owns it while it is kHandshake or
-// kReading (armed in epoll, one shot); a handler thread owns it while kHandling.
+// kReading (armed in epoll, one shot); a handler thread owns it while kHandling, and
+// the held queue while its delayed response waits (still kHandling, so no sweep).
 struct HttpServer::Conn {
   enum State { kHandshake, kReading, kHandling } state = kReading;
   int fd = -1;
@@ -74,6 +76,15 @@ struct HttpServer::Conn {
   size_t needed = 0;     // Parse again once `in` holds this many bytes.
   int64_t deadline = 0;  // Steady-clock ns: closed by the sweep when passed.
   HttpParse parsed;      // kRequest or kError, for the handler.
+  std::string response;  // Composed and not yet written (a delayed one, while held).
+  bool keep = false;     // Whether the connection stays open after `response`.
+
+  // Writes `response`: true when it went out and the connection stays open.
+  bool Flush() {
+    const bool ok = WriteAll(response) && keep;
+    response.clear();
+    return ok;
+  }
 
   // Reads what is available without blocking: false when the peer closed or failed.
   // `want_write` is set when TLS must write before it can read.
@@ -228,15 +239,16 @@ absl::StatusOr<int> HttpServer::Start(const std::string& listen) {
   listen_fd_ = fd;
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+  timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || timer_fd_ < 0) {
     const std::string why = std::strerror(errno);
     Stop();
     return absl::InternalError(StrCat("epoll: ", why));
   }
-  epoll_event listen_event{EPOLLIN, {.ptr = &listen_fd_}};
-  epoll_event wake_event{EPOLLIN, {.ptr = &wake_fd_}};
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &listen_event);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake_event);
+  for (int* fd : {&listen_fd_, &wake_fd_, &timer_fd_}) {
+    epoll_event e{EPOLLIN, {.ptr = fd}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, *fd, &e);
+  }
   io_thread_ = std::thread([this] { IoLoop(); });
   for (int i = 0; i < threads_count_; ++i) handlers_.emplace_back([this] { HandlerLoop(); });
   return bound_port;
@@ -249,20 +261,21 @@ void HttpServer::Stop() {
     (void)!write(wake_fd_, &one, sizeof one);
     io_thread_.join();
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      ready_cv_.notify_all();
+      absl::MutexLock lock(&mu_);
+      ready_cv_.SignalAll();
     }
     for (std::thread& t : handlers_) t.join();
     handlers_.clear();
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (auto& [fd, conn] : conns_) {
     if (conn->ssl != nullptr) SSL_free(conn->ssl);
     close(fd);
   }
   conns_.clear();
   ready_.clear();
-  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_}) {
+  held_.clear();
+  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_, &timer_fd_}) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }
@@ -278,7 +291,7 @@ void HttpServer::Close(Conn* conn) {
   // come back from accept() for a new connection at once.
   std::unique_ptr<Conn> owned;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     auto it = conns_.find(conn->fd);
     owned = std::move(it->second);
     conns_.erase(it);
@@ -316,7 +329,7 @@ void HttpServer::Accept() {
     }
     Conn* c = conn.get();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       conns_[fd] = std::move(conn);
     }
     epoll_event e{EPOLLIN | EPOLLONESHOT, {.ptr = c}};
@@ -329,7 +342,7 @@ bool HttpServer::OnReadable(Conn* conn) {
   {
     // A handler hands a connection back by setting its state under mu_ before it
     // re-arms it: taking mu_ here makes everything that handler wrote visible.
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     state = conn->state;
   }
   if (state == Conn::kHandshake) {
@@ -344,7 +357,7 @@ bool HttpServer::OnReadable(Conn* conn) {
       return false;
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       conn->state = Conn::kReading;
     }
     conn->deadline = NowNs() + Ns(kIdleTimeout);
@@ -361,10 +374,10 @@ bool HttpServer::OnReadable(Conn* conn) {
       return true;
     case HttpParse::kRequest:
     case HttpParse::kError: {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       conn->state = Conn::kHandling;
       ready_.push_back(conn);
-      ready_cv_.notify_one();
+      ready_cv_.Signal();
       return true;
     }
   }
@@ -375,7 +388,7 @@ void HttpServer::Sweep() {
   const int64_t now = NowNs();
   std::vector<Conn*> expired;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (auto& [fd, conn] : conns_) {
       if (conn->state != Conn::kHandling && conn->deadline < now) expired.push_back(conn.get());
     }
@@ -396,6 +409,10 @@ void HttpServer::IoLoop() {
     for (int i = 0; i < n; ++i) {
       void* tag = events[i].data.ptr;
       if (tag == &wake_fd_) return;
+      if (tag == &timer_fd_) {
+        ReleaseDue();
+        continue;
+      }
       if (tag == &listen_fd_) {
         Accept();
         continue;
@@ -411,54 +428,88 @@ void HttpServer::IoLoop() {
   }
 }
 
+void HttpServer::Hold(Conn* conn, int64_t due_ns) {
+  absl::MutexLock lock(&mu_);
+  const bool earliest = held_.empty() || due_ns < held_.begin()->first;
+  held_.emplace(due_ns, conn);
+  if (earliest) ArmTimer(due_ns);
+}
+
+void HttpServer::ArmTimer(int64_t due_ns) {
+  itimerspec at{};
+  at.it_value.tv_sec = due_ns / 1'000'000'000;
+  at.it_value.tv_nsec = due_ns % 1'000'000'000;
+  timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &at, nullptr);
+}
+
+void HttpServer::ReleaseDue() {
+  uint64_t expirations;
+  (void)!read(timer_fd_, &expirations, sizeof expirations);
+  absl::MutexLock lock(&mu_);
+  const int64_t now = NowNs();
+  while (!held_.empty() && held_.begin()->first <= now) {
+    ready_.push_back(held_.begin()->second);
+    held_.erase(held_.begin());
+  }
+  if (!held_.empty()) ArmTimer(held_.begin()->first);
+  ready_cv_.SignalAll();
+}
+
 void HttpServer::HandlerLoop() {
   while (true) {
     Conn* conn;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      ready_cv_.wait(lock, [&] { return !ready_.empty() || stopping_.load(); });
+      absl::MutexLock lock(&mu_);
+      while (ready_.empty() && !stopping_.load()) ready_cv_.Wait(&mu_);
       if (ready_.empty()) return;
       conn = ready_.front();
       ready_.pop_front();
     }
-    // Answer this request, then any the client pipelined behind it.
-    bool open = true;
-    while (open) {
-      const bool refused = conn->parsed.kind == HttpParse::kError;
-      const HttpResponse r = refused
-                                 ? HttpResponse{conn->parsed.status, "text/plain; charset=utf-8",
-                                                StrCat(conn->parsed.error, "\n")}
-                                 : handler_(conn->parsed.request);
-      const bool keep = keep_alive_ && !refused && conn->parsed.request.keep_alive;
-      std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
-                                     r.status, Reason(r.status), r.content_type, r.body.size());
-      for (const auto& [k, v] : r.headers) StrAppend(&head, k, ": ", v, "\r\n");
-      StrAppend(&head, keep ? "\r\n" : "Connection: close\r\n\r\n");
-      open = conn->WriteAll(head) && conn->WriteAll(r.body) && keep;
-      if (!open) break;
-      // TLS may hold decrypted bytes that epoll cannot see: read them here.
-      if (conn->ssl != nullptr && SSL_pending(conn->ssl) > 0) {
-        bool want_write;
-        if (!conn->ReadAvailable(&want_write, max_body_bytes_ + 2 * kMaxHttpHeaderBytes)) {
-          open = false;
-          break;
-        }
-      }
-      if (conn->Parse(max_body_bytes_) == HttpParse::kNeedMore) {
-        conn->deadline = NowNs() + Ns(conn->in.empty() ? kIdleTimeout : kHeaderTimeout);
-        {
-          // Re-armed under mu_: the I/O thread takes mu_ before it can close this
-          // descriptor (OnReadable, Sweep), so the close is ordered after this
-          // epoll_ctl. epoll itself is no happens-before edge for TSan on EPOLL_CTL_MOD.
-          std::lock_guard<std::mutex> lock(mu_);
-          conn->state = Conn::kReading;
-          Arm(conn, EPOLLIN);
-        }
-        break;
-      }
-    }
-    if (!open) Close(conn);
+    Serve(conn);
   }
+}
+
+void HttpServer::Serve(Conn* conn) {
+  // A delayed response is written when it is due, then the requests behind it.
+  if (!conn->response.empty()) {
+    if (!conn->Flush()) return Close(conn);
+    if (!NextRequest(conn)) return;
+  }
+  // Answer this request, then any the client pipelined behind it.
+  while (true) {
+    const bool refused = conn->parsed.kind == HttpParse::kError;
+    const HttpResponse r = refused ? HttpResponse{conn->parsed.status, "text/plain; charset=utf-8",
+                                                  StrCat(conn->parsed.error, "\n")}
+                                   : handler_(conn->parsed.request);
+    conn->keep = keep_alive_ && !refused && conn->parsed.request.keep_alive;
+    conn->response = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+                                 r.status, Reason(r.status), r.content_type, r.body.size());
+    for (const auto& [k, v] : r.headers) StrAppend(&conn->response, k, ": ", v, "\r\n");
+    StrAppend(&conn->response, conn->keep ? "\r\n" : "Connection: close\r\n\r\n", r.body);
+    if (r.delay_ns > 0) return Hold(conn, NowNs() + r.delay_ns);
+    if (!conn->Flush()) return Close(conn);
+    if (!NextRequest(conn)) return;
+  }
+}
+
+bool HttpServer::NextRequest(Conn* conn) {
+  // TLS may hold decrypted bytes that epoll cannot see: read them here.
+  if (conn->ssl != nullptr && SSL_pending(conn->ssl) > 0) {
+    bool want_write;
+    if (!conn->ReadAvailable(&want_write, max_body_bytes_ + 2 * kMaxHttpHeaderBytes)) {
+      Close(conn);
+      return false;
+    }
+  }
+  if (conn->Parse(max_body_bytes_) != HttpParse::kNeedMore) return true;
+  conn->deadline = NowNs() + Ns(conn->in.empty() ? kIdleTimeout : kHeaderTimeout);
+  // Re-armed under mu_: the I/O thread takes mu_ before it can close this descriptor
+  // (OnReadable, Sweep), so the close is ordered after this epoll_ctl. epoll itself is
+  // no happens-before edge for TSan on EPOLL_CTL_MOD.
+  absl::MutexLock lock(&mu_);
+  conn->state = Conn::kReading;
+  Arm(conn, EPOLLIN);
+  return false;
 }
 
 }  // namespace loadgen

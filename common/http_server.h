@@ -7,23 +7,25 @@
 // kHeaderTimeout to deliver a request once it has started one (and for a TLS
 // handshake), kIdleTimeout between requests. The handler may run on several threads
 // at once; it is not called for requests the parser refuses (they are answered 4xx
-// and the connection closed).
+// and the connection closed). A response with a delay is held by the I/O thread's
+// timer, not by a handler thread, so delays cost no throughput.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/http_parser.h"
 
 namespace loadgen {
@@ -33,6 +35,9 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers = {};  // Extra ones.
+  // Sent this long after the handler returns, without holding a handler thread
+  // meanwhile (a slow backend's latency, otlp-sink --delay).
+  int64_t delay_ns = 0;
 };
 
 // Serve HTTPS: a certificate chain and key (PEM text), and with client_ca_pem,
@@ -68,6 +73,16 @@ class HttpServer {
   void Close(Conn* conn);
   void Arm(Conn* conn, uint32_t events);
   void Sweep();
+  // Answers conn's requests (after its held response, if any) until it must wait
+  // for bytes (re-armed), holds a delayed response, or ends (closed).
+  void Serve(Conn* conn);
+  // After a response: true when the next request is already there; otherwise conn is
+  // re-armed for reading or closed.
+  bool NextRequest(Conn* conn);
+  // Holds conn (its response composed) until `due_ns`; ReleaseDue queues it then.
+  void Hold(Conn* conn, int64_t due_ns);
+  void ReleaseDue();
+  void ArmTimer(int64_t due_ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Handler handler_;
   size_t max_body_bytes_;
@@ -75,16 +90,20 @@ class HttpServer {
   bool keep_alive_;
   HttpTls tls_;
   void* ssl_ctx_ = nullptr;  // SSL_CTX*, when serving HTTPS.
-  int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1;
+  int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1, timer_fd_ = -1;
   std::atomic<bool> stopping_{false};
   bool listen_paused_ = false;  // I/O thread only: out of descriptors.
   std::thread io_thread_;
   std::vector<std::thread> handlers_;
 
-  std::mutex mu_;  // Guards conns_ and the queue.
-  std::unordered_map<int, std::unique_ptr<Conn>> conns_;
-  std::deque<Conn*> ready_;  // Connections with a complete request, for the handlers.
-  std::condition_variable ready_cv_;
+  // Also guards each Conn's state, the hand-over between the I/O and handler threads.
+  absl::Mutex mu_;
+  std::unordered_map<int, std::unique_ptr<Conn>> conns_ ABSL_GUARDED_BY(mu_);
+  // Connections with a complete request, for the handlers.
+  std::deque<Conn*> ready_ ABSL_GUARDED_BY(mu_);
+  // Delayed responses, by when they are due.
+  std::multimap<int64_t, Conn*> held_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar ready_cv_;
 };
 
 }  // namespace loadgen

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -198,6 +200,59 @@ TEST_CASE("http server: a refused request gets its status and the connection is 
 
   HttpServer second([](const HttpRequest&) { return HttpResponse{}; });
   CHECK_FALSE(second.Start("127.0.0.1:" + std::to_string(*port)).ok());
+}
+
+}  // namespace
+}  // namespace loadgen
+
+namespace loadgen {
+namespace {
+
+TEST_CASE("http server: a delayed response holds no handler thread") {
+  // One handler thread, and answers due 3 s after each request: had the thread waited
+  // out each delay, the second request would reach the handler only after 3 s.
+  std::mutex mu;
+  std::condition_variable cv;
+  int handled = 0;
+  HttpServer server(
+      [&](const HttpRequest& r) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          ++handled;
+        }
+        cv.notify_all();
+        HttpResponse out{200, "text/plain", r.path};
+        if (r.path != "/again") out.delay_ns = 3'000'000'000;
+        return out;
+      },
+      1 << 20, /*threads=*/1, /*keep_alive=*/true);
+  auto port = server.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  constexpr int kClients = 10;
+  std::vector<int> fds;
+  for (int i = 0; i < kClients; ++i) {
+    fds.push_back(Connect(*port));
+    Send(fds.back(), "GET /c" + std::to_string(i) + " HTTP/1.1\r\n\r\n");
+  }
+  // A client that leaves before its answer is due costs nothing either.
+  const int gone = Connect(*port);
+  Send(gone, "GET /gone HTTP/1.1\r\n\r\n");
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return handled == kClients + 1; }));
+  }
+  close(gone);
+  // Every request was handled, and no answer has gone out before its time.
+  for (int fd : fds) CHECK(StillOpen(fd));
+  for (int i = 0; i < kClients; ++i) {
+    const std::string got = ReadResponses(fds[i], 1);
+    CHECK_THAT(
+        got, Catch::StartsWith("HTTP/1.1 200 OK\r\n") && Catch::EndsWith("/c" + std::to_string(i)));
+    // Kept alive: the connection serves the next request.
+    Send(fds[i], "GET /again HTTP/1.1\r\n\r\n");
+    CHECK_THAT(ReadResponses(fds[i], 1), Catch::EndsWith("/again"));
+    close(fds[i]);
+  }
 }
 
 }  // namespace
