@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -50,10 +51,12 @@ class Rng {
   }
   // Uniform in [0, n); n > 0. Lemire's multiply-shift, bias below 2^-64 * n.
   uint64_t Below(uint64_t n) {
+    assert(n > 0);
     return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
   }
   // Uniform in [lo, hi]; requires lo <= hi.
   int64_t Range(int64_t lo, int64_t hi) {
+    assert(lo <= hi);
     return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo) + 1));
   }
   // Uniform in [0, 1).

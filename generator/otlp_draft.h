@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/wire.h"
 
 namespace loadgen {
@@ -160,8 +162,8 @@ class BufferPool {
   void Give(std::string buffer);
 
  private:
-  std::mutex mu_;
-  std::vector<std::string> free_;
+  absl::Mutex mu_;
+  std::vector<std::string> free_ ABSL_GUARDED_BY(mu_);
 };
 
 // Packs encoded items of one signal (spans, log records) into Export requests of at

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/otlp_signal.h"
 
 namespace loadgen {
@@ -115,9 +117,10 @@ class RunStats {
 
  private:
   std::array<SignalCounters, 3> signals_;
-  mutable std::mutex error_mu_;  // Errors are rare next to events; a lock is fine.
-  std::array<std::vector<ErrorKind>, 3> errors_;
-  std::set<std::string> printed_kinds_;  // Kinds already told on stderr, any signal.
+  mutable absl::Mutex error_mu_;  // Errors are rare next to events; a lock is fine.
+  std::array<std::vector<ErrorKind>, 3> errors_ ABSL_GUARDED_BY(error_mu_);
+  std::set<std::string> printed_kinds_
+      ABSL_GUARDED_BY(error_mu_);  // Kinds already told on stderr, any signal.
   std::atomic<int64_t> in_flight_{0}, in_flight_peak_{0};
   std::atomic<int64_t> lag_max_ns_{0};
 };

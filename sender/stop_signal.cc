@@ -1,29 +1,31 @@
 #include "sender/stop_signal.h"
 
-#include <chrono>
+#include "common/clock.h"
 
 namespace loadgen {
 
 void StopSignal::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopped_.store(true);
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 bool StopSignal::SleepUntil(int64_t deadline_ns) {
-  std::unique_lock<std::mutex> lock(mu_);
-  const auto deadline =
-      std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
+  absl::MutexLock lock(&mu_);
   ++sleepers_;
-  cv_.wait_until(lock, deadline, [&] { return stopped_.load(); });
+  // The deadline is on the steady clock; absl's waits take a timeout, so it is
+  // recomputed after every wake-up.
+  for (int64_t left; !stopped_.load() && (left = deadline_ns - SteadyClock().NowNs()) > 0;) {
+    cv_.WaitWithTimeout(&mu_, absl::Nanoseconds(left));
+  }
   --sleepers_;
   return !stopped_.load();
 }
 
 int StopSignal::sleepers() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return sleepers_;
 }
 

@@ -3,9 +3,10 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace loadgen {
 
@@ -22,9 +23,9 @@ class StopSignal {
 
  private:
   std::atomic<bool> stopped_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int sleepers_ = 0;  // Guarded by mu_.
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  int sleepers_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace loadgen

@@ -23,6 +23,8 @@
 #include <memory>
 #include <mutex>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/otlp_signal.h"
 #include "sender/schedule.h"
@@ -64,10 +66,11 @@ class TokenBucket {
  private:
   const Clock* clock_;
   const int64_t early_ns_;
-  mutable std::mutex mu_;
-  int64_t start_ns_;
-  RateSchedule schedule_;
-  double issued_ = 0;  // Events reserved so far, on the schedule's cumulative curve.
+  mutable absl::Mutex mu_;
+  int64_t start_ns_ ABSL_GUARDED_BY(mu_);
+  RateSchedule schedule_ ABSL_GUARDED_BY(mu_);
+  double issued_ ABSL_GUARDED_BY(mu_) =
+      0;  // Events reserved so far, on the schedule's cumulative curve.
 };
 
 // The run's rate limit, split by signal: one bucket per signal at its share of the

@@ -32,28 +32,28 @@ void StatsReporter::Start() {
 
 void StatsReporter::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);  // Its release wakes the loop's Await.
     if (stop_) return;
     stop_ = true;
   }
-  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (start_ns_ != 0) Record(clock_->NowNs(), /*print=*/false);
   if (tty_) fmt::print(out_, "\n");
 }
 
 std::vector<IntervalRecord> StatsReporter::intervals() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return records_;
 }
 
 void StatsReporter::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, interval_, [&] { return stop_; })) {
-    lock.unlock();
+  mu_.Lock();
+  while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::FromChrono(interval_))) {
+    mu_.Unlock();
     Sample();
-    lock.lock();
+    mu_.Lock();
   }
+  mu_.Unlock();
 }
 
 void StatsReporter::Record(int64_t now, bool print) {
@@ -124,7 +124,7 @@ void StatsReporter::Record(int64_t now, bool print) {
     }
     std::fflush(out_);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   records_.push_back(r);
 }
 

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "sender/modes/summary.h"
 #include "sender/stats.h"
@@ -84,14 +86,13 @@ class StatsReporter {
   int64_t start_ns_ = 0, last_ns_ = 0;
   std::array<SignalSnapshot, 3> last_{};
   LatencyHistogram::Counts last_latency_{}, last_intended_{};
-  std::vector<IntervalRecord> records_;  // Guarded by mu_.
+  std::vector<IntervalRecord> records_ ABSL_GUARDED_BY(mu_);
   std::chrono::nanoseconds interval_;
   std::FILE* out_;
   bool tty_;
   std::thread thread_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  mutable absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 std::string SummaryText(const RunStats& stats, const RunInfo& info);

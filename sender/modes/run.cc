@@ -4,10 +4,11 @@
 
 #include <cstdio>
 #include <latch>
-#include <mutex>
 #include <random>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/duration.h"
@@ -110,8 +111,8 @@ int PrintPlan(const LoadedDataset& dataset, const SenderConfig& config) {
 // The first refusal, when the run stops on one (the workers are joined before it is
 // read).
 struct FirstRejection {
-  std::mutex mu;
-  std::string reason;
+  absl::Mutex mu;
+  std::string reason ABSL_GUARDED_BY(mu);
 };
 
 ExporterOptions ExporterOptionsFor(const SenderConfig& config,
@@ -138,7 +139,7 @@ ExporterOptions ExporterOptionsFor(const SenderConfig& config,
   if (config.stop_on_rejected) {
     exporter.on_rejected = [stop, rejection](Signal signal, const std::string& reason) {
       {
-        std::lock_guard<std::mutex> lock(rejection->mu);
+        absl::MutexLock lock(&rejection->mu);
         if (rejection->reason.empty()) rejection->reason = StrCat(SignalName(signal), " ", reason);
       }
       stop->Stop();
@@ -232,7 +233,7 @@ void DescribeRun(const SenderConfig& config, const PoolResult& ran, bool paced, 
 std::string StopReason(const SenderConfig& config, const PoolResult& ran, FirstRejection& rejection,
                        bool interrupted) {
   {
-    std::lock_guard<std::mutex> lock(rejection.mu);
+    absl::MutexLock lock(&rejection.mu);
     if (!rejection.reason.empty()) return StrCat("stopped on rejection: ", rejection.reason);
   }
   return interrupted               ? "interrupted"
