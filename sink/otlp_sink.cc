@@ -300,8 +300,7 @@ uint64_t Combine(uint64_t a, uint64_t b) { return Fmix64(a * 0x9E3779B97F4A7C15u
 
 }  // namespace
 
-bool SeriesChecker::Check(std::string_view request,
-                          std::vector<std::pair<std::string, std::string>>* problems) {
+bool SeriesChecker::Check(std::string_view request, Problems* problems) {
   const auto* data = reinterpret_cast<const uint8_t*>(request.data());
   return ForEachLen(data, request.size(), 1, [&](const wire::Field& rm) {
     uint64_t resource = 0;
@@ -314,111 +313,128 @@ bool SeriesChecker::Check(std::string_view request,
     }
     if (r.error()) return false;
     for (const wire::Field& sm : scopes) {
-      uint64_t scope = 0;
-      std::vector<wire::Field> metrics;
-      wire::FieldReader sr(sm.data, sm.size);
-      while (sr.Next(&f)) {
-        if (f.number == 1 && f.type == wire::kLen) {
-          // InstrumentationScope: 1 name, 2 version identify it.
-          wire::FieldReader ir(f.data, f.size);
-          wire::Field sf;
-          while (ir.Next(&sf)) {
-            if ((sf.number == 1 || sf.number == 2) && sf.type == wire::kLen) {
-              scope = Combine(scope + sf.number, HashBytes(Bytes(sf)));
-            }
-          }
-        }
-        if (f.number == 2 && f.type == wire::kLen) metrics.push_back(f);
-      }
-      if (sr.error()) return false;
-      for (const wire::Field& m : metrics) {
-        std::string_view name;
-        wire::FieldReader mr(m.data, m.size);
-        std::vector<wire::Field> data;
-        while (mr.Next(&f)) {
-          if (f.number == 1 && f.type == wire::kLen) name = Bytes(f);
-          if ((f.number == 5 || f.number == 7 || f.number == 9 || f.number == 10 ||
-               f.number == 11) &&
-              f.type == wire::kLen) {
-            data.push_back(f);
-          }
-        }
-        if (mr.error()) return false;
-        const uint64_t metric = Combine(Combine(resource, scope), HashBytes(name));
-        for (const wire::Field& d : data) {
-          uint64_t temporality = 0;
-          bool monotonic = false;
-          std::vector<wire::Field> points;
-          wire::FieldReader dr(d.data, d.size);
-          while (dr.Next(&f)) {
-            if (f.number == 2 && f.type == wire::kVarint) temporality = f.varint;
-            if (f.number == 3 && f.type == wire::kVarint) monotonic = f.varint != 0;
-            if (f.number == 1 && f.type == wire::kLen) points.push_back(f);
-          }
-          if (dr.error()) return false;
-          // Attributes: 7 (number, summary points), 9 (histogram), 1 (exponential).
-          const uint32_t attrs = d.number == 9 ? 9 : d.number == 10 ? 1 : 7;
-          // What must not decrease: a monotonic cumulative sum's value, or the count
-          // of a cumulative histogram or a summary.
-          const bool cumulative = temporality == 2;
-          const bool grows =
-              (cumulative && ((d.number == 7 && monotonic) || d.number == 9 || d.number == 10)) ||
-              d.number == 11;
-          for (const wire::Field& p : points) {
-            State now;
-            bool has_value = false;
-            wire::FieldReader pr(p.data, p.size);
-            while (pr.Next(&f)) {
-              if (f.type != wire::kI64) continue;
-              const uint64_t bits = wire::LoadLE64(f.data);
-              if (f.number == 2) now.start = bits;
-              if (f.number == 3) now.time = bits;
-              if (d.number == 7 && f.number == 4) {  // as_double
-                std::memcpy(&now.value, &bits, 8);
-                has_value = true;
-              } else if (d.number == 7 && f.number == 6) {  // as_int (sfixed64)
-                now.value = static_cast<double>(static_cast<int64_t>(bits));
-                has_value = true;
-              } else if (d.number != 7 && d.number != 5 && f.number == 4) {  // count
-                now.value = static_cast<double>(bits);
-                has_value = true;
-              }
-            }
-            if (pr.error()) return false;
-            const uint64_t key = Combine(Combine(metric, d.number), AttributesOf(p, attrs));
-            auto [it, fresh] = series_.try_emplace(key, now);
-            if (fresh) continue;
-            State& last = it->second;
-            const std::string what(name);
-            if (now.time == last.time) {
-              problems->emplace_back("series_duplicate_point", what);
-            } else if (now.time < last.time) {
-              problems->emplace_back(
-                  "series_out_of_order",
-                  fmt::format("{}: a point at {} after one at {}", what, now.time, last.time));
-            } else {
-              if (grows && has_value && now.start == last.start && now.value < last.value) {
-                problems->emplace_back("cumulative_decrease",
-                                       fmt::format("{}: {} after {}", what, now.value, last.value));
-              }
-              // Cadence: an agent sends a series once per collection interval.
-              const uint64_t gap = now.time - last.time;
-              min_gap_ns_ = std::min(min_gap_ns_, gap);
-              ++gaps_;
-              if (expected_gap_ns_ > 0 && gap * 10 < expected_gap_ns_ * 9) {
-                problems->emplace_back(
-                    "series_too_frequent",
-                    fmt::format("{}: points {:.3f}s apart, less than the series interval", what,
-                                static_cast<double>(gap) / 1e9));
-              }
-              last = now;
-            }
-          }
-        }
-      }
+      if (!CheckScope(resource, sm, problems)) return false;
     }
     return true;
   });
+}
+
+bool SeriesChecker::CheckScope(uint64_t resource, const wire::Field& sm, Problems* problems) {
+  uint64_t scope = 0;
+  std::vector<wire::Field> metrics;
+  wire::FieldReader sr(sm.data, sm.size);
+  wire::Field f;
+  while (sr.Next(&f)) {
+    if (f.number == 1 && f.type == wire::kLen) {
+      // InstrumentationScope: 1 name, 2 version identify it.
+      wire::FieldReader ir(f.data, f.size);
+      wire::Field sf;
+      while (ir.Next(&sf)) {
+        if ((sf.number == 1 || sf.number == 2) && sf.type == wire::kLen) {
+          scope = Combine(scope + sf.number, HashBytes(Bytes(sf)));
+        }
+      }
+    }
+    if (f.number == 2 && f.type == wire::kLen) metrics.push_back(f);
+  }
+  if (sr.error()) return false;
+  for (const wire::Field& m : metrics) {
+    std::string_view name;
+    wire::FieldReader mr(m.data, m.size);
+    std::vector<wire::Field> data;
+    while (mr.Next(&f)) {
+      if (f.number == 1 && f.type == wire::kLen) name = Bytes(f);
+      if ((f.number == 5 || f.number == 7 || f.number == 9 || f.number == 10 || f.number == 11) &&
+          f.type == wire::kLen) {
+        data.push_back(f);
+      }
+    }
+    if (mr.error()) return false;
+    const uint64_t metric = Combine(Combine(resource, scope), HashBytes(name));
+    for (const wire::Field& d : data) {
+      if (!CheckData(metric, name, d, problems)) return false;
+    }
+  }
+  return true;
+}
+
+bool SeriesChecker::CheckData(uint64_t metric, std::string_view name, const wire::Field& d,
+                              Problems* problems) {
+  uint64_t temporality = 0;
+  bool monotonic = false;
+  std::vector<wire::Field> points;
+  wire::FieldReader dr(d.data, d.size);
+  wire::Field f;
+  while (dr.Next(&f)) {
+    if (f.number == 2 && f.type == wire::kVarint) temporality = f.varint;
+    if (f.number == 3 && f.type == wire::kVarint) monotonic = f.varint != 0;
+    if (f.number == 1 && f.type == wire::kLen) points.push_back(f);
+  }
+  if (dr.error()) return false;
+  // Attributes: 7 (number, summary points), 9 (histogram), 1 (exponential).
+  const uint32_t attrs = d.number == 9 ? 9 : d.number == 10 ? 1 : 7;
+  // What must not decrease: a monotonic cumulative sum's value, or the count of a
+  // cumulative histogram or a summary.
+  const bool cumulative = temporality == 2;
+  const bool grows =
+      (cumulative && ((d.number == 7 && monotonic) || d.number == 9 || d.number == 10)) ||
+      d.number == 11;
+  for (const wire::Field& p : points) {
+    State now;
+    bool has_value = false;
+    wire::FieldReader pr(p.data, p.size);
+    while (pr.Next(&f)) {
+      if (f.type != wire::kI64) continue;
+      const uint64_t bits = wire::LoadLE64(f.data);
+      if (f.number == 2) now.start = bits;
+      if (f.number == 3) now.time = bits;
+      if (d.number == 7 && f.number == 4) {  // as_double
+        std::memcpy(&now.value, &bits, 8);
+        has_value = true;
+      } else if (d.number == 7 && f.number == 6) {  // as_int (sfixed64)
+        now.value = static_cast<double>(static_cast<int64_t>(bits));
+        has_value = true;
+      } else if (d.number != 7 && d.number != 5 && f.number == 4) {  // count
+        now.value = static_cast<double>(bits);
+        has_value = true;
+      }
+    }
+    if (pr.error()) return false;
+    const uint64_t key = Combine(Combine(metric, d.number), AttributesOf(p, attrs));
+    Follow(key, now, grows && has_value, name, problems);
+  }
+  return true;
+}
+
+void SeriesChecker::Follow(uint64_t key, const State& now, bool grows, std::string_view name,
+                           Problems* problems) {
+  auto [it, fresh] = series_.try_emplace(key, now);
+  if (fresh) return;
+  State& last = it->second;
+  const std::string what(name);
+  if (now.time == last.time) {
+    problems->emplace_back("series_duplicate_point", what);
+    return;
+  }
+  if (now.time < last.time) {
+    problems->emplace_back("series_out_of_order", fmt::format("{}: a point at {} after one at {}",
+                                                              what, now.time, last.time));
+    return;
+  }
+  if (grows && now.start == last.start && now.value < last.value) {
+    problems->emplace_back("cumulative_decrease",
+                           fmt::format("{}: {} after {}", what, now.value, last.value));
+  }
+  // Cadence: an agent sends a series once per collection interval.
+  const uint64_t gap = now.time - last.time;
+  min_gap_ns_ = std::min(min_gap_ns_, gap);
+  ++gaps_;
+  if (expected_gap_ns_ > 0 && gap * 10 < expected_gap_ns_ * 9) {
+    problems->emplace_back("series_too_frequent",
+                           fmt::format("{}: points {:.3f}s apart, less than the series interval",
+                                       what, static_cast<double>(gap) / 1e9));
+  }
+  last = now;
 }
 
 OtlpSink::OtlpSink(SinkOptions options)
@@ -515,11 +531,14 @@ absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
     }
     const SinkVerdict v =
         Receive(signal, body, [&](std::string_view name) { return r.Header(name); });
-    if (v.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(v.delay_ns));
-    // The response is in the request's encoding, as the OTLP/HTTP spec asks.
+    // The response is in the request's encoding, as the OTLP/HTTP spec asks. A delay
+    // is the server's to keep (HttpResponse::delay_ns), not a handler thread's.
     if (v.code == grpc::OK) {
-      return json ? HttpResponse{200, kJson, ExportResponseJson(signal, {v.rejected, v.message})}
-                  : HttpResponse{200, proto, otlp::EncodeExportResponse({v.rejected, v.message})};
+      HttpResponse ok =
+          json ? HttpResponse{200, kJson, ExportResponseJson(signal, {v.rejected, v.message})}
+               : HttpResponse{200, proto, otlp::EncodeExportResponse({v.rejected, v.message})};
+      ok.delay_ns = v.delay_ns;
+      return ok;
     }
     // A google.rpc.Status body, and the HTTP status the OTLP/HTTP spec maps to.
     HttpResponse out{otlp::HttpStatusFor(v.code), json ? kJson : proto,
@@ -528,6 +547,7 @@ absl::StatusOr<int> OtlpSink::StartHttp(const std::string& listen) {
       out.headers.push_back(
           {"Retry-After", std::to_string((v.retry_after_ns + 999999999) / 1000000000)});
     }
+    out.delay_ns = v.delay_ns;
     return out;
   };
   // The same certificate (and client CA) as the gRPC port, when there is one.
@@ -553,7 +573,7 @@ void OtlpSink::Shutdown() {
     ledger_fd_ = -1;
   }
   // Nothing more arrives: a span still missing never will.
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   NoteUnresolved(trace_context_.Settle());
 }
 
@@ -575,6 +595,7 @@ absl::Status OtlpSink::OpenLedger() {
     text.append(buf, static_cast<size_t>(n));
   }
   int line = 0;
+  absl::MutexLock lock(&ledger_mu_);  // Before any request, but the records are guarded.
   for (const std::string& record :
        std::vector<std::string>(absl::StrSplit(text, '\n', absl::SkipEmpty()))) {
     ++line;
@@ -604,7 +625,7 @@ bool OtlpSink::Record(Signal signal, std::string_view request, uint64_t accepted
                       uint64_t rejected) {
   const uint64_t hash = HashBytes(request);
   const int i = SignalIndex(signal);
-  std::lock_guard<std::mutex> lock(ledger_mu_);
+  absl::MutexLock lock(&ledger_mu_);
   const bool fresh = ledger_seen_.insert(hash).second;
   if (fresh) {
     ledger_items_[i] += accepted;
@@ -710,7 +731,7 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
   if (ledger_fd_ >= 0) Record(signal, request, items - verdict.rejected, verdict.rejected);
   if (options_.on_request) options_.on_request(signal, request);
   if (!options_.validate) return verdict;
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   // Order across requests is checked in the order they arrive.
   if (signal == Signal::kMetrics) series_.Check(request, &problems);
   NoteProblems(signal, problems);
@@ -746,7 +767,7 @@ void OtlpSink::Arrived(uint64_t items) {
   // A day of seconds at most: the oldest go first.
   constexpr size_t kMaxSeconds = 86400;
   const auto second = static_cast<int64_t>(WallNowNs() / 1000000000);
-  std::lock_guard<std::mutex> lock(arrivals_mu_);
+  absl::MutexLock lock(&arrivals_mu_);
   if (arrivals_.empty()) arrivals_start_s_ = second;
   if (second < arrivals_start_s_) return;  // The wall clock stepped back.
   const auto at = static_cast<size_t>(second - arrivals_start_s_);
@@ -772,18 +793,18 @@ SinkSnapshot OtlpSink::Snapshot() const {
   }
   s.malformed_requests = malformed_.load();
   {
-    std::lock_guard<std::mutex> lock(ledger_mu_);
+    absl::MutexLock lock(&ledger_mu_);
     s.ledger_items = ledger_items_;
     s.duplicate_requests = duplicate_requests_;
     s.duplicate_items = duplicate_items_;
   }
   s.active_seconds = (last_ns_.load() - first_ns_.load()) / 1e9;
   {
-    std::lock_guard<std::mutex> lock(arrivals_mu_);
+    absl::MutexLock lock(&arrivals_mu_);
     s.arrivals_start_unix_s = arrivals_start_s_;
     s.arrivals = arrivals_;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   s.series = series_.series();
   s.series_gaps = series_.gaps();
   s.min_series_gap_ns = series_.min_gap_ns();

@@ -11,19 +11,21 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/compression.h"
 #include "common/http_server.h"
 #include "common/otlp_signal.h"
 #include "common/otlp_wire.h"
+#include "common/wire.h"
 #include "grpcpp/support/status_code_enum.h"
 #include "sink/faults.h"
 #include "sink/trace_context.h"
@@ -141,10 +143,11 @@ bool CountItems(Signal signal, std::string_view request, uint64_t* items);
 // decreases while its start time stays, and no point is sent twice. Not thread-safe.
 class SeriesChecker {
  public:
+  using Problems = std::vector<std::pair<std::string, std::string>>;
   // Checks the points of one ExportMetricsServiceRequest in order; appends (kind,
   // detail) for each violation: series_out_of_order, series_duplicate_point,
-  // cumulative_decrease. Returns false on bytes it cannot walk.
-  bool Check(std::string_view request, std::vector<std::pair<std::string, std::string>>* problems);
+  // cumulative_decrease, series_too_frequent. Returns false on bytes it cannot walk.
+  bool Check(std::string_view request, Problems* problems);
   size_t series() const { return series_.size(); }
   // Points of a series closer than 90% of `ns` (0: no check) are series_too_frequent.
   void ExpectInterval(int64_t ns) { expected_gap_ns_ = static_cast<uint64_t>(ns); }
@@ -158,6 +161,13 @@ class SeriesChecker {
     uint64_t time = 0, start = 0;
     double value = 0;
   };
+  // The levels of the walk: a ScopeMetrics under a resource's identity, one metric's
+  // data (Sum, Gauge, ...), and one point of a series against the one before it.
+  bool CheckScope(uint64_t resource, const wire::Field& scope_metrics, Problems* problems);
+  bool CheckData(uint64_t metric, std::string_view name, const wire::Field& data,
+                 Problems* problems);
+  void Follow(uint64_t key, const State& now, bool grows, std::string_view name,
+              Problems* problems);
   std::unordered_map<uint64_t, State> series_;
   uint64_t expected_gap_ns_ = 0;
   uint64_t min_gap_ns_ = UINT64_MAX, gaps_ = 0;
@@ -200,30 +210,32 @@ class OtlpSink {
   std::atomic<uint64_t> malformed_{0};
   std::atomic<uint64_t> sequence_{0};  // Requests seen, for the exact fail share.
   std::atomic<int64_t> first_ns_{0}, last_ns_{0};
-  mutable std::mutex mu_;  // Guards the validation results below.
-  uint64_t validation_errors_ = 0;
-  std::map<std::string, uint64_t> errors_by_kind_;
-  std::vector<std::string> examples_;
-  SeriesChecker series_;
-  TraceContextChecker trace_context_;
+  mutable absl::Mutex mu_;  // Guards the validation results below.
+  uint64_t validation_errors_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, uint64_t> errors_by_kind_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> examples_ ABSL_GUARDED_BY(mu_);
+  SeriesChecker series_ ABSL_GUARDED_BY(mu_);
+  TraceContextChecker trace_context_ ABSL_GUARDED_BY(mu_);
   // Counts references that became unresolved: (exemplars, log records).
-  void NoteUnresolved(std::pair<uint64_t, uint64_t> lost);
-  void NoteProblems(Signal signal,
-                    const std::vector<std::pair<std::string, std::string>>& problems);
+  void NoteUnresolved(std::pair<uint64_t, uint64_t> lost) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NoteProblems(Signal signal, const std::vector<std::pair<std::string, std::string>>& problems)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable std::mutex arrivals_mu_;
-  int64_t arrivals_start_s_ = 0;
-  std::vector<uint64_t> arrivals_;  // Items accepted per wall-clock second.
+  mutable absl::Mutex arrivals_mu_;
+  int64_t arrivals_start_s_ ABSL_GUARDED_BY(arrivals_mu_) = 0;
+  // Items accepted per wall-clock second.
+  std::vector<uint64_t> arrivals_ ABSL_GUARDED_BY(arrivals_mu_);
   void Arrived(uint64_t items);
 
   absl::Status OpenLedger();
   // Returns false when the request was already in the ledger.
   bool Record(Signal signal, std::string_view request, uint64_t accepted, uint64_t rejected);
   int ledger_fd_ = -1;
-  mutable std::mutex ledger_mu_;
-  std::unordered_set<uint64_t> ledger_seen_;
-  std::array<uint64_t, 3> ledger_items_{};
-  uint64_t duplicate_requests_ = 0, duplicate_items_ = 0;
+  mutable absl::Mutex ledger_mu_;
+  std::unordered_set<uint64_t> ledger_seen_ ABSL_GUARDED_BY(ledger_mu_);
+  std::array<uint64_t, 3> ledger_items_ ABSL_GUARDED_BY(ledger_mu_){};
+  uint64_t duplicate_requests_ ABSL_GUARDED_BY(ledger_mu_) = 0;
+  uint64_t duplicate_items_ ABSL_GUARDED_BY(ledger_mu_) = 0;
 
   const ResponseDelay delay_;
   std::unique_ptr<RateCap> rate_cap_;  // With max_rate.
