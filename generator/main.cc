@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/command_line.h"
 #include "common/strings.h"
 #include "cxxopts.hpp"
 #include "fmt/core.h"
@@ -89,22 +90,10 @@ void PrintSummary(const loadgen::DatasetSummary& summary) {
 
 int main(int argc, char** argv) {
   cxxopts::Options options = MakeOptions();
-  cxxopts::ParseResult args;
-  try {
-    args = options.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    fmt::print(stderr, "telemetry-generator: {}\n", e.what());
-    return 2;
-  }
-  if (!args.unmatched().empty()) {
-    fmt::print(stderr, "telemetry-generator: unexpected argument '{}' (see --help)\n",
-               args.unmatched()[0]);
-    return 2;
-  }
-  if (args.count("help")) {
-    fmt::print("{}\n", options.help());
-    return 0;
-  }
+  const loadgen::CommandLine command_line =
+      loadgen::ParseCommandLine("telemetry-generator", options, argc, argv);
+  if (!command_line.args) return command_line.exit_code;
+  const cxxopts::ParseResult& args = *command_line.args;
   const auto flags = ParseFlagValues(args);
   if (!flags.ok()) {
     fmt::print(stderr, "telemetry-generator: {}\n", flags.status().message());

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_join.h"
 #include "common/atomic_file.h"
+#include "common/command_line.h"
 #include "common/duration.h"
 #include "common/strings.h"
 #include "common/yaml_config.h"
@@ -24,8 +25,21 @@ namespace {
 
 using namespace loadgen;
 
-// Applies command-line overrides; returns an error message or "".
-std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
+// Reads whole-number flag `name` into *out when given; an error message when it is not
+// a whole number in [lo, hi], else "".
+std::string IntFlag(const cxxopts::ParseResult& args, const char* name, int64_t lo, int64_t hi,
+                    int64_t* out) {
+  if (!args.count(name)) return "";
+  const std::string text = args[name].as<std::string>();
+  if (ParseInt64(text, out) && *out >= lo && *out <= hi) return "";
+  return hi == INT64_MAX
+             ? fmt::format("--{}: expected a whole number >= {}, got \"{}\"", name, lo, text)
+             : fmt::format("--{}: expected a whole number from {} to {}, got \"{}\"", name, lo, hi,
+                           text);
+}
+
+// Where and how requests go: endpoint, protocol, compression, attributes.
+std::string ApplyTransportFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
   if (args.count("endpoint")) {
     // The flag is the highest precedence: it sends every signal there.
     c->endpoint = args["endpoint"].as<std::string>();
@@ -60,6 +74,11 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
       }
     }
   }
+  return "";
+}
+
+// How much, how fast and for how long; what the run writes and serves.
+std::string ApplyRunFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
   if (args.count("rate")) {
     c->schedule.clear();  // The flag is the highest precedence: a constant rate.
     if (!ParseDouble(args["rate"].as<std::string>(), &c->events_per_second) ||
@@ -73,28 +92,28 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
     if (!d.ok()) return std::string(d.status().message());
     c->duration = *d;
   }
-  if (args.count("multiplier")) {
-    if (!ParseInt64(args["multiplier"].as<std::string>(), &c->multiplier) || c->multiplier < 0) {
-      return fmt::format("--multiplier: expected a whole number >= 0, got \"{}\"",
-                         args["multiplier"].as<std::string>());
-    }
-  }
-  if (args.count("concurrency")) {
-    if (!ParseInt64(args["concurrency"].as<std::string>(), &c->concurrency) || c->concurrency < 1) {
-      return fmt::format("--concurrency: expected a whole number >= 1, got \"{}\"",
-                         args["concurrency"].as<std::string>());
-    }
+  for (const std::string& e : {IntFlag(args, "multiplier", 0, INT64_MAX, &c->multiplier),
+                               IntFlag(args, "concurrency", 1, INT64_MAX, &c->concurrency)}) {
+    if (!e.empty()) return e;
   }
   if (args.count("stats-json")) c->stats_json_file = args["stats-json"].as<std::string>();
   if (args.count("report")) c->report_file = args["report"].as<std::string>();
-  if (args.count("instances")) {
-    if (!ParseInt64(args["instances"].as<std::string>(), &c->instances) || c->instances < 1 ||
-        c->instances > 65536) {
-      return fmt::format("--instances: expected a whole number from 1 to 65536, got \"{}\"",
-                         args["instances"].as<std::string>());
+  if (args.count("admin")) c->admin_listen = args["admin"].as<std::string>();
+  if (args.count("allow-rate-change")) c->allow_rate_change = true;
+  if (args.count("on-rejected")) {
+    const std::string v = args["on-rejected"].as<std::string>();
+    if (v != "continue" && v != "stop") {
+      return fmt::format("--on-rejected: expected continue or stop, got \"{}\"", v);
     }
+    c->stop_on_rejected = v == "stop";
   }
-  // The index comes from --instance, or from a Kubernetes Indexed Job.
+  return "";
+}
+
+// Scale-out: how many instances, and which one this is (--instance, or the index of a
+// Kubernetes Indexed Job).
+std::string ApplyScaleOutFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
+  if (auto e = IntFlag(args, "instances", 1, 65536, &c->instances); !e.empty()) return e;
   std::string index;
   if (args.count("instance")) {
     index = args["instance"].as<std::string>();
@@ -107,14 +126,13 @@ std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
         "--instance (or JOB_COMPLETION_INDEX): expected a whole number from 0 to {}, got \"{}\"",
         c->instances - 1, index);
   }
-  if (args.count("admin")) c->admin_listen = args["admin"].as<std::string>();
-  if (args.count("allow-rate-change")) c->allow_rate_change = true;
-  if (args.count("on-rejected")) {
-    const std::string v = args["on-rejected"].as<std::string>();
-    if (v != "continue" && v != "stop") {
-      return fmt::format("--on-rejected: expected continue or stop, got \"{}\"", v);
-    }
-    c->stop_on_rejected = v == "stop";
+  return "";
+}
+
+// Applies command-line overrides; returns an error message or "".
+std::string ApplyFlags(const cxxopts::ParseResult& args, SenderConfig* c) {
+  for (auto apply : {ApplyTransportFlags, ApplyRunFlags, ApplyScaleOutFlags}) {
+    if (std::string e = apply(args, c); !e.empty()) return e;
   }
   return "";
 }
@@ -246,16 +264,11 @@ void StopOnSignals(sigset_t sigs, StopSignal* stop, std::atomic<bool>* interrupt
 
 int main(int argc, char** argv) {
   cxxopts::Options options = MakeOptions();
-  cxxopts::ParseResult args;
-  try {
-    args = options.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    return FailWith(e.what(), 2);
-  }
-  if (args.count("help")) {
-    fmt::print("{}\n", options.help());
-    return 0;
-  }
+  // Arguments no flag takes are the summaries of --merge-reports (checked below).
+  const CommandLine command_line =
+      ParseCommandLine("telemetry-sender", options, argc, argv, /*positional_ok=*/true);
+  if (!command_line.args) return command_line.exit_code;
+  const cxxopts::ParseResult& args = *command_line.args;
   if (std::string conflict = ConflictingModes(args); !conflict.empty()) {
     return FailWith(conflict, 2);
   }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/atomic_file.h"
+#include "common/command_line.h"
 #include "common/strings.h"
 #include "cxxopts.hpp"
 #include "fmt/core.h"
@@ -29,21 +30,10 @@ void GrpcLog(gpr_log_func_args* args) {
 int main(int argc, char** argv) {
   gpr_set_log_function(GrpcLog);
   cxxopts::Options options = loadgen::SinkFlags();
-  cxxopts::ParseResult args;
-  try {
-    args = options.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    fmt::print(stderr, "otlp-sink: {}\n", e.what());
-    return 2;
-  }
-  if (!args.unmatched().empty()) {
-    fmt::print(stderr, "otlp-sink: unexpected argument '{}' (see --help)\n", args.unmatched()[0]);
-    return 2;
-  }
-  if (args.count("help")) {
-    fmt::print("{}\n", options.help());
-    return 0;
-  }
+  const loadgen::CommandLine command_line =
+      loadgen::ParseCommandLine("otlp-sink", options, argc, argv);
+  if (!command_line.args) return command_line.exit_code;
+  const cxxopts::ParseResult& args = *command_line.args;
   auto parsed = loadgen::SinkOptionsFromFlags(args);
   if (!parsed.ok()) {
     fmt::print(stderr, "otlp-sink: {}\n", parsed.status().message());
