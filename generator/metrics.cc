@@ -470,6 +470,51 @@ const std::vector<MetricDef>& MetricCatalog() {
   return catalog;
 }
 
+namespace {
+
+// The attributes of series combination `combo` of a metric: a mixed-radix number over
+// its attribute values, so combinations never repeat.
+google::protobuf::RepeatedPtrField<KeyValue> SeriesAttributes(const MetricDef& def, int64_t combo) {
+  int64_t rest = combo;
+  std::vector<std::pair<std::string, std::string>> kvs(def.attributes.size());
+  for (size_t a = def.attributes.size(); a-- > 0;) {
+    const AttributeDef& ad = def.attributes[a];
+    int64_t idx;
+    if (a == 0) {
+      idx = rest;  // The first key absorbs the remainder: combinations never repeat.
+    } else {
+      idx = rest % static_cast<int64_t>(ad.values.size());
+      rest /= static_cast<int64_t>(ad.values.size());
+    }
+    kvs[a] = {ad.key, AttributeValue(ad, idx)};
+  }
+  google::protobuf::RepeatedPtrField<KeyValue> attrs;
+  for (auto& [k, v] : kvs) {
+    KeyValue* kv = attrs.Add();
+    kv->set_key(k);
+    kv->mutable_value()->set_string_value(v);
+  }
+  return attrs;
+}
+
+// How many resources of `source` there are. A metric without attributes has one series
+// per resource (an uptime per host): a source has as many resources as such a metric
+// asks series, so it gets them all.
+int ResourceCount(MetricSource source, const GeneratorConfig& config,
+                  const std::vector<int64_t>& series) {
+  const auto& catalog = MetricCatalog();
+  int resources = static_cast<int>(config.host_count) * ResourcesPerHost(source);
+  for (size_t m = 0; m < series.size(); ++m) {
+    const MetricDef& def = catalog[m % catalog.size()];
+    if (def.source == source && def.attributes.empty()) {
+      resources = std::max(resources, static_cast<int>(series[m]));
+    }
+  }
+  return resources;
+}
+
+}  // namespace
+
 MetricsSummary BuildMetrics(
     const GeneratorConfig& config, const std::vector<MetricService>& java_services, Rng& rng,
     const std::function<void(
@@ -490,15 +535,7 @@ MetricsSummary BuildMetrics(
 
   for (MetricSource source : {MetricSource::kHost, MetricSource::kPod, MetricSource::kContainer,
                               MetricSource::kCluster, MetricSource::kService}) {
-    // A metric without attributes has one series per resource (an uptime per host): a
-    // source has as many resources as such a metric asks series, so it gets them all.
-    int resources = static_cast<int>(config.host_count) * ResourcesPerHost(source);
-    for (size_t m = 0; m < series.size(); ++m) {
-      const MetricDef& def = catalog[m % catalog.size()];
-      if (def.source == source && def.attributes.empty()) {
-        resources = std::max(resources, static_cast<int>(series[m]));
-      }
-    }
+    const int resources = ResourceCount(source, config, series);
     for (int r = 0; r < resources; ++r) {
       opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest req;
       mp::ResourceMetrics* rm = req.add_resource_metrics();
@@ -535,26 +572,7 @@ MetricsSummary BuildMetrics(
         metric->set_description(def.description);
         metric->set_unit(def.unit);
         for (int64_t combo : combos) {
-          google::protobuf::RepeatedPtrField<KeyValue> attrs;
-          int64_t rest = combo;
-          std::vector<std::pair<std::string, std::string>> kvs(def.attributes.size());
-          for (size_t a = def.attributes.size(); a-- > 0;) {
-            const AttributeDef& ad = def.attributes[a];
-            int64_t idx;
-            if (a == 0) {
-              idx = rest;  // The first key absorbs the remainder: combinations never repeat.
-            } else {
-              idx = rest % static_cast<int64_t>(ad.values.size());
-              rest /= static_cast<int64_t>(ad.values.size());
-            }
-            kvs[a] = {ad.key, AttributeValue(ad, idx)};
-          }
-          for (auto& [k, v] : kvs) {
-            KeyValue* kv = attrs.Add();
-            kv->set_key(k);
-            kv->mutable_value()->set_string_value(v);
-          }
-          FillPoint(def, rng, metric, attrs, exemplars);
+          FillPoint(def, rng, metric, SeriesAttributes(def, combo), exemplars);
           ++summary.series;
           ++summary.series_per_metric[m];
         }

@@ -42,6 +42,103 @@ std::string Uuid(Rng& rng) {
                      0x8000 | ((b >> 48) & 0x3FFF), b & 0xFFFFFFFFFFFFull);
 }
 
+// The service's HTTP entry points: 1 to 3 routes on its entity, each with an error
+// rate around the configured one (some flaky, most solid).
+std::vector<Operation> HttpOperations(const std::string& service, const char* entity,
+                                      double error_rate, Rng& rng) {
+  std::vector<Operation> ops;
+  const int routes = 1 + static_cast<int>(rng.Below(3));
+  static constexpr const char* kMethods[] = {"GET", "GET", "GET", "POST", "PUT", "DELETE"};
+  for (int r = 0; r < routes; ++r) {
+    Operation op;
+    op.kind = OperationKind::kHttpServer;
+    op.method = kMethods[rng.Below(std::size(kMethods))];
+    op.route = (op.method == "POST") ? StrCat("/api/", entity) : StrCat("/api/", entity, "/{id}");
+    if (r == 1) op.route = StrCat("/api/", service, "/", entity);
+    op.name = StrCat(op.method, " ", op.route);
+    op.self_time_min_us = 200;
+    op.self_time_max_us = 3000;
+    static constexpr double kErrorFactor[] = {0, 0.25, 0.5, 1, 1, 2, 4};
+    op.error_rate = std::min(1.0, error_rate * kErrorFactor[rng.Below(std::size(kErrorFactor))]);
+    ops.push_back(op);
+  }
+  return ops;
+}
+
+// Turns the entry points into RPC methods of one gRPC service named after the service
+// ("product-catalog" serves shop.ProductCatalogService/GetProduct, ...).
+void MakeGrpc(const std::string& service, const char* entity, Rng& rng,
+              std::vector<Operation>* ops) {
+  std::string svc;
+  bool upper = true;
+  for (char ch : service) {
+    if (ch == '-') {
+      upper = true;
+      continue;
+    }
+    svc += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : ch;
+    upper = false;
+  }
+  static constexpr const char* kVerbs[] = {"Get", "List", "Create", "Update"};
+  std::string ent = entity;
+  ent[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(ent[0])));
+  for (Operation& op : *ops) {
+    op.kind = OperationKind::kGrpcServer;
+    op.route = StrCat("shop.", svc, "Service");
+    op.method = StrCat(kVerbs[rng.Below(std::size(kVerbs))], ent);
+    op.name = StrCat(op.route, "/", op.method);
+  }
+}
+
+// What a service does inside a request: a database query, a cache read, and work of
+// its own, on its entity.
+std::vector<Operation> LocalOperations(const char* entity) {
+  Operation db;
+  db.kind = OperationKind::kDbQuery;
+  db.route = entity;
+  db.method = "SELECT";
+  db.statement = StrCat("SELECT * FROM ", entity, " WHERE id = ?");
+  db.name = StrCat("SELECT ", entity);
+  db.self_time_min_us = 300;
+  db.self_time_max_us = 8000;
+  Operation cache;
+  cache.kind = OperationKind::kCacheGet;
+  cache.method = "GET";
+  cache.name = "GET";
+  cache.self_time_min_us = 50;
+  cache.self_time_max_us = 600;
+  Operation internal;
+  internal.kind = OperationKind::kInternal;
+  internal.name = StrCat("process ", entity);
+  internal.self_time_min_us = 20;
+  internal.self_time_max_us = 2000;
+  return {db, cache, internal};
+}
+
+// The resource of one instance of the service: service, host, Kubernetes and SDK
+// attributes, as the OpenTelemetry Operator and SDKs set them.
+void SetResource(const std::string& ns, Rng& rng, Service* s) {
+  auto* attrs = s->resource.mutable_attributes();
+  SetString(attrs->Add(), "service.name", s->name);
+  if (!ns.empty()) SetString(attrs->Add(), "service.namespace", ns);
+  SetString(attrs->Add(), "service.version", s->version);
+  SetString(attrs->Add(), "service.instance.id", Uuid(rng));
+  const uint64_t pod_suffix = rng.Next() & 0xFFFFF;  // Last first, as in MakeService.
+  std::string pod = fmt::format("{}-{:08x}-{:05x}", s->name, rng.Next() & 0xFFFFFFFF, pod_suffix);
+  SetString(attrs->Add(), "host.name", pod);
+  SetString(attrs->Add(), "deployment.environment.name", "production");
+  SetString(attrs->Add(), "k8s.namespace.name", ns.empty() ? "shop" : ns);
+  SetString(attrs->Add(), "k8s.pod.name", pod);
+  SetString(attrs->Add(), "k8s.node.name", StrCat("node-", rng.Below(6)));
+  const Runtime& rt = RuntimeAt(s->runtime);
+  SetString(attrs->Add(), "telemetry.sdk.name", "opentelemetry");
+  SetString(attrs->Add(), "telemetry.sdk.language", rt.language);
+  SetString(attrs->Add(), "telemetry.sdk.version", rt.sdk_version);
+  SetString(attrs->Add(), "process.runtime.name", rt.runtime_name);
+  SetString(attrs->Add(), "process.runtime.version", rt.runtime_version);
+  SetString(attrs->Add(), "process.runtime.description", rt.runtime_description);
+}
+
 Service MakeService(std::string name, bool ingress, double error_rate, int runtime,
                     const std::string& ns, Rng& rng) {
   Service s;
@@ -54,88 +151,12 @@ Service MakeService(std::string name, bool ingress, double error_rate, int runti
   s.port = 8080 + static_cast<int>(rng.Below(10));
   s.host = s.name;
   s.ingress = ingress;
-
   const char* entity = kEntities[rng.Below(std::size(kEntities))];
-  int routes = 1 + static_cast<int>(rng.Below(3));
-  static constexpr const char* kMethods[] = {"GET", "GET", "GET", "POST", "PUT", "DELETE"};
-  for (int r = 0; r < routes; ++r) {
-    Operation op;
-    op.kind = OperationKind::kHttpServer;
-    op.method = kMethods[rng.Below(std::size(kMethods))];
-    op.route = (op.method == "POST") ? StrCat("/api/", entity) : StrCat("/api/", entity, "/{id}");
-    if (r == 1) op.route = StrCat("/api/", s.name, "/", entity);
-    op.name = StrCat(op.method, " ", op.route);
-    op.self_time_min_us = 200;
-    op.self_time_max_us = 3000;
-    // Some operations are flaky and most are solid, around the configured rate.
-    static constexpr double kErrorFactor[] = {0, 0.25, 0.5, 1, 1, 2, 4};
-    op.error_rate = std::min(1.0, error_rate * kErrorFactor[rng.Below(std::size(kErrorFactor))]);
-    s.server_ops.push_back(op);
-  }
-  if (!ingress && rng.Chance(0.5)) {
-    // A gRPC service: its entry points are RPC methods of one service.
-    std::string svc;
-    bool upper = true;
-    for (char ch : s.name) {
-      if (ch == '-') {
-        upper = true;
-        continue;
-      }
-      svc += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : ch;
-      upper = false;
-    }
-    static constexpr const char* kVerbs[] = {"Get", "List", "Create", "Update"};
-    std::string ent = entity;
-    ent[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(ent[0])));
-    for (Operation& op : s.server_ops) {
-      op.kind = OperationKind::kGrpcServer;
-      op.route = StrCat("shop.", svc, "Service");
-      op.method = StrCat(kVerbs[rng.Below(std::size(kVerbs))], ent);
-      op.name = StrCat(op.route, "/", op.method);
-    }
-  }
-  Operation db;
-  db.kind = OperationKind::kDbQuery;
-  db.route = entity;
-  db.method = "SELECT";
-  db.statement = StrCat("SELECT * FROM ", entity, " WHERE id = ?");
-  db.name = StrCat("SELECT ", entity);
-  db.self_time_min_us = 300;
-  db.self_time_max_us = 8000;
-  s.local_ops.push_back(db);
-  Operation cache;
-  cache.kind = OperationKind::kCacheGet;
-  cache.method = "GET";
-  cache.name = "GET";
-  cache.self_time_min_us = 50;
-  cache.self_time_max_us = 600;
-  s.local_ops.push_back(cache);
-  Operation internal;
-  internal.kind = OperationKind::kInternal;
-  internal.name = StrCat("process ", entity);
-  internal.self_time_min_us = 20;
-  internal.self_time_max_us = 2000;
-  s.local_ops.push_back(internal);
-
-  auto* attrs = s.resource.mutable_attributes();
-  SetString(attrs->Add(), "service.name", s.name);
-  if (!ns.empty()) SetString(attrs->Add(), "service.namespace", ns);
-  SetString(attrs->Add(), "service.version", s.version);
-  SetString(attrs->Add(), "service.instance.id", Uuid(rng));
-  const uint64_t pod_suffix = rng.Next() & 0xFFFFF;  // Last first, as above.
-  std::string pod = fmt::format("{}-{:08x}-{:05x}", s.name, rng.Next() & 0xFFFFFFFF, pod_suffix);
-  SetString(attrs->Add(), "host.name", pod);
-  SetString(attrs->Add(), "deployment.environment.name", "production");
-  SetString(attrs->Add(), "k8s.namespace.name", ns.empty() ? "shop" : ns);
-  SetString(attrs->Add(), "k8s.pod.name", pod);
-  SetString(attrs->Add(), "k8s.node.name", StrCat("node-", rng.Below(6)));
-  const Runtime& rt = RuntimeAt(runtime);
-  SetString(attrs->Add(), "telemetry.sdk.name", "opentelemetry");
-  SetString(attrs->Add(), "telemetry.sdk.language", rt.language);
-  SetString(attrs->Add(), "telemetry.sdk.version", rt.sdk_version);
-  SetString(attrs->Add(), "process.runtime.name", rt.runtime_name);
-  SetString(attrs->Add(), "process.runtime.version", rt.runtime_version);
-  SetString(attrs->Add(), "process.runtime.description", rt.runtime_description);
+  s.server_ops = HttpOperations(s.name, entity, error_rate, rng);
+  // Half the services behind the entry points speak gRPC.
+  if (!ingress && rng.Chance(0.5)) MakeGrpc(s.name, entity, rng, &s.server_ops);
+  s.local_ops = LocalOperations(entity);
+  SetResource(ns, rng, &s);
   return s;
 }
 

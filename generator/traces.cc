@@ -117,6 +117,93 @@ std::vector<Node> GrowTree(const Topology& topology, Rng& rng, int span_count) {
   return nodes;
 }
 
+// A server span, by the gRPC or HTTP semantic conventions; `path` is the request's.
+void DescribeServer(const Node& n, const Service& svc, const std::string& path, Rng& rng,
+                    SpanDraft& span) {
+  span.kind = kKindServer;
+  span.name = n.op->name;
+  if (n.op->kind == OperationKind::kGrpcServer) {
+    Str(&span, "rpc.system.name", "grpc");
+    Str(&span, "rpc.method", n.op->name);
+    Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
+    Str(&span, "server.address", svc.host);
+    Int(&span, "server.port", svc.port);
+    return;
+  }
+  const int code = n.error ? 500 : (n.op->method == "POST" ? 201 : 200);
+  Str(&span, "http.request.method", n.op->method);
+  Str(&span, "url.path", path);
+  Str(&span, "url.scheme", "http");
+  Str(&span, "http.route", n.op->route);
+  Int(&span, "http.response.status_code", code);
+  Str(&span, "server.address", svc.host);
+  Int(&span, "server.port", svc.port);
+  Str(&span, "network.protocol.version", "1.1");
+  if (n.parent < 0) {
+    Str(&span, "client.address", PrivateIpv4(rng));
+    Str(&span, "user_agent.original",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)");
+  }
+}
+
+// A Kafka producer or consumer span.
+void DescribeMessaging(const Node& n, const Service& svc, SpanDraft& span) {
+  const bool produce = n.role == NodeRole::kProducer;
+  span.kind = produce ? kKindProducer : kKindConsumer;
+  span.name = StrCat(produce ? "publish " : "process ", *n.topic);
+  Str(&span, "messaging.system", "kafka");
+  Str(&span, "messaging.operation.name", produce ? "publish" : "process");
+  Str(&span, "messaging.operation.type", produce ? "send" : "process");
+  Str(&span, "messaging.destination.name", *n.topic);
+  if (produce) {
+    Str(&span, "server.address", "kafka");
+    Int(&span, "server.port", 9092);
+  } else {
+    Str(&span, "messaging.consumer.group.name", svc.name);
+  }
+}
+
+// The client span of a call to another service, gRPC or HTTP.
+void DescribeCall(const Node& n, const Service& callee, Rng& rng, SpanDraft& span) {
+  span.kind = kKindClient;
+  if (n.op->kind == OperationKind::kGrpcServer) {
+    span.name = n.op->name;
+    Str(&span, "rpc.system.name", "grpc");
+    Str(&span, "rpc.method", n.op->name);
+    Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
+    Str(&span, "server.address", callee.host);
+    Int(&span, "server.port", callee.port);
+    return;
+  }
+  span.name = n.op->method;  // No url.template: the name is the method alone.
+  Str(&span, "http.request.method", n.op->method);
+  Str(&span, "server.address", callee.host);
+  Int(&span, "server.port", callee.port);
+  Str(&span, "url.full",
+      StrCat("http://", callee.host, ":", callee.port, FillRoute(n.op->route, rng)));
+  Int(&span, "http.response.status_code", n.error ? 500 : 200);
+}
+
+// A database (PostgreSQL) or cache (Redis) client span.
+void DescribeStore(const Node& n, SpanDraft& span) {
+  span.kind = kKindClient;
+  span.name = n.op->name;
+  if (n.role == NodeRole::kDb) {
+    Str(&span, "db.system.name", "postgresql");
+    Str(&span, "db.namespace", "shop");
+    Str(&span, "db.collection.name", n.op->route);
+    Str(&span, "db.operation.name", n.op->method);
+    Str(&span, "db.query.text", n.op->statement);
+    Str(&span, "server.address", "postgres");
+    Int(&span, "server.port", 5432);
+  } else {
+    Str(&span, "db.system.name", "redis");
+    Str(&span, "db.operation.name", "GET");
+    Str(&span, "server.address", "redis");
+    Int(&span, "server.port", 6379);
+  }
+}
+
 // Kind, name and semantic-convention attributes for the node's role; returns the
 // span flags (sampled, and whether the parent is remote).
 uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
@@ -127,95 +214,18 @@ uint32_t Describe(const Node& n, const std::vector<Service>& services, Rng& rng,
   const std::string path =
       n.op->kind == OperationKind::kHttpServer ? FillRoute(n.op->route, rng) : "";
   switch (n.role) {
-    case NodeRole::kServer: {
+    case NodeRole::kServer:
       if (n.parent >= 0) flags |= 0x200;
-      span.kind = kKindServer;
-      span.name = n.op->name;
-      if (n.op->kind == OperationKind::kGrpcServer) {
-        Str(&span, "rpc.system.name", "grpc");
-        Str(&span, "rpc.method", n.op->name);
-        Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
-        Str(&span, "server.address", svc.host);
-        Int(&span, "server.port", svc.port);
-        break;
-      }
-      const int code = n.error ? 500 : (n.op->method == "POST" ? 201 : 200);
-      Str(&span, "http.request.method", n.op->method);
-      Str(&span, "url.path", path);
-      Str(&span, "url.scheme", "http");
-      Str(&span, "http.route", n.op->route);
-      Int(&span, "http.response.status_code", code);
-      Str(&span, "server.address", svc.host);
-      Int(&span, "server.port", svc.port);
-      Str(&span, "network.protocol.version", "1.1");
-      if (n.parent < 0) {
-        Str(&span, "client.address", PrivateIpv4(rng));
-        Str(&span, "user_agent.original",
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)");
-      }
-      break;
-    }
-    case NodeRole::kProducer:
-      span.kind = kKindProducer;
-      span.name = StrCat("publish ", *n.topic);
-      Str(&span, "messaging.system", "kafka");
-      Str(&span, "messaging.operation.name", "publish");
-      Str(&span, "messaging.operation.type", "send");
-      Str(&span, "messaging.destination.name", *n.topic);
-      Str(&span, "server.address", "kafka");
-      Int(&span, "server.port", 9092);
+      DescribeServer(n, svc, path, rng, span);
       break;
     case NodeRole::kConsumer:
       if (n.parent >= 0) flags |= 0x200;
-      span.kind = kKindConsumer;
-      span.name = StrCat("process ", *n.topic);
-      Str(&span, "messaging.system", "kafka");
-      Str(&span, "messaging.operation.name", "process");
-      Str(&span, "messaging.operation.type", "process");
-      Str(&span, "messaging.destination.name", *n.topic);
-      Str(&span, "messaging.consumer.group.name", svc.name);
+      DescribeMessaging(n, svc, span);
       break;
-    case NodeRole::kHttpClient: {
-      const Service& callee = services[n.callee];
-      if (n.op->kind == OperationKind::kGrpcServer) {
-        span.kind = kKindClient;
-        span.name = n.op->name;
-        Str(&span, "rpc.system.name", "grpc");
-        Str(&span, "rpc.method", n.op->name);
-        Str(&span, "rpc.response.status_code", n.error ? "UNAVAILABLE" : "OK");
-        Str(&span, "server.address", callee.host);
-        Int(&span, "server.port", callee.port);
-        break;
-      }
-      span.kind = kKindClient;
-      span.name = n.op->method;  // No url.template: the name is the method alone.
-      Str(&span, "http.request.method", n.op->method);
-      Str(&span, "server.address", callee.host);
-      Int(&span, "server.port", callee.port);
-      Str(&span, "url.full",
-          StrCat("http://", callee.host, ":", callee.port, FillRoute(n.op->route, rng)));
-      Int(&span, "http.response.status_code", n.error ? 500 : 200);
-      break;
-    }
+    case NodeRole::kProducer: DescribeMessaging(n, svc, span); break;
+    case NodeRole::kHttpClient: DescribeCall(n, services[n.callee], rng, span); break;
     case NodeRole::kDb:
-      span.kind = kKindClient;
-      span.name = n.op->name;
-      Str(&span, "db.system.name", "postgresql");
-      Str(&span, "db.namespace", "shop");
-      Str(&span, "db.collection.name", n.op->route);
-      Str(&span, "db.operation.name", n.op->method);
-      Str(&span, "db.query.text", n.op->statement);
-      Str(&span, "server.address", "postgres");
-      Int(&span, "server.port", 5432);
-      break;
-    case NodeRole::kCache:
-      span.kind = kKindClient;
-      span.name = n.op->name;
-      Str(&span, "db.system.name", "redis");
-      Str(&span, "db.operation.name", "GET");
-      Str(&span, "server.address", "redis");
-      Int(&span, "server.port", 6379);
-      break;
+    case NodeRole::kCache: DescribeStore(n, span); break;
     case NodeRole::kInternal:
       span.kind = kKindInternal;
       span.name = n.op->name;
