@@ -33,8 +33,24 @@ inline constexpr size_t kTrailerBytes = 24;
 inline constexpr uint32_t kMaxChunkBytes = 64u << 20;
 
 // What a sender holds beside a dataset's compiled templates: gRPC, its buffers and the
-// process itself. The generator's metadata estimate and the sender's --plan both add it.
+// process itself.
 inline constexpr uint64_t kSenderBaseMemoryBytes = 24u << 20;
+
+// A sender's memory for a dataset: its compiled templates (`template_bytes`), up to
+// `in_flight` requests of at most `largest_request` bytes each, and the base. The
+// generator's metadata (templates only) and the sender's --plan both say it through this.
+inline uint64_t SenderMemoryBytes(uint64_t template_bytes, uint64_t in_flight,
+                                  uint64_t largest_request) {
+  return template_bytes + in_flight * largest_request + kSenderBaseMemoryBytes;
+}
+
+// The compiled size of template files, before they are loaded: their bytes once, plus
+// the patch table (~16 bytes per patched field: IDs and times of a span, a point's
+// times and value, a record's times and trace context).
+inline uint64_t EstimatedTemplateBytes(uint64_t file_bytes, uint64_t spans, uint64_t points,
+                                       uint64_t records) {
+  return file_bytes + spans * 80 + points * 32 + records * 64;
+}
 
 struct TemplateChunk {
   uint64_t file_offset = 0;  // Offset of the chunk record (its length prefix).

@@ -666,11 +666,10 @@ absl::Status DatasetRun::Commit() {
   RETURN_IF_ERROR(trace_out_.Commit());
   RETURN_IF_ERROR(metric_out_.Commit());
   RETURN_IF_ERROR(log_out_.Commit());
-  // Templates are held once in memory plus ~16 bytes of patch table per patched field.
-  summary_.estimated_sender_memory_bytes = summary_.traces.bytes + summary_.metrics.bytes +
-                                           summary_.logs.bytes + summary_.traces.items * 80 +
-                                           summary_.metrics.items * 32 + summary_.logs.items * 64 +
-                                           kSenderBaseMemoryBytes;
+  summary_.estimated_sender_memory_bytes = SenderMemoryBytes(
+      EstimatedTemplateBytes(summary_.traces.bytes + summary_.metrics.bytes + summary_.logs.bytes,
+                             summary_.traces.items, summary_.metrics.items, summary_.logs.items),
+      0, 0);
   return absl::OkStatus();
 }
 

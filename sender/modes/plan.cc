@@ -191,28 +191,24 @@ absl::StatusOr<SeriesFanout> MetricFanout(const SenderConfig& config, const Load
   return fanout;
 }
 
-absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& config) {
-  Plan plan;
-  plan.compression = config.compression;
-  std::string fanout_text;
-  ASSIGN_OR_RETURN(const SeriesFanout fanout, MetricFanout(config, dataset, &fanout_text));
-  plan.metric_series = dataset.events[SignalIndex(Signal::kMetrics)];
-  plan.replicas = fanout.replicas;
-  plan.active_series = ActiveSeries(dataset, config, fanout);
-  plan.fanout_text = fanout_text;
-  plan.compression_level = static_cast<int>(config.compression_level);
-  RateSchedule schedule = RateSchedule::Constant(config.events_per_second);
-  if (!config.schedule.empty()) {
-    schedule = RateSchedule::FromStages(config.schedule);
-  } else if (config.events_per_second <= 0) {
+namespace {
+
+// The run's rate over time: the schedule, or the constant rate.
+absl::StatusOr<RateSchedule> PlannedSchedule(const SenderConfig& config) {
+  if (!config.schedule.empty()) return RateSchedule::FromStages(config.schedule);
+  if (config.events_per_second <= 0) {
     return absl::InvalidArgumentError(
         "--plan needs a rate: --rate N, sending.rate_limit.events_per_second or "
         "sending.schedule (unlimited runs go as fast as the receiver takes them, which a "
         "plan cannot know)");
   }
-  const uint64_t total_events = dataset.total_events();
-  // The run ends at its duration, the schedule's end or its last replay, whichever
-  // comes first. Instance i of N sends replays i, i+N, ...
+  return RateSchedule::Constant(config.events_per_second);
+}
+
+// When the run ends: at its duration, the schedule's end or its last replay, whichever
+// comes first. Instance i of N sends replays i, i+N, ...
+absl::StatusOr<int64_t> PlannedEnd(const SenderConfig& config, const RateSchedule& schedule,
+                                   uint64_t total_events) {
   int64_t end = schedule.end_ns();
   if (config.duration.count() > 0) end = std::min<int64_t>(end, config.duration.count());
   if (config.multiplier > 0) {
@@ -227,62 +223,88 @@ absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& 
     return absl::InvalidArgumentError(
         "--plan needs a length: --duration, --multiplier or a sending.schedule");
   }
+  return end;
+}
+
+// One signal's requests and bytes over the run, sampled in slices of the schedule.
+// Returns the largest request it will send.
+uint64_t PlanOneSignal(const CompiledSignal& signal, int i, const Plan& plan,
+                       const RateSchedule& schedule, int64_t end, uint64_t total_events,
+                       const SenderConfig& config, PlanSignal* s) {
+  const std::array<int64_t, 3> batch = {config.batch_traces, config.batch_metrics,
+                                        config.batch_logs};
+  const auto max_bytes = static_cast<size_t>(config.max_request_bytes);
+  const double pacing_s = config.pacing_interval.count() / 1e9;
+  const double share = static_cast<double>(s->dataset_events) / total_events;
+  // Each signal is paced at its share of the events (see RateLimiter), in requests of
+  // one pacing interval of its rate (see RequestEventBudget).
+  auto budget_at = [&](double rate) {
+    const double n = rate * share * pacing_s;
+    return n >= 1 ? std::min<uint64_t>(batch[i], static_cast<uint64_t>(n)) : uint64_t{1};
+  };
+  std::map<uint64_t, CutStats> by_budget;
+  auto stats_at = [&](uint64_t budget) -> const CutStats& {
+    auto it = by_budget.find(budget);
+    if (it == by_budget.end())
+      it = by_budget.emplace(budget, MeasureCuts(signal, budget, max_bytes)).first;
+    return it->second;
+  };
+  uint64_t largest_request = 0;
+  constexpr int kSlices = 100;  // The run's rate, sampled, sets the request sizes.
+  for (int k = 0; k < kSlices; ++k) {
+    const int64_t t0 = end * k / kSlices, t1 = end * (k + 1) / kSlices;
+    const double events = (schedule.EventsBy(t1) - schedule.EventsBy(t0)) * share;
+    const CutStats& c = stats_at(budget_at(schedule.RateAt((t0 + t1) / 2)));
+    s->events += events;
+    s->requests += events * c.requests_per_event;
+    s->bytes += events * c.bytes_per_event;
+    largest_request = std::max(largest_request, c.largest_request);
+  }
+  const uint64_t typical = budget_at(plan.seconds > 0 ? plan.events / plan.seconds : 0);
+  const CutStats& c = stats_at(typical);
+  s->dataset_requests = static_cast<uint64_t>(std::ceil(c.requests_per_event * s->dataset_events));
+  s->dataset_bytes = static_cast<uint64_t>(c.bytes_per_event * s->dataset_events);
+  MeasureCodecs(signal, typical, max_bytes, c, config, s);
+  s->wire_bytes = s->bytes;
+  for (const CodecCost& cost : s->codecs) {
+    if (cost.codec == config.compression) s->wire_bytes = s->bytes / cost.ratio;
+  }
+  return largest_request;
+}
+
+}  // namespace
+
+absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& config) {
+  Plan plan;
+  plan.compression = config.compression;
+  std::string fanout_text;
+  ASSIGN_OR_RETURN(const SeriesFanout fanout, MetricFanout(config, dataset, &fanout_text));
+  plan.metric_series = dataset.events[SignalIndex(Signal::kMetrics)];
+  plan.replicas = fanout.replicas;
+  plan.active_series = ActiveSeries(dataset, config, fanout);
+  plan.fanout_text = fanout_text;
+  plan.compression_level = static_cast<int>(config.compression_level);
+  ASSIGN_OR_RETURN(const RateSchedule schedule, PlannedSchedule(config));
+  const uint64_t total_events = dataset.total_events();
+  ASSIGN_OR_RETURN(const int64_t end, PlannedEnd(config, schedule, total_events));
   plan.seconds = end / 1e9;
   plan.events = schedule.EventsBy(end);
   plan.peak_rate = schedule.peak_rate();
   plan.shape = config.schedule.empty() ? fmt::format("{:.0f} events/s for {:g}s",
                                                      config.events_per_second, plan.seconds)
                                        : DescribeSchedule(config.schedule);
-  const std::array<int64_t, 3> batch = {config.batch_traces, config.batch_metrics,
-                                        config.batch_logs};
-  const auto max_bytes = static_cast<size_t>(config.max_request_bytes);
-  const double pacing_s = config.pacing_interval.count() / 1e9;
   uint64_t largest_request = 0, templates = 0;
-  constexpr int kSlices = 100;  // The run's rate, sampled, sets the request sizes.
   for (int i = 0; i < 3; ++i) {
     PlanSignal& s = plan.signals[i];
     const CompiledSignal& signal = dataset.signals[i];
     s.dataset_events = signal.events;
     if (s.dataset_events == 0) continue;
     templates += signal.MemoryBytes();
-    const double share = static_cast<double>(s.dataset_events) / total_events;
-    // Each signal is paced at its share of the events (see RateLimiter), in requests
-    // of one pacing interval of its rate (see RequestEventBudget).
-    auto budget_at = [&](double rate) {
-      const double n = rate * share * pacing_s;
-      return n >= 1 ? std::min<uint64_t>(batch[i], static_cast<uint64_t>(n)) : uint64_t{1};
-    };
-    std::map<uint64_t, CutStats> by_budget;
-    auto stats_at = [&](uint64_t budget) -> const CutStats& {
-      auto it = by_budget.find(budget);
-      if (it == by_budget.end())
-        it = by_budget.emplace(budget, MeasureCuts(signal, budget, max_bytes)).first;
-      return it->second;
-    };
-    for (int k = 0; k < kSlices; ++k) {
-      const int64_t t0 = end * k / kSlices, t1 = end * (k + 1) / kSlices;
-      const double events = (schedule.EventsBy(t1) - schedule.EventsBy(t0)) * share;
-      const CutStats& c = stats_at(budget_at(schedule.RateAt((t0 + t1) / 2)));
-      s.events += events;
-      s.requests += events * c.requests_per_event;
-      s.bytes += events * c.bytes_per_event;
-      largest_request = std::max(largest_request, c.largest_request);
-    }
-    const uint64_t typical = budget_at(plan.seconds > 0 ? plan.events / plan.seconds : 0);
-    const CutStats& c = stats_at(typical);
-    s.dataset_requests = static_cast<uint64_t>(std::ceil(c.requests_per_event * s.dataset_events));
-    s.dataset_bytes = static_cast<uint64_t>(c.bytes_per_event * s.dataset_events);
-    MeasureCodecs(signal, typical, max_bytes, c, config, &s);
-    s.wire_bytes = s.bytes;
-    for (const CodecCost& cost : s.codecs) {
-      if (cost.codec == config.compression) s.wire_bytes = s.bytes / cost.ratio;
-    }
+    largest_request = std::max(
+        largest_request, PlanOneSignal(signal, i, plan, schedule, end, total_events, config, &s));
   }
-  // Templates and patch tables, plus what is in flight, plus gRPC and the process.
-  plan.sender_memory_bytes =
-      templates +
-      static_cast<uint64_t>(config.concurrency * config.max_in_flight) * largest_request +
-      kSenderBaseMemoryBytes;
+  plan.sender_memory_bytes = SenderMemoryBytes(
+      templates, static_cast<uint64_t>(config.concurrency * config.max_in_flight), largest_request);
   return plan;
 }
 
