@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <optional>
 
 namespace loadgen {
 namespace {
@@ -82,6 +83,62 @@ HttpParse Chunked(std::string_view data, size_t at, size_t max_body_bytes, HttpR
   return p;
 }
 
+// How the body is delimited, from the headers.
+struct BodyFraming {
+  bool has_length = false, chunked = false;
+  size_t length = 0;
+};
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Reads the header lines of `head` after the request line (which ends at `line_end`)
+// into request->headers (names lower-case), its keep-alive and the body's framing; the
+// refusal for a malformed or conflicting header, if any.
+std::optional<HttpParse> ParseHeaders(std::string_view head, size_t line_end, bool http10,
+                                      HttpRequest* request, BodyFraming* framing) {
+  for (size_t at = line_end; at != std::string_view::npos && at < head.size();) {
+    const size_t next = head.find("\r\n", at + 2);
+    const std::string_view h = head.substr(
+        at + 2, next == std::string_view::npos ? std::string_view::npos : next - at - 2);
+    at = next;
+    const size_t colon = h.find(':');
+    // No obsolete line folding, no space before the colon (RFC 9112 section 5).
+    if (colon == std::string_view::npos || !IsToken(h.substr(0, colon))) {
+      return Error(400, "malformed header line");
+    }
+    std::string name = Lower(h.substr(0, colon));
+    const std::string_view value = Trim(h.substr(colon + 1));
+    for (char c : value) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7f) return Error(400, "control character in a header");
+    }
+    if (name == "content-length") {
+      size_t n;
+      if (!ParseSize(value, 10, &n)) return Error(400, "malformed Content-Length");
+      if (framing->has_length && n != framing->length) {
+        return Error(400, "conflicting Content-Length headers");
+      }
+      framing->has_length = true;
+      framing->length = n;
+    } else if (name == "transfer-encoding") {
+      if (Lower(value) != "chunked" || framing->chunked) {
+        return Error(501, "only the chunked transfer coding");
+      }
+      framing->chunked = true;
+    } else if (name == "connection") {
+      const std::string v = Lower(value);
+      if (v.find("close") != std::string::npos) request->keep_alive = false;
+      if (v.find("keep-alive") != std::string::npos && http10) request->keep_alive = true;
+    }
+    request->headers.emplace_back(std::move(name), std::string(value));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 HttpParse ParseHttpRequest(std::string_view data, size_t max_body_bytes) {
@@ -112,46 +169,12 @@ HttpParse ParseHttpRequest(std::string_view data, size_t max_body_bytes) {
   request.path = std::string(target.substr(0, target.find('?')));
   request.keep_alive = version == "HTTP/1.1";
 
-  bool has_length = false, chunked = false;
-  size_t length = 0;
-  for (size_t at = line_end; at != std::string_view::npos && at < head.size();) {
-    const size_t next = head.find("\r\n", at + 2);
-    const std::string_view h = head.substr(
-        at + 2, next == std::string_view::npos ? std::string_view::npos : next - at - 2);
-    at = next;
-    const size_t colon = h.find(':');
-    // No obsolete line folding, no space before the colon (RFC 9112 section 5).
-    if (colon == std::string_view::npos || !IsToken(h.substr(0, colon))) {
-      return Error(400, "malformed header line");
-    }
-    std::string name(h.substr(0, colon));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const std::string_view value = Trim(h.substr(colon + 1));
-    for (char c : value) {
-      const auto u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && c != '\t') || u == 0x7f) return Error(400, "control character in a header");
-    }
-    if (name == "content-length") {
-      size_t n;
-      if (!ParseSize(value, 10, &n)) return Error(400, "malformed Content-Length");
-      if (has_length && n != length) return Error(400, "conflicting Content-Length headers");
-      has_length = true;
-      length = n;
-    } else if (name == "transfer-encoding") {
-      std::string coding(value);
-      for (char& c : coding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (coding != "chunked" || chunked) return Error(501, "only the chunked transfer coding");
-      chunked = true;
-    } else if (name == "connection") {
-      std::string v(value);
-      for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (v.find("close") != std::string::npos) request.keep_alive = false;
-      if (v.find("keep-alive") != std::string::npos && version == "HTTP/1.0") {
-        request.keep_alive = true;
-      }
-    }
-    request.headers.emplace_back(std::move(name), std::string(value));
+  BodyFraming framing;
+  if (auto error = ParseHeaders(head, line_end, version == "HTTP/1.0", &request, &framing)) {
+    return *error;
   }
+  const bool has_length = framing.has_length, chunked = framing.chunked;
+  const size_t length = framing.length;
   if (has_length && chunked) return Error(400, "both Content-Length and Transfer-Encoding");
   const size_t body_start = header_end + 4;
   if (chunked) return Chunked(data, body_start, max_body_bytes, std::move(request));

@@ -157,6 +157,68 @@ class ExemplarDraw {
   bool seconds_ = false;
 };
 
+// An explicit-bucket histogram point, mass in the low buckets as latencies and sizes.
+void FillHistogram(const MetricDef& def, Rng& rng, mp::Metric* metric,
+                   const google::protobuf::RepeatedPtrField<KeyValue>& attrs,
+                   mp::AggregationTemporality temporality, ExemplarDraw& exemplars) {
+  mp::Histogram* h = metric->mutable_histogram();
+  h->set_aggregation_temporality(temporality);
+  mp::HistogramDataPoint* dp = h->add_data_points();
+  *dp->mutable_attributes() = attrs;
+  dp->set_start_time_unix_nano(kTemplateEpochNs);
+  dp->set_time_unix_nano(kTemplateEpochNs);
+  uint64_t count = 0;
+  double sum = 0;
+  for (size_t b = 0; b <= def.bounds.size(); ++b) {
+    // Mass concentrated in the low buckets, as latencies and sizes are.
+    const uint64_t c = rng.Below(1000 >> std::min<size_t>(b, 9)) + (b < 4 ? 10 : 0);
+    dp->add_bucket_counts(c);
+    count += c;
+    const double lo = b == 0 ? 0 : def.bounds[b - 1];
+    const double hi = b == def.bounds.size() ? def.bounds.back() * 1.5 : def.bounds[b];
+    sum += static_cast<double>(c) * (lo + hi) / 2;
+  }
+  for (double bound : def.bounds) dp->add_explicit_bounds(bound);
+  dp->set_count(count);
+  dp->set_sum(sum);
+  dp->set_min(def.bounds[0] / 4);
+  dp->set_max(def.bounds.back() * 1.2);
+  exemplars.To(dp, [&] { return dp->min() + rng.Unit() * (dp->max() - dp->min()); });
+}
+
+// An exponential histogram point at scale 3.
+void FillExponentialHistogram(Rng& rng, mp::Metric* metric,
+                              const google::protobuf::RepeatedPtrField<KeyValue>& attrs,
+                              mp::AggregationTemporality temporality, ExemplarDraw& exemplars) {
+  mp::ExponentialHistogram* h = metric->mutable_exponential_histogram();
+  h->set_aggregation_temporality(temporality);
+  mp::ExponentialHistogramDataPoint* dp = h->add_data_points();
+  *dp->mutable_attributes() = attrs;
+  dp->set_start_time_unix_nano(kTemplateEpochNs);
+  dp->set_time_unix_nano(kTemplateEpochNs);
+  dp->set_scale(3);
+  // Scale 3: bucket i covers (2^(i/8), 2^((i+1)/8)]; offset -60 starts near 5 ms.
+  dp->mutable_positive()->set_offset(-60);
+  uint64_t count = 0;
+  double sum = 0;
+  int first = -1, last = -1;
+  for (int b = 0; b < 40; ++b) {
+    const uint64_t c = rng.Below(200);
+    dp->mutable_positive()->add_bucket_counts(c);
+    count += c;
+    sum += static_cast<double>(c) * std::exp2((-60 + b + 0.5) / 8.0);
+    if (c > 0 && first < 0) first = b;
+    if (c > 0) last = b;
+  }
+  dp->set_count(count);
+  dp->set_sum(sum);
+  if (count > 0) {
+    dp->set_min(std::exp2((-60 + first) / 8.0));
+    dp->set_max(std::exp2((-60 + last + 1) / 8.0));
+    exemplars.To(dp, [&] { return dp->min() + rng.Unit() * (dp->max() - dp->min()); });
+  }
+}
+
 void FillPoint(const MetricDef& def, Rng& rng, mp::Metric* metric,
                const google::protobuf::RepeatedPtrField<KeyValue>& attrs, ExemplarDraw& exemplars) {
   const auto temporality =
@@ -185,62 +247,12 @@ void FillPoint(const MetricDef& def, Rng& rng, mp::Metric* metric,
       }
       break;
     }
-    case MetricType::kHistogram: {
-      mp::Histogram* h = metric->mutable_histogram();
-      h->set_aggregation_temporality(temporality);
-      mp::HistogramDataPoint* dp = h->add_data_points();
-      *dp->mutable_attributes() = attrs;
-      dp->set_start_time_unix_nano(kTemplateEpochNs);
-      dp->set_time_unix_nano(kTemplateEpochNs);
-      uint64_t count = 0;
-      double sum = 0;
-      for (size_t b = 0; b <= def.bounds.size(); ++b) {
-        // Mass concentrated in the low buckets, as latencies and sizes are.
-        const uint64_t c = rng.Below(1000 >> std::min<size_t>(b, 9)) + (b < 4 ? 10 : 0);
-        dp->add_bucket_counts(c);
-        count += c;
-        const double lo = b == 0 ? 0 : def.bounds[b - 1];
-        const double hi = b == def.bounds.size() ? def.bounds.back() * 1.5 : def.bounds[b];
-        sum += static_cast<double>(c) * (lo + hi) / 2;
-      }
-      for (double bound : def.bounds) dp->add_explicit_bounds(bound);
-      dp->set_count(count);
-      dp->set_sum(sum);
-      dp->set_min(def.bounds[0] / 4);
-      dp->set_max(def.bounds.back() * 1.2);
-      exemplars.To(dp, [&] { return dp->min() + rng.Unit() * (dp->max() - dp->min()); });
+    case MetricType::kHistogram:
+      FillHistogram(def, rng, metric, attrs, temporality, exemplars);
       break;
-    }
-    case MetricType::kExpHistogram: {
-      mp::ExponentialHistogram* h = metric->mutable_exponential_histogram();
-      h->set_aggregation_temporality(temporality);
-      mp::ExponentialHistogramDataPoint* dp = h->add_data_points();
-      *dp->mutable_attributes() = attrs;
-      dp->set_start_time_unix_nano(kTemplateEpochNs);
-      dp->set_time_unix_nano(kTemplateEpochNs);
-      dp->set_scale(3);
-      // Scale 3: bucket i covers (2^(i/8), 2^((i+1)/8)]; offset -60 starts near 5 ms.
-      dp->mutable_positive()->set_offset(-60);
-      uint64_t count = 0;
-      double sum = 0;
-      int first = -1, last = -1;
-      for (int b = 0; b < 40; ++b) {
-        const uint64_t c = rng.Below(200);
-        dp->mutable_positive()->add_bucket_counts(c);
-        count += c;
-        sum += static_cast<double>(c) * std::exp2((-60 + b + 0.5) / 8.0);
-        if (c > 0 && first < 0) first = b;
-        if (c > 0) last = b;
-      }
-      dp->set_count(count);
-      dp->set_sum(sum);
-      if (count > 0) {
-        dp->set_min(std::exp2((-60 + first) / 8.0));
-        dp->set_max(std::exp2((-60 + last + 1) / 8.0));
-        exemplars.To(dp, [&] { return dp->min() + rng.Unit() * (dp->max() - dp->min()); });
-      }
+    case MetricType::kExpHistogram:
+      FillExponentialHistogram(rng, metric, attrs, temporality, exemplars);
       break;
-    }
   }
 }
 

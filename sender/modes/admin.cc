@@ -4,6 +4,27 @@
 #include "common/strings.h"
 
 namespace loadgen {
+namespace {
+
+// A latency summary per signal: its p50 and p99 and its count; the service time, or with
+// `intended` the latency from each request's intended send time.
+void AppendLatency(std::string* out, const char* name, const char* help, const RunStats& stats,
+                   bool intended) {
+  StrAppend(out, fmt::format("# HELP {} {}\n# TYPE {} summary\n", name, help, name));
+  for (Signal s : kAllSignals) {
+    const SignalSnapshot snap = stats.Snapshot(s);
+    const int64_t p50 = intended ? snap.intended_p50_ns : snap.p50_ns;
+    const int64_t p99 = intended ? snap.intended_p99_ns : snap.p99_ns;
+    for (auto [q, v] : {std::pair{"0.5", p50}, std::pair{"0.99", p99}}) {
+      StrAppend(out, fmt::format("{}{{signal=\"{}\",quantile=\"{}\"}} {}\n", name, SignalName(s), q,
+                                 v / 1e9));
+    }
+    const LatencyHistogram& h = intended ? stats.of(s).intended_latency : stats.of(s).latency;
+    StrAppend(out, fmt::format("{}_count{{signal=\"{}\"}} {}\n", name, SignalName(s), h.Count()));
+  }
+}
+
+}  // namespace
 
 std::string PrometheusText(const RunStats& stats, const RateLimiter* limiter) {
   std::string out;
@@ -41,36 +62,14 @@ std::string PrometheusText(const RunStats& stats, const RateLimiter* limiter) {
                                   snaps[SignalIndex(s)].*c.field));
     }
   }
-  StrAppend(&out,
-            "# HELP loadgen_request_duration_seconds Export request latency (over the run).\n"
-            "# TYPE loadgen_request_duration_seconds summary\n");
-  for (Signal s : kAllSignals) {
-    const SignalSnapshot& snap = snaps[SignalIndex(s)];
-    for (auto [q, v] : {std::pair{"0.5", snap.p50_ns}, std::pair{"0.99", snap.p99_ns}}) {
-      StrAppend(&out, fmt::format(
-                          "loadgen_request_duration_seconds{{signal=\"{}\",quantile=\"{}\"}} {}\n",
-                          SignalName(s), q, v / 1e9));
-    }
-    StrAppend(&out, fmt::format("loadgen_request_duration_seconds_count{{signal=\"{}\"}} {}\n",
-                                SignalName(s), stats.of(s).latency.Count()));
-  }
+  AppendLatency(&out, "loadgen_request_duration_seconds", "Export request latency (over the run).",
+                stats, false);
   // Latency from the time the schedule intended each request for: under backpressure it
   // grows while the service time above stays flat (coordinated omission).
-  StrAppend(&out,
-            "# HELP loadgen_intended_latency_seconds Latency from each request's intended send "
-            "time to its final answer (over the run).\n"
-            "# TYPE loadgen_intended_latency_seconds summary\n");
-  for (Signal s : kAllSignals) {
-    const SignalSnapshot& snap = snaps[SignalIndex(s)];
-    for (auto [q, v] :
-         {std::pair{"0.5", snap.intended_p50_ns}, std::pair{"0.99", snap.intended_p99_ns}}) {
-      StrAppend(&out, fmt::format(
-                          "loadgen_intended_latency_seconds{{signal=\"{}\",quantile=\"{}\"}} {}\n",
-                          SignalName(s), q, v / 1e9));
-    }
-    StrAppend(&out, fmt::format("loadgen_intended_latency_seconds_count{{signal=\"{}\"}} {}\n",
-                                SignalName(s), stats.of(s).intended_latency.Count()));
-  }
+  AppendLatency(&out, "loadgen_intended_latency_seconds",
+                "Latency from each request's intended send time to its final answer (over the "
+                "run).",
+                stats, true);
   StrAppend(&out, fmt::format("# HELP loadgen_requests_in_flight Requests outstanding.\n"
                               "# TYPE loadgen_requests_in_flight gauge\n"
                               "loadgen_requests_in_flight {}\n",
