@@ -8,16 +8,14 @@
 #   bench/capacity.sh [CAP]   env: RUNS=3
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 cap=${1:-15000}
 runs=${RUNS:-3}
 bin=build/bin
 work=build/bench-work/capacity
 mkdir -p "$work"
-[ -f "$work/telemetry-traces.pb" ] ||
-  "$bin/telemetry-generator" --config configs/generator.yaml --output "$work" >/dev/null
-sed -e "s|\./generated/|$work/|" configs/sender.yaml >"$work/sender.yaml"
-
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+default_dataset "$work"
+sender_config_for "$work" mix >"$work/sender.yaml"
 
 : >"$work/ratios"
 for run in $(seq "$runs"); do

@@ -10,6 +10,7 @@
 # before/after comparison in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 build=${1:-build}
 runs=${RUNS:-3}
 threads_list=${THREADS:-1 2}
@@ -21,7 +22,6 @@ sed -e 's/^  count: 2000 .*/  count: 66667/' -e 's/^  metric_count: 85 .*/  metr
 sed -e 's/^  count: 2000 .*/  count: 50000/' -e 's/^  count: 20000 .*/  count: 500000/' \
   configs/generator.yaml >"$work/mixed.yaml"
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 run_once() {  # $1 = dataset, rest = the generator command; prints "events/s cpu_s_per_M rss_MB"
   local dataset=$1

@@ -10,6 +10,7 @@
 #   MODE=traces|metrics|logs|mix COMPRESSION=none|gzip|zstd PROTOCOL=grpc|http
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 old=$1 new=$2
 runs=${RUNS:-3}
 secs=${SECONDS_PER_RUN:-8}
@@ -19,23 +20,12 @@ protocol=${PROTOCOL:-grpc}
 bin=build/bin
 work=build/bench-work/sender-ab
 mkdir -p "$work"
-[ -f "$work/telemetry-traces.pb" ] ||
-  "$bin/telemetry-generator" --config configs/generator.yaml --output "$work" >/dev/null
-edits=(-e "s|^  compression: none |  compression: $compression |")
-for s in traces metrics logs; do
-  if [ "$mode" = mix ] || [ "$mode" = "$s" ]; then
-    edits+=(-e "s|^  $s: .*|  $s: $work/telemetry-$s.pb|")
-  else
-    edits+=(-e "s|^  $s: .*|  $s: \"\"|")
-  fi
-done
+default_dataset "$work"
 # The compression goes in the file, which older senders read too; keys newer than an
 # old sender, at their defaults, are left out.
-sed "${edits[@]}" configs/sender.yaml |
+sender_config_for "$work" "$mode" -e "s|^  compression: none |  compression: $compression |" |
   grep -Ev '^  (compression_level|resource_attributes|scope_attributes|span_attributes):' \
     >"$work/sender.yaml"
-
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 run_once() {  # $1 = sender binary; prints "events_per_s cpu_s_per_M"
   local http_flag=() lines=1
@@ -61,14 +51,4 @@ print(f"{accepted / elapsed:.0f} {(float(user) + float(system)) / (accepted / 1e
 PY
 }
 
-: >"$work/old" && : >"$work/new"
-for _ in $(seq "$runs"); do
-  run_once "$old" >>"$work/old"
-  run_once "$new" >>"$work/new"
-done
-printf '%-6s %14s %22s   (%s %s, %s, median of %s x %ss)\n' sender "events/s" \
-  "sender CPU-s/M events" "$mode" "$compression" "$protocol" "$runs" "$secs"
-for side in old new; do
-  printf '%-6s %14s %22s\n' "$side" "$(cut -d' ' -f1 "$work/$side" | median)" \
-    "$(cut -d' ' -f2 "$work/$side" | median)"
-done
+ab_compare sender "sender CPU-s/M events" "$mode $compression, $protocol"

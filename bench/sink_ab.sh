@@ -8,20 +8,17 @@
 #   SINK_ARGS="--validate" (flags both sinks get), SIGNAL=traces|metrics|logs
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 old=$1 new=$2 protocol=${3:-grpc}
 runs=${RUNS:-3}
 secs=${SECONDS_PER_RUN:-8}
 bin=build/bin
 work=build/bench-work/sink-ab
 mkdir -p "$work"
-[ -f "$work/telemetry-traces.pb" ] ||
-  "$bin/telemetry-generator" --config configs/generator.yaml --output "$work" >/dev/null
+default_dataset "$work"
 # The default sender config, one signal only.
 signal=${SIGNAL:-traces}
-sed -e 's|^  traces: .*|  traces: ""|' -e 's|^  metrics: .*|  metrics: ""|' -e 's|^  logs: .*|  logs: ""|' \
-  -e "s|^  $signal: .*|  $signal: $work/telemetry-$signal.pb|" configs/sender.yaml >"$work/sender.yaml"
-
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+sender_config_for "$work" "$signal" >"$work/sender.yaml"
 
 run_once() {  # $1 = sink binary; prints "events_per_s sink_cpu_s_per_M"
   local http_flag=() lines=1
@@ -49,14 +46,4 @@ print(f"{accepted / elapsed:.0f} {cpu / (accepted / 1e6):.3f}")
 PY
 }
 
-: >"$work/old" && : >"$work/new"
-for _ in $(seq "$runs"); do
-  run_once "$old" >>"$work/old"
-  run_once "$new" >>"$work/new"
-done
-printf '%-4s %14s %22s   (%s, median of %s x %ss)\n' sink "events/s" "sink CPU-s/M events" \
-  "$protocol $signal" "$runs" "$secs"
-for side in old new; do
-  printf '%-4s %14s %22s\n' "$side" "$(cut -d' ' -f1 "$work/$side" | median)" \
-    "$(cut -d' ' -f2 "$work/$side" | median)"
-done
+ab_compare sink "sink CPU-s/M events" "$protocol $signal"

@@ -12,6 +12,7 @@
 #        MODES="traces metrics logs mix"
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 build=${1:-build}
 bin=$build/bin
 runs=${RUNS:-3}
@@ -22,24 +23,10 @@ modes=${MODES:-traces metrics logs mix}
 work=$build/bench-work/throughput
 mkdir -p "$work"
 
-[ -f "$work/telemetry-traces.pb" ] ||
-  "$bin/telemetry-generator" --config configs/generator.yaml --output "$work" >/dev/null
-
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+default_dataset "$work"
 
 # The default sender config with the inputs of `mode` (the others removed).
-sender_config() {
-  local mode=$1 s
-  local edits=()
-  for s in traces metrics logs; do
-    if [ "$mode" = mix ] || [ "$mode" = "$s" ]; then
-      edits+=(-e "s|^  $s: .*|  $s: $work/telemetry-$s.pb|")
-    else
-      edits+=(-e "s|^  $s: .*|  $s: \"\"|")
-    fi
-  done
-  sed "${edits[@]}" configs/sender.yaml >"$work/sender.yaml"
-}
+sender_config() { sender_config_for "$work" "$1" >"$work/sender.yaml"; }
 
 run_once() {  # $1 = mode, $2 = codec; prints "events/s cpu_s_per_M wire_MB/s ratio rss_MB"
   local mode=$1 codec=$2 http_flag=() lines=1
