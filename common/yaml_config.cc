@@ -241,13 +241,17 @@ absl::Status ConfigMap::GetScalarMap(std::string_view key, std::vector<ScalarEnt
 }
 
 std::string ConfigMap::Where(std::string_view key) const {
-  YAML::Node n = node_;
+  // No YAML::Node is assigned to here: assigning to a Node that refers to another
+  // rebinds the one it refers to (yaml-cpp's reference semantics), which would replace
+  // this map's node with the value.
   if (node_.IsMap()) {
     for (const auto& kv : node_) {
-      if (kv.first.Scalar() == key) n = kv.second.IsNull() ? kv.first : kv.second;
+      if (kv.first.Scalar() == key) {
+        return StrCat(Where(kv.second.IsNull() ? kv.first : kv.second), ": ", KeyPath(key));
+      }
     }
   }
-  return StrCat(Where(n), ": ", KeyPath(key));
+  return StrCat(Where(node_), ": ", KeyPath(key));
 }
 
 absl::Status ConfigMap::Finish() const {
@@ -394,8 +398,24 @@ std::string NearestWord(std::string_view word, const std::vector<std::string>& c
       best = c;
     }
   }
-  // Only suggest when the word is plausibly a typo of the candidate.
-  if (best_d == std::string::npos || best_d > std::max<size_t>(2, word.size() / 3)) return "";
+  // A typo of a candidate...
+  if (best_d != std::string::npos && best_d <= std::max<size_t>(2, word.size() / 3)) return best;
+  // ...or a word of one, or one of its words: `delay` for `delay_ms`, `name` for
+  // `scenario_name`, `probability_pct` for `probability` (the shortest such candidate).
+  auto part_of = [](std::string_view part, std::string_view whole) {
+    if (part.empty() || part.size() >= whole.size()) return false;
+    const bool head =
+        whole.starts_with(part) && (whole[part.size()] == '_' || whole[part.size()] == '.');
+    const size_t at = whole.size() - part.size();
+    const bool tail = whole.ends_with(part) && (whole[at - 1] == '_' || whole[at - 1] == '.');
+    return head || tail;
+  };
+  best.clear();
+  for (const auto& c : candidates) {
+    if ((part_of(word, c) || part_of(c, word)) && (best.empty() || c.size() < best.size())) {
+      best = c;
+    }
+  }
   return best;
 }
 

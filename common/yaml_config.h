@@ -90,7 +90,8 @@ class ConfigDoc {
 
 // Replaces ${VAR} with the environment variable's value; fails on an unset variable.
 absl::StatusOr<std::string> ExpandEnv(std::string_view text, std::string_view what);
-// The candidate closest to `word` by edit distance, or "" if none is close.
+// The candidate closest to `word` by edit distance, else one that `word` is a word of
+// (or the other way round: `delay` and `delay_ms`), or "" if none is close.
 std::string NearestWord(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace loadgen
