@@ -343,6 +343,11 @@ absl::Status DatasetRun::Prepare() {
     ASSIGN_OR_RETURN(scenarios_,
                      LoadScenarios(config_.scenario_paths,
                                    StrCat(config_.config_file, ": traces.scenarios.paths")));
+    for (const Scenario& sc : scenarios_) {
+      if (progress_) {
+        progress_(StrCat("scenario ", sc.name, ": ", sc.file, ", in ", ScenarioFormName(sc.form)));
+      }
+    }
   }
   // The mix: random-topology traces (alone when there are no scenarios), then scenarios.
   mix_ = {scenarios_.empty() ? 1.0 : config_.random_topology_weight};

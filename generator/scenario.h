@@ -16,6 +16,15 @@
 //     repeat: [1, 1]                # this call happens a uniform number of times
 //     calls: [ ...nodes... ]
 //
+// The seed's trace generator's files (../shared/seeds/002) load unchanged, translated
+// once at load: the nested form (scenario_name, description, weight, vars, root_span
+// with nested calls) and the flat form (scenario_name, description, steps: a list, each
+// step called by the one before). In them kinds are upper-case (SERVER, CLIENT,
+// INTERNAL, PRODUCER, CONSUMER; any form takes either case), each node is one span as
+// written, and an optional _base.yaml beside them lists the services (services: [...]),
+// which every node must then name. In every form a bare {{name}} names a var, an
+// attribute of the same span set before it, or one of the parent's, also in operation.
+//
 // A node in another service than its parent is a remote call: the generator adds a
 // CLIENT span in the caller (PRODUCER when the node's kind is consumer) with the
 // node's SERVER (or CONSUMER) span inside it, a network gap on each side. `client` is
@@ -29,6 +38,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,7 +56,12 @@ struct ErrorCondition {
 struct CallNode {
   std::string service;
   std::string operation;
-  enum class Kind { kServer, kInternal, kClient, kConsumer } kind = Kind::kServer;
+  ValueTemplate operation_template;  // The operation, when it holds {{...}}.
+  enum class Kind { kServer, kInternal, kClient, kConsumer, kProducer } kind = Kind::kServer;
+  // One span per node, as the seed's trace generator writes them (its files name both
+  // sides of a call); else a node in another service is a remote call whose caller's
+  // side the generator adds.
+  bool as_written = false;
   int64_t delay_min_ms = 1, delay_max_ms = 1;
   int64_t repeat_min = 1, repeat_max = 1;
   bool parallel = false;
@@ -55,9 +70,16 @@ struct CallNode {
   std::vector<CallNode> calls;
 };
 
+// The forms a scenario file can take (see the file comment).
+enum class ScenarioForm { kOurs, kSeedNested, kSeedSteps };
+std::string_view ScenarioFormName(ScenarioForm form);
+
 struct Scenario {
   std::string name;
   std::string file;
+  ScenarioForm form = ScenarioForm::kOurs;
+  // The services its directory's _base.yaml lists, in order (empty without one).
+  std::vector<std::string> base_services;
   double weight = 1;
   std::vector<std::pair<std::string, ValueTemplate>> vars;
   std::vector<std::pair<std::string, ValueTemplate>> trace_attributes;

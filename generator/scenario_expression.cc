@@ -1,5 +1,6 @@
 #include "generator/scenario_expression.h"
 
+#include <cctype>
 #include <optional>
 #include <string_view>
 
@@ -17,7 +18,17 @@ std::string_view Trim(std::string_view s) {
 
 const char* kExpressions =
     "random.int(a,b), random.float(a,b), random.uuid, random.ipv4, random.choice(a|b|c), "
-    "vars.NAME or parent.attributes.KEY";
+    "vars.NAME, parent.attributes.KEY or a bare NAME (a var or an attribute)";
+
+bool IsName(std::string_view e) {
+  if (e.empty() || e.starts_with("random.")) return false;
+  for (char c : e) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
 
 absl::StatusOr<ValueTemplate::Part> CompileExpression(std::string_view e,
                                                       const std::string& where) {
@@ -74,6 +85,11 @@ absl::StatusOr<ValueTemplate::Part> CompileExpression(std::string_view e,
     p.text = std::string(e.substr(18));
     return p;
   }
+  if (IsName(e)) {
+    p.kind = ValueTemplate::Part::kName;
+    p.text = std::string(e);
+    return p;
+  }
   return bad("unknown expression");
 }
 
@@ -112,8 +128,8 @@ absl::StatusOr<ValueTemplate> ValueTemplate::Compile(const std::string& text, bo
   // A lone number expression, or an unquoted number or boolean, keeps its type.
   if (t.parts_.size() == 1 && t.parts_[0].kind == Part::kInt) t.type_ = Type::kInt;
   if (t.parts_.size() == 1 && t.parts_[0].kind == Part::kFloat) t.type_ = Type::kDouble;
-  if (t.parts_.size() == 1 &&
-      (t.parts_[0].kind == Part::kVar || t.parts_[0].kind == Part::kParentAttr)) {
+  if (t.parts_.size() == 1 && (t.parts_[0].kind == Part::kVar || t.parts_[0].kind == Part::kName ||
+                               t.parts_[0].kind == Part::kParentAttr)) {
     t.type_ = Type::kRef;
   }
   if (!quoted && t.parts_.size() == 1 && t.parts_[0].kind == Part::kText) {

@@ -1,6 +1,7 @@
 // The "{{...}}" value templates of scenario files: literal text and expressions
 // (random.int(a,b), random.float(a,b), random.uuid, random.ipv4, random.choice(a|b|c),
-// vars.NAME, parent.attributes.KEY), compiled once at load, evaluated per trace by the
+// vars.NAME, parent.attributes.KEY, and a bare NAME: a var, an attribute of the same
+// span set before it, or one of the parent's), compiled once at load, evaluated per trace by the
 // ScenarioRunner. Immutable after Compile; safe to share.
 #pragma once
 
@@ -17,7 +18,20 @@ class ScenarioRunner;
 class ValueTemplate {
  public:
   struct Part {
-    enum Kind { kText, kInt, kFloat, kUuid, kIpv4, kChoice, kVar, kParentAttr } kind;
+    // kName: a bare {{name}} until ResolveNames says what it names; kOwnAttr: an
+    // attribute of the same span, set before this value.
+    enum Kind {
+      kText,
+      kInt,
+      kFloat,
+      kUuid,
+      kIpv4,
+      kChoice,
+      kVar,
+      kParentAttr,
+      kName,
+      kOwnAttr
+    } kind;
     std::string text;  // Literal, variable or attribute name.
     double a = 0, b = 0;
     std::vector<std::string> choices;
@@ -29,6 +43,22 @@ class ValueTemplate {
 
   // What the template refers to, for load-time checks.
   std::vector<std::string> VarNames() const;
+  // Turns each bare {{name}} into what `resolve(name)` says it names (kVar, kOwnAttr or
+  // kParentAttr), or returns resolve's error.
+  template <typename Resolve>
+  absl::Status ResolveNames(Resolve&& resolve) {
+    for (Part& p : parts_) {
+      if (p.kind != Part::kName) continue;
+      absl::StatusOr<Part::Kind> kind = resolve(p.text);
+      if (!kind.ok()) return kind.status();
+      p.kind = *kind;
+    }
+    return absl::OkStatus();
+  }
+  // Whether it is plain text (no expression).
+  bool literal() const {
+    return parts_.empty() || (parts_.size() == 1 && parts_[0].kind == Part::kText);
+  }
 
  private:
   std::vector<Part> parts_;

@@ -17,6 +17,7 @@ struct ScenarioRunner::Built : SpanTreeNode {
   std::string name;
   Values attrs;
   const ErrorCondition* error = nullptr;
+  bool remote_parent = false;  // Its parent is in another process (written as such).
   bool wire_client() const { return link == Link::kWire; }
 };
 
@@ -24,7 +25,7 @@ ScenarioRunner::ScenarioRunner(const Topology& topology, Rng& rng, double rootle
     : topology_(topology), rng_(rng), rootless_share_(rootless_share) {}
 
 ScenarioRunner::Value ScenarioRunner::Eval(const ValueTemplate& t, const Values& vars,
-                                           const Values* parent) {
+                                           const Values* parent, const Values* own) {
   Value out{"", t.type_ == ValueTemplate::Type::kRef ? ValueTemplate::Type::kString : t.type_};
   auto lookup = [&](const Values& in, const std::string& key) {
     for (const auto& [k, v] : in) {
@@ -55,6 +56,10 @@ ScenarioRunner::Value ScenarioRunner::Eval(const ValueTemplate& t, const Values&
       case ValueTemplate::Part::kParentAttr:
         if (parent != nullptr) lookup(*parent, p.text);
         break;
+      case ValueTemplate::Part::kOwnAttr:
+        if (own != nullptr) lookup(*own, p.text);
+        break;
+      case ValueTemplate::Part::kName: break;  // Resolved at load (scenario.cc).
     }
   }
   return out;
@@ -93,18 +98,19 @@ ScenarioRunner::Built ScenarioRunner::WireClient(const CallNode& node, const Val
   client.error = b.error;
   const bool messaging = node.kind == CallNode::Kind::kConsumer;
   client.kind = messaging ? kKindProducer : kKindClient;
-  const size_t space = node.operation.find(' ');
-  const std::string verb = node.operation.substr(0, space);
+  const std::string& operation = callee.name;  // Evaluated, when it has {{...}}.
+  const size_t space = operation.find(' ');
+  const std::string verb = operation.substr(0, space);
   const bool http =
       space != std::string::npos && (verb == "GET" || verb == "POST" || verb == "PUT" ||
                                      verb == "DELETE" || verb == "PATCH" || verb == "HEAD");
-  std::string destination = node.operation;
+  std::string destination = operation;
   for (const auto& [k, v] : attrs) {
     if (k == "messaging.destination.name") destination = v.text;
   }
   // Span names per the conventions: `publish {destination}` for a producer, the
   // method alone for an HTTP client without a URL template, the RPC method else.
-  client.name = messaging ? StrCat("publish ", destination) : http ? verb : node.operation;
+  client.name = messaging ? StrCat("publish ", destination) : http ? verb : operation;
   for (const auto& [k, v] : b.attrs) {
     if (k == "http.request.method" || k.starts_with("rpc.") || k.starts_with("messaging.") ||
         k == "http.response.status_code") {
@@ -127,12 +133,16 @@ void ScenarioRunner::Expand(const CallNode& node, int parent, const std::string&
     Values attrs;
     Built b;
     b.service = ServiceIndex(node.service);
-    b.name = node.operation;
     b.parallel = node.parallel;
     for (const auto& [k, t] : node.attributes) {
-      attrs.emplace_back(k, Eval(t, ctx.vars, parent_attrs));
+      Value v = Eval(t, ctx.vars, parent_attrs, &attrs);
+      attrs.emplace_back(k, std::move(v));
       b.attrs.push_back(attrs.back());
     }
+    // An operation with {{...}} in it is evaluated after the attributes it may name.
+    b.name = node.operation_template.literal()
+                 ? node.operation
+                 : Eval(node.operation_template, ctx.vars, parent_attrs, &attrs).text;
     for (const auto& a : ctx.trace_attrs) b.attrs.push_back(a);
     for (const ErrorCondition& e : node.errors) {
       if (rng_.Chance(e.probability)) {
@@ -145,10 +155,14 @@ void ScenarioRunner::Expand(const CallNode& node, int parent, const std::string&
       case CallNode::Kind::kInternal: b.kind = kKindInternal; break;
       case CallNode::Kind::kClient: b.kind = kKindClient; break;
       case CallNode::Kind::kConsumer: b.kind = kKindConsumer; break;
+      case CallNode::Kind::kProducer: b.kind = kKindProducer; break;
     }
+    // A node in another service is a remote call, with the caller's side added; the
+    // seed's files write both sides themselves (CallNode::as_written).
     const bool remote =
-        parent >= 0 && node.service != parent_service &&
+        parent >= 0 && node.service != parent_service && !node.as_written &&
         (node.kind == CallNode::Kind::kServer || node.kind == CallNode::Kind::kConsumer);
+    b.remote_parent = node.as_written && parent >= 0 && node.service != parent_service;
     int attach = parent;
     if (remote) {
       nodes.push_back(WireClient(node, attrs, b, parent, nodes, ctx));
@@ -171,8 +185,8 @@ void ScenarioRunner::Emit(const std::vector<Built>& nodes, size_t i, const SpanT
   StampSpan(ids, n, i, &span);
   span.name = n.name;
   span.kind = n.kind;
-  const bool remote_parent =
-      (n.parent >= 0 && nodes[n.parent].wire_client()) || (n.parent < 0 && ids.root_parent != 0);
+  const bool remote_parent = (n.parent >= 0 && nodes[n.parent].wire_client()) || n.remote_parent ||
+                             (n.parent < 0 && ids.root_parent != 0);
   span.flags = 0x101 | (remote_parent ? 0x200 : 0);
   bool has_status_code = false;
   for (const auto& [k, v] : n.attrs) {

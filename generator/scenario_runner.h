@@ -33,8 +33,10 @@ class ScenarioRunner {
   };
   using Values = std::vector<std::pair<std::string, Value>>;
   struct Context;  // A trace's evaluated vars and trace-level attributes.
-  // Evaluates `t`; `parent_attrs` may be null (no parent).
-  Value Eval(const ValueTemplate& t, const Values& vars, const Values* parent_attrs);
+  // Evaluates `t`; `parent_attrs` may be null (no parent), `own` (the span's attributes
+  // evaluated so far) null outside a span.
+  Value Eval(const ValueTemplate& t, const Values& vars, const Values* parent_attrs,
+             const Values* own = nullptr);
   // Adds `key` = `v` with the type its template asked for (string if it does not parse).
   static void AddValue(std::string_view key, const Value& v, AttributeList* out);
   // Adds `node` (repeated as configured) under (*tree)[parent]; `parent_attrs` are the

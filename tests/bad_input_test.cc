@@ -177,10 +177,13 @@ TEST_CASE("bad scenario files and paths: named by the config that refers to them
     const std::string path = Data("config/scenario-bad-expression.yaml");
     auto r = generate(path);
     CHECK(r.exit_code == 1);
-    CHECK(r.err == "telemetry-generator: " + path +
-                       ":6:11: root.attributes.user: {{random.nope(3)}}: unknown expression; "
-                       "expected one of random.int(a,b), random.float(a,b), random.uuid, "
-                       "random.ipv4, random.choice(a|b|c), vars.NAME or parent.attributes.KEY\n");
+    CHECK(
+        r.err ==
+        "telemetry-generator: " + path +
+            ":6:11: root.attributes.user: {{random.nope(3)}}: unknown expression; "
+            "expected one of random.int(a,b), random.float(a,b), random.uuid, "
+            "random.ipv4, random.choice(a|b|c), vars.NAME, parent.attributes.KEY or a bare NAME (a "
+            "var or an attribute)\n");
   }
   SECTION("an alias cycle names the file and line (it would recurse for ever)") {
     const std::string path = Data("config/scenario-alias-cycle.yaml");
