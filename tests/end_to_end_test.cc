@@ -169,12 +169,12 @@ TEST_CASE("a plan (--plan) sends nothing and predicts what a real run then sends
   const std::string sent = ReadText(dir.File("sent.json"));
   for (const char* signal : {"\"traces\"", "\"metrics\"", "\"logs\""}) {
     INFO(signal);
+    // How many events the run sends is the plan's arithmetic, checked exactly on a fake
+    // clock (worker_pool_test); this real run checks the plan's bytes per event, the
+    // dataset's own, against the bytes it really sent.
     const double events = JsonDouble(sent, "events_sent", signal);
     const double planned_events = JsonDouble(planned, "events", signal);
-    // The run sends what the plan said, less what a slow start or the last request
-    // in flight takes: within 10%.
-    CHECK(events == Approx(planned_events).epsilon(0.1));
-    // Bytes per event are the dataset's own: the plan's and the run's agree closely.
+    REQUIRE(events > 0);
     CHECK(JsonDouble(sent, "bytes", signal) / events ==
           Approx(JsonDouble(planned, "bytes", signal) / planned_events).epsilon(0.05));
   }

@@ -9,6 +9,7 @@
 #include "catch2/catch.hpp"
 #include "common/otlp_wire.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "sender/modes/plan.h"
 #include "sink/otlp_sink.h"
 #include "tests/small_dataset.h"
 
@@ -185,6 +186,37 @@ TEST_CASE("send loop: a duration-bound run delivers rate x duration within half 
   const double half_request = std::max(1.0, rate * 0.05) / 2;
   INFO("rate " << rate << " for " << duration_ms << " ms");
   CHECK(std::abs(static_cast<double>(events) - expected) <= half_request + 1);
+}
+
+// --plan's arithmetic against the send loop on a fake clock: what a run sends, per
+// signal, in events, requests and bytes, is what the plan said (the wall-clock run of
+// the same is end_to_end_test's plan case).
+TEST_CASE("the plan predicts what the send loop sends, per signal, exactly") {
+  LoopRun run;
+  SenderConfig config;  // The defaults, at 20000 events/s for 2 s.
+  config.events_per_second = 20000;
+  config.duration = std::chrono::seconds(2);
+  config.multiplier = 0;
+  auto plan = MakePlan(run.data, config);
+  REQUIRE(plan.ok());
+  CHECK(plan->events == Approx(40000));
+  RateLimiter limiter(RateSchedule::Constant(config.events_per_second), 0, run.data.events,
+                      &run.clock);
+  for (Signal s : kAllSignals) {
+    INFO(SignalName(s));
+    FakeExporter exporter(&run.clock, 1 * kMs, 8);
+    run.pool.max_events = {static_cast<uint64_t>(config.batch_traces),
+                           static_cast<uint64_t>(config.batch_metrics),
+                           static_cast<uint64_t>(config.batch_logs)};
+    run.pool.pacing_interval = config.pacing_interval;
+    run.Run(s, exporter, limiter.of(s), 2'000 * kMs);
+    uint64_t events = 0;
+    for (const auto& r : exporter.sent) events += r.events;
+    const PlanSignal& p = plan->signals[SignalIndex(s)];
+    const double request = p.events / p.requests;  // The plan's average request.
+    CHECK(std::abs(static_cast<double>(events) - p.events) <= request / 2 + 1);
+    CHECK(std::abs(static_cast<double>(exporter.sent.size()) - p.requests) <= 1);
+  }
 }
 
 TEST_CASE("send loop: requests follow a rate change") {
