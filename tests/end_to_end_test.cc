@@ -382,3 +382,53 @@ TEST_CASE("header values and ${VAR} secrets never appear in output or summaries"
 
 }  // namespace
 }  // namespace loadgen::testing
+
+namespace loadgen {
+namespace {
+
+using namespace testing;
+
+TEST_CASE("a count of 0 skips that signal's file, and the sender replays any subset exactly") {
+  // Every non-empty subset of the three signals, from the shipped defaults.
+  for (int mask = 1; mask < 8; ++mask) {
+    const bool traces = mask & 1, metrics = mask & 2, logs = mask & 4;
+    INFO("traces " << traces << " metrics " << metrics << " logs " << logs);
+    TempDir dir;
+    TextEdits generator, sender;
+    if (!traces) {
+      generator.push_back({"  count: 2000 ", "  count: 0 "});
+      sender.push_back({"  traces: ./generated/telemetry-traces.pb", "  traces: \"\""});
+    }
+    if (!metrics) {
+      generator.push_back({"metric_count: 85 ", "metric_count: 0 "});
+      sender.push_back({"  metrics: ./generated/telemetry-metrics.pb", "  metrics: \"\""});
+    }
+    if (!logs) {
+      generator.push_back({"  count: 20000 ", "  count: 0 "});
+      sender.push_back({"  logs: ./generated/telemetry-logs.pb", "  logs: \"\""});
+    }
+    const std::string config = DefaultSetup(dir, sender, generator);
+    const std::string meta = ReadText(dir.File("generated/telemetry-metadata.yaml"));
+    // A signal of count 0 has no file and no section in the metadata.
+    CHECK(std::filesystem::exists(dir.File("generated/telemetry-traces.pb")) == traces);
+    CHECK(std::filesystem::exists(dir.File("generated/telemetry-metrics.pb")) == metrics);
+    CHECK(std::filesystem::exists(dir.File("generated/telemetry-logs.pb")) == logs);
+    CHECK((meta.find("\ntraces:") != std::string::npos) == traces);
+    CHECK((meta.find("\nmetrics:") != std::string::npos) == metrics);
+    CHECK((meta.find("\nlogs:") != std::string::npos) == logs);
+    SinkProcess sink({"--validate"});
+    auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
+                  "--rate", "0", "--multiplier", "1"},
+                 {}, dir.path());
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    const std::string got = sink.Stop();
+    CHECK(JsonInt(got, "spans") == (traces ? MetaCount(meta, "spans") : 0));
+    CHECK(JsonInt(got, "data_points") == (metrics ? MetaCount(meta, "data_points") : 0));
+    CHECK(JsonInt(got, "log_records") == (logs ? MetaCount(meta, "log_records") : 0));
+    CHECK(JsonInt(got, "errors", "\"validation\"") == 0);
+  }
+}
+
+}  // namespace
+}  // namespace loadgen
