@@ -26,7 +26,7 @@
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
-#include "sink/otlp_json.h"
+#include "proto/otlp_json.h"
 #include "sink/validate.h"
 
 namespace loadgen {

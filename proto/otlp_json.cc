@@ -1,4 +1,4 @@
-#include "sink/otlp_json.h"
+#include "proto/otlp_json.h"
 
 #include <memory>
 
