@@ -13,6 +13,7 @@
 #include "fmt/core.h"
 #include "generator/config.h"
 #include "generator/dataset.h"
+#include "generator/import.h"
 
 namespace {
 
@@ -38,7 +39,8 @@ cxxopts::Options MakeOptions() {
       "Builds timestamp-free OTLP trace, metric and log templates into .pb files.\n\n"
       "Examples:\n"
       "  telemetry-generator --config configs/generator.yaml\n"
-      "  telemetry-generator --config configs/generator.yaml --output /data/bench --seed 7\n");
+      "  telemetry-generator --config configs/generator.yaml --output /data/bench --seed 7\n"
+      "  telemetry-generator import --help     # captured OTLP into templates\n");
   options.add_options()("c,config", "Generator config (YAML)",
                         cxxopts::value<std::string>()->default_value("configs/generator.yaml"))(
       "o,output", "Output directory (overrides output.directory)", cxxopts::value<std::string>())(
@@ -86,9 +88,63 @@ void PrintSummary(const loadgen::DatasetSummary& summary) {
   fmt::print("metadata {}\n", summary.metadata_path);
 }
 
+// telemetry-generator import: captured OTLP into templates (generator/import.h).
+int ImportMain(int argc, char** argv) {
+  cxxopts::Options options(
+      "telemetry-generator import",
+      "Makes captured OTLP into templates: OTLP/JSON lines (the Collector's file exporter, "
+      "--json output) or binary Export*ServiceRequest files.\n\n"
+      "Example:\n"
+      "  telemetry-generator import --output /data/prod --prefix checkout --scrub user.id \\\n"
+      "      --hash client.address traces.json metrics.json logs.json\n");
+  options.add_options()("o,output", "Output directory",
+                        cxxopts::value<std::string>()->default_value("./generated"))(
+      "prefix", "File name prefix (<prefix>-traces.pb, ...)",
+      cxxopts::value<std::string>()->default_value("imported"))(
+      "scrub", "Remove this attribute everywhere (repeatable)",
+      cxxopts::value<std::vector<std::string>>())(
+      "hash", "Replace this attribute's values with a hash (repeatable)",
+      cxxopts::value<std::vector<std::string>>())(
+      "files", "Captured OTLP files", cxxopts::value<std::vector<std::string>>())("h,help",
+                                                                                  "Show this help");
+  options.parse_positional({"files"});
+  options.positional_help("FILE...");
+  const loadgen::CommandLine command_line =
+      loadgen::ParseCommandLine("telemetry-generator import", options, argc, argv);
+  if (!command_line.args) return command_line.exit_code;
+  const cxxopts::ParseResult& args = *command_line.args;
+  loadgen::ImportOptions o;
+  if (args.count("files")) o.inputs = args["files"].as<std::vector<std::string>>();
+  if (o.inputs.empty()) {
+    fmt::print(stderr, "telemetry-generator import: no input files (see --help)\n");
+    return 2;
+  }
+  o.output_directory = args["output"].as<std::string>();
+  o.prefix = args["prefix"].as<std::string>();
+  if (args.count("scrub")) o.scrub = args["scrub"].as<std::vector<std::string>>();
+  if (args.count("hash")) o.hash = args["hash"].as<std::vector<std::string>>();
+  CatchStopSignals();
+  auto summary = loadgen::ImportCaptured(o, [](const std::string& line) {
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
+  });
+  if (!summary.ok()) {
+    fmt::print(stderr, "telemetry-generator import: {}\n", summary.status().message());
+    return 1;
+  }
+  loadgen::DatasetSummary d;
+  d.traces = summary->traces;
+  d.metrics = summary->metrics;
+  d.logs = summary->logs;
+  d.metadata_path = summary->metadata_path;
+  PrintSummary(d);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "import") == 0) return ImportMain(argc - 1, argv + 1);
   cxxopts::Options options = MakeOptions();
   const loadgen::CommandLine command_line =
       loadgen::ParseCommandLine("telemetry-generator", options, argc, argv);
