@@ -35,14 +35,7 @@ using KeyValues = google::protobuf::RepeatedPtrField<opentelemetry::proto::commo
 
 template <typename Request, typename Fn>
 void EachRequest(const std::string& path, Fn fn) {
-  auto r = TemplateReader::Open(path);
-  REQUIRE(r.ok());
-  TemplateChunk c;
-  while (*(*r)->Next(&c)) {
-    Request req;
-    REQUIRE(req.ParseFromString(c.payload));
-    fn(req);
-  }
+  for (const Request& req : testing::ReadTemplateRequests<Request>(path)) fn(req);
 }
 
 std::string Keys(const KeyValues& attrs) {

@@ -21,19 +21,6 @@ namespace cl = opentelemetry::proto::collector::logs::v1;
 namespace tr = opentelemetry::proto::trace::v1;
 using testing::TempDir;
 
-template <typename Request>
-std::vector<Request> ReadRequests(const std::string& path) {
-  auto r = TemplateReader::Open(path);
-  REQUIRE(r.ok());
-  std::vector<Request> out;
-  TemplateChunk c;
-  while (*(*r)->Next(&c)) {
-    out.emplace_back();
-    REQUIRE(out.back().ParseFromString(c.payload));
-  }
-  return out;
-}
-
 std::string Attr(
     const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& attrs,
     std::string_view key) {
@@ -53,7 +40,7 @@ struct SpanInfo {
 
 std::map<std::string, std::vector<SpanInfo>> TracesById(const std::string& path) {
   std::map<std::string, std::vector<SpanInfo>> out;
-  for (const auto& req : ReadRequests<ct::ExportTraceServiceRequest>(path))
+  for (const auto& req : testing::ReadTemplateRequests<ct::ExportTraceServiceRequest>(path))
     for (const auto& rs : req.resource_spans())
       for (const auto& ss : rs.scope_spans())
         for (const auto& s : ss.spans())
@@ -263,7 +250,8 @@ TEST_CASE("metric series are unique per resource and the counts match the metada
   std::set<std::string> series;
   uint64_t points = 0;
   std::set<std::string> names;
-  for (const auto& req : ReadRequests<cm::ExportMetricsServiceRequest>(summary.metrics.path))
+  for (const auto& req :
+       testing::ReadTemplateRequests<cm::ExportMetricsServiceRequest>(summary.metrics.path))
     for (const auto& rm : req.resource_metrics()) {
       const std::string host = Attr(rm.resource().attributes(), "host.name");
       for (const auto& m : rm.scope_metrics(0).metrics()) {
@@ -311,7 +299,8 @@ TEST_CASE("the metric catalog: real definitions of every kind, resources per sou
   auto summary = GenerateDataset(config);
   REQUIRE(summary.ok());
   std::map<std::string, std::string> resource_key_of;  // metric name -> identifying key
-  for (const auto& req : ReadRequests<cm::ExportMetricsServiceRequest>(summary->metrics.path)) {
+  for (const auto& req :
+       testing::ReadTemplateRequests<cm::ExportMetricsServiceRequest>(summary->metrics.path)) {
     for (const auto& rm : req.resource_metrics()) {
       // The most specific identifying attribute of the resource.
       std::string key;
@@ -337,7 +326,8 @@ TEST_CASE("log types follow the configured percentages") {
   auto summary = GenerateDataset(config);
   REQUIRE(summary.ok());
   size_t access = 0, total = 0;
-  for (const auto& req : ReadRequests<cl::ExportLogsServiceRequest>(summary->logs.path))
+  for (const auto& req :
+       testing::ReadTemplateRequests<cl::ExportLogsServiceRequest>(summary->logs.path))
     for (const auto& rl : req.resource_logs())
       for (const auto& sl : rl.scope_logs())
         for (const auto& r : sl.log_records()) {

@@ -23,28 +23,12 @@ using TraceRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServ
 using MetricsRequest = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 using LogsRequest = opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
 
-// Every chunk of a template file, parsed.
-template <typename Request>
-std::vector<Request> ReadTemplates(const std::string& path) {
-  auto reader = TemplateReader::Open(path);
-  REQUIRE(reader.ok());
-  std::vector<Request> out;
-  TemplateChunk chunk;
-  while (true) {
-    auto more = (*reader)->Next(&chunk);
-    REQUIRE(more.ok());
-    if (!*more) break;
-    REQUIRE(out.emplace_back().ParseFromString(chunk.payload));
-  }
-  return out;
-}
-
 // The shape of a dataset's traces, whatever their IDs: for each trace, its spans as
 // (name, parent's name, start offset from the trace's start), sorted.
 std::multiset<std::vector<std::tuple<std::string, std::string, uint64_t>>> TraceShapes(
     const std::string& path) {
   std::map<std::string, std::vector<tr::Span>> traces;
-  for (const TraceRequest& r : ReadTemplates<TraceRequest>(path)) {
+  for (const TraceRequest& r : ReadTemplateRequests<TraceRequest>(path)) {
     for (const auto& rs : r.resource_spans()) {
       for (const auto& ss : rs.scope_spans()) {
         for (const auto& s : ss.spans()) traces[s.trace_id()].push_back(s);
@@ -157,7 +141,7 @@ TEST_CASE("import: a Collector-style file, its trees, links, series and scrubbed
            "prod", "--scrub", "user.id", "--hash", "client.address", dir.File("capture.json")});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  const auto traces = ReadTemplates<TraceRequest>(dir.File("out/prod-traces.pb"));
+  const auto traces = ReadTemplateRequests<TraceRequest>(dir.File("out/prod-traces.pb"));
   REQUIRE(traces.size() == 1);  // The whole trace in one chunk.
   std::map<std::string, tr::Span> by_name;
   for (const auto& rs : traces[0].resource_spans()) {
@@ -187,7 +171,7 @@ TEST_CASE("import: a Collector-style file, its trees, links, series and scrubbed
   CHECK(hashed.rfind("hash:", 0) == 0);
   CHECK(hashed.find("203.0.113.7") == std::string::npos);
 
-  const auto logs = ReadTemplates<LogsRequest>(dir.File("out/prod-logs.pb"));
+  const auto logs = ReadTemplateRequests<LogsRequest>(dir.File("out/prod-logs.pb"));
   REQUIRE(logs.size() == 1);
   const auto& record = logs[0].resource_logs(0).scope_logs(0).log_records(0);
   CHECK(record.trace_id() == root.trace_id());  // Still inside its trace...
@@ -197,7 +181,7 @@ TEST_CASE("import: a Collector-style file, its trees, links, series and scrubbed
   CHECK(record.attributes(0).value().string_value() == hashed);
 
   // One point per series: the sum's last capture, still cumulative and monotonic.
-  const auto metrics = ReadTemplates<MetricsRequest>(dir.File("out/prod-metrics.pb"));
+  const auto metrics = ReadTemplateRequests<MetricsRequest>(dir.File("out/prod-metrics.pb"));
   REQUIRE(metrics.size() == 1);
   const auto& ms = metrics[0].resource_metrics(0).scope_metrics(0);
   REQUIRE(ms.metrics_size() == 2);
@@ -233,7 +217,7 @@ TEST_CASE("import: bad input is named by file and line or byte offset, and nothi
   REQUIRE(Run({BinaryPath("telemetry-generator"), "import", "--output", dir.File("ok"), "--prefix",
                "p", dir.File("one.json")})
               .exit_code == 0);
-  const auto chunks = ReadTemplates<TraceRequest>(dir.File("ok/p-traces.pb"));
+  const auto chunks = ReadTemplateRequests<TraceRequest>(dir.File("ok/p-traces.pb"));
   const std::string request = chunks[0].SerializeAsString();
   WriteText(dir.File("cut.bin"), request.substr(0, request.size() - 7));
   r = Run({BinaryPath("telemetry-generator"), "import", "--output", dir.File("out"),

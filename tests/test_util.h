@@ -9,6 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "catch2/catch.hpp"
+#include "common/template_file.h"
+
 namespace loadgen::testing {
 
 // A fresh directory under /tmp, removed with its contents on destruction.
@@ -141,5 +144,20 @@ double JsonDouble(std::string_view json, std::string_view key, std::string_view 
 int64_t SinkSum(std::string_view sink_json, std::string_view map_key);
 // Spans + data points + log records accepted, from otlp-sink's summary.
 int64_t SinkAccepted(std::string_view sink_json);
+
+// Every chunk of a template file, parsed as `Request` (an Export*ServiceRequest).
+template <typename Request>
+std::vector<Request> ReadTemplateRequests(const std::string& path) {
+  auto reader = TemplateReader::Open(path);
+  REQUIRE(reader.ok());
+  std::vector<Request> out;
+  TemplateChunk chunk;
+  while (true) {
+    auto more = (*reader)->Next(&chunk);
+    REQUIRE(more.ok());
+    if (!*more) return out;
+    REQUIRE(out.emplace_back().ParseFromString(chunk.payload));
+  }
+}
 
 }  // namespace loadgen::testing

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "sink/otlp_json.h"
+#include "proto/otlp_json.h"
 #include "sink/otlp_sink.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
