@@ -261,28 +261,21 @@ template <typename Request>
 class ChunkWriter {
  public:
   ChunkWriter(TemplateWriter* out, int64_t max_bytes) : out_(out), max_bytes_(max_bytes) {}
-  // The envelope for (resource, scope) in the current request; `bytes` is what the
-  // caller adds under it, counted against the chunk size.
+  // The envelope in the current request for the resource and scope heads (interned:
+  // ids and serialized Resource*/Scope* messages without their items).
   template <typename ResourceItems, typename ScopeItems>
-  ScopeItems* Scope(const ResourceItems& rs, const ScopeItems& ss,
+  ScopeItems* Scope(size_t resource, size_t scope, const std::vector<std::string>& heads,
                     google::protobuf::RepeatedPtrField<ResourceItems>* (Request::*resources)(),
                     google::protobuf::RepeatedPtrField<ScopeItems>* (ResourceItems::*scopes)()) {
-    const std::string rkey = rs.resource().SerializeAsString() + "\x1f" + rs.schema_url();
-    auto [rit, rnew] = resources_.try_emplace(rkey, 0);
+    auto [rit, rnew] = resources_.try_emplace(resource, 0);
     if (rnew) {
-      ResourceItems* r = (request_.*resources)()->Add();
-      *r->mutable_resource() = rs.resource();
-      r->set_schema_url(rs.schema_url());
+      (request_.*resources)()->Add()->ParseFromString(heads[resource]);
       rit->second = (request_.*resources)()->size() - 1;
     }
     ResourceItems* r = (request_.*resources)()->Mutable(rit->second);
-    const std::string skey =
-        StrCat(rit->second, "\x1f", ss.scope().SerializeAsString(), "\x1f", ss.schema_url());
-    auto [sit, snew] = scopes_.try_emplace(skey, 0);
+    auto [sit, snew] = scopes_.try_emplace({resource, scope}, 0);
     if (snew) {
-      ScopeItems* s = (r->*scopes)()->Add();
-      *s->mutable_scope() = ss.scope();
-      s->set_schema_url(ss.schema_url());
+      (r->*scopes)()->Add()->ParseFromString(heads[scope]);
       sit->second = (r->*scopes)()->size() - 1;
     }
     return (r->*scopes)()->Mutable(sit->second);
@@ -315,7 +308,8 @@ class ChunkWriter {
   TemplateWriter* out_;
   int64_t max_bytes_;
   Request request_;
-  std::unordered_map<std::string, int> resources_, scopes_;
+  std::unordered_map<size_t, int> resources_;
+  std::map<std::pair<size_t, size_t>, int> scopes_;
   uint64_t items_ = 0;
   size_t bytes_ = 0;
 };
@@ -360,8 +354,18 @@ absl::StatusOr<TraceExtents> MeasureTraces(const std::vector<std::string>& input
 
 // A trace's spans as they arrive, with their envelopes, until its last request.
 struct OpenTrace {
-  std::vector<std::tuple<tr::ResourceSpans, tr::ScopeSpans, tr::Span>> spans;
+  std::vector<std::tuple<size_t, size_t, tr::Span>> spans;  // Resource and scope heads.
 };
+
+// A Resource* or Scope* message without its items, serialized: what groups them.
+template <typename Envelope, typename Items>
+std::string Head(Envelope& e, Items* items) {
+  Items held;
+  held.Swap(items);
+  std::string head = e.SerializeAsString();
+  held.Swap(items);
+  return head;
+}
 
 // Pass 2 and the output.
 class Importer {
@@ -434,20 +438,16 @@ class Importer {
     for (auto& rs : *req.mutable_resource_spans()) {
       scrub_.Apply(rs.mutable_resource()->mutable_attributes());
       NoteService(rs.resource());
+      const size_t r = Intern(&heads_, Head(rs, rs.mutable_scope_spans()));
       for (auto& ss : *rs.mutable_scope_spans()) {
+        const size_t sc = Intern(&heads_, Head(ss, ss.mutable_spans()));
         for (auto& span : *ss.mutable_spans()) {
           const TraceId id =
               TraceId::Load(reinterpret_cast<const uint8_t*>(span.trace_id().data()));
           auto [it, fresh] = open_.try_emplace(id);
           if (fresh) order.push_back(id);
           Rewrite(extents_.at(id).first_start, &span);
-          tr::ResourceSpans r;
-          *r.mutable_resource() = rs.resource();
-          r.set_schema_url(rs.schema_url());
-          tr::ScopeSpans s;
-          *s.mutable_scope() = ss.scope();
-          s.set_schema_url(ss.schema_url());
-          it->second.spans.emplace_back(std::move(r), std::move(s), std::move(span));
+          it->second.spans.emplace_back(r, sc, std::move(span));
         }
       }
     }
@@ -483,7 +483,7 @@ class Importer {
     }
     for (const auto& [r, s, span] : t.spans) {
       *trace_chunks_
-           ->Scope(r, s, &TraceRequest::mutable_resource_spans,
+           ->Scope(r, s, heads_.first, &TraceRequest::mutable_resource_spans,
                    &tr::ResourceSpans::mutable_scope_spans)
            ->add_spans() = span;
     }
@@ -527,7 +527,9 @@ class Importer {
     for (auto& rl : *req.mutable_resource_logs()) {
       scrub_.Apply(rl.mutable_resource()->mutable_attributes());
       NoteService(rl.resource());
+      const size_t r = Intern(&heads_, Head(rl, rl.mutable_scope_logs()));
       for (auto& sl : *rl.mutable_scope_logs()) {
+        const size_t sc = Intern(&heads_, Head(sl, sl.mutable_log_records()));
         for (auto& record : *sl.mutable_log_records()) {
           const uint64_t time = record.time_unix_nano();
           const uint64_t observed = record.observed_time_unix_nano();
@@ -539,9 +541,9 @@ class Importer {
           scrub_.Apply(record.mutable_attributes());
           const size_t bytes = record.ByteSizeLong();
           *log_chunks_
-               ->Scope(rl, sl, &LogsRequest::mutable_resource_logs,
+               ->Scope(r, sc, heads_.first, &LogsRequest::mutable_resource_logs,
                        &lg::ResourceLogs::mutable_scope_logs)
-               ->add_log_records() = record;
+               ->add_log_records() = std::move(record);
           RETURN_IF_ERROR(log_chunks_->Added(1, bytes));
         }
       }
@@ -750,8 +752,10 @@ class Importer {
   std::unique_ptr<ChunkWriter<LogsRequest>> log_chunks_;
   std::unordered_map<TraceId, OpenTrace, TraceIdHash> open_;
   uint64_t traces_done_ = 0, series_dropped_ = 0;
-  std::pair<std::vector<std::string>, std::unordered_map<std::string, size_t>> resources_, scopes_,
-      metrics_;
+  // Interned serialized messages: trace and log envelope heads; metrics' resources,
+  // scopes and metrics (without points).
+  std::pair<std::vector<std::string>, std::unordered_map<std::string, size_t>> heads_, resources_,
+      scopes_, metrics_;
   std::vector<Series> series_;
   std::unordered_map<std::string, size_t> series_index_;
   std::vector<std::string> services_;
