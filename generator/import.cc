@@ -412,8 +412,6 @@ class Importer {
     return WriteMetadata(*summary);
   }
 
-  const std::vector<std::string>& services() const { return services_; }
-
  private:
   void NoteService(const opentelemetry::proto::resource::v1::Resource& r) {
     for (const auto& kv : r.attributes()) {
