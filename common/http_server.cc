@@ -261,13 +261,13 @@ void HttpServer::Stop() {
     (void)!write(wake_fd_, &one, sizeof one);
     io_thread_.join();
     {
-      absl::MutexLock lock(&mu_);
-      ready_cv_.SignalAll();
+      MutexLock lock(&mu_);
+      ready_cv_.notify_all();
     }
     for (std::thread& t : handlers_) t.join();
     handlers_.clear();
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (auto& [fd, conn] : conns_) {
     if (conn->ssl != nullptr) SSL_free(conn->ssl);
     close(fd);
@@ -291,7 +291,7 @@ void HttpServer::Close(Conn* conn) {
   // come back from accept() for a new connection at once.
   std::unique_ptr<Conn> owned;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = conns_.find(conn->fd);
     owned = std::move(it->second);
     conns_.erase(it);
@@ -329,7 +329,7 @@ void HttpServer::Accept() {
     }
     Conn* c = conn.get();
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       conns_[fd] = std::move(conn);
     }
     epoll_event e{EPOLLIN | EPOLLONESHOT, {.ptr = c}};
@@ -342,7 +342,7 @@ bool HttpServer::OnReadable(Conn* conn) {
   {
     // A handler hands a connection back by setting its state under mu_ before it
     // re-arms it: taking mu_ here makes everything that handler wrote visible.
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     state = conn->state;
   }
   if (state == Conn::kHandshake) {
@@ -357,7 +357,7 @@ bool HttpServer::OnReadable(Conn* conn) {
       return false;
     }
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       conn->state = Conn::kReading;
     }
     conn->deadline = NowNs() + Ns(kIdleTimeout);
@@ -374,10 +374,10 @@ bool HttpServer::OnReadable(Conn* conn) {
       return true;
     case HttpParse::kRequest:
     case HttpParse::kError: {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       conn->state = Conn::kHandling;
       ready_.push_back(conn);
-      ready_cv_.Signal();
+      ready_cv_.notify_one();
       return true;
     }
   }
@@ -388,7 +388,7 @@ void HttpServer::Sweep() {
   const int64_t now = NowNs();
   std::vector<Conn*> expired;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (auto& [fd, conn] : conns_) {
       if (conn->state != Conn::kHandling && conn->deadline < now) expired.push_back(conn.get());
     }
@@ -429,7 +429,7 @@ void HttpServer::IoLoop() {
 }
 
 void HttpServer::Hold(Conn* conn, int64_t due_ns) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const bool earliest = held_.empty() || due_ns < held_.begin()->first;
   held_.emplace(due_ns, conn);
   if (earliest) ArmTimer(due_ns);
@@ -445,22 +445,22 @@ void HttpServer::ArmTimer(int64_t due_ns) {
 void HttpServer::ReleaseDue() {
   uint64_t expirations;
   (void)!read(timer_fd_, &expirations, sizeof expirations);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const int64_t now = NowNs();
   while (!held_.empty() && held_.begin()->first <= now) {
     ready_.push_back(held_.begin()->second);
     held_.erase(held_.begin());
   }
   if (!held_.empty()) ArmTimer(held_.begin()->first);
-  ready_cv_.SignalAll();
+  ready_cv_.notify_all();
 }
 
 void HttpServer::HandlerLoop() {
   while (true) {
     Conn* conn;
     {
-      absl::MutexLock lock(&mu_);
-      while (ready_.empty() && !stopping_.load()) ready_cv_.Wait(&mu_);
+      MutexLock lock(&mu_);
+      while (ready_.empty() && !stopping_.load()) ready_cv_.wait(mu_);
       if (ready_.empty()) return;
       conn = ready_.front();
       ready_.pop_front();
@@ -506,7 +506,7 @@ bool HttpServer::NextRequest(Conn* conn) {
   // Re-armed under mu_: the I/O thread takes mu_ before it can close this descriptor
   // (OnReadable, Sweep), so the close is ordered after this epoll_ctl. epoll itself is
   // no happens-before edge for TSan on EPOLL_CTL_MOD.
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   conn->state = Conn::kReading;
   Arm(conn, EPOLLIN);
   return false;

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
@@ -25,8 +26,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/http_parser.h"
+#include "common/mutex.h"
 
 namespace loadgen {
 
@@ -97,13 +98,13 @@ class HttpServer {
   std::vector<std::thread> handlers_;
 
   // Also guards each Conn's state, the hand-over between the I/O and handler threads.
-  absl::Mutex mu_;
+  Mutex mu_;
   std::unordered_map<int, std::unique_ptr<Conn>> conns_ ABSL_GUARDED_BY(mu_);
   // Connections with a complete request, for the handlers.
   std::deque<Conn*> ready_ ABSL_GUARDED_BY(mu_);
   // Delayed responses, by when they are due.
   std::multimap<int64_t, Conn*> held_ ABSL_GUARDED_BY(mu_);
-  absl::CondVar ready_cv_;
+  std::condition_variable_any ready_cv_;
 };
 
 }  // namespace loadgen

@@ -117,7 +117,7 @@ void LogDraft::EncodeTo(wire::Writer* w) const {
 }
 
 std::string BufferPool::Take() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (free_.empty()) return {};
   std::string b = std::move(free_.back());
   free_.pop_back();
@@ -126,7 +126,7 @@ std::string BufferPool::Take() {
 }
 
 void BufferPool::Give(std::string buffer) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (free_.size() < 64) free_.push_back(std::move(buffer));
 }
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/wire.h"
 
 namespace loadgen {
@@ -162,7 +162,7 @@ class BufferPool {
   void Give(std::string buffer);
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   std::vector<std::string> free_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -105,7 +105,7 @@ std::string_view ErrorHint(std::string_view message) {
 }
 
 void RunStats::NoteError(Signal s, const std::string& kind, const std::string& message) {
-  absl::MutexLock lock(&error_mu_);
+  MutexLock lock(&error_mu_);
   for (ErrorKind& e : errors_[SignalIndex(s)]) {
     if (e.kind == kind) {
       ++e.count;
@@ -122,7 +122,7 @@ void RunStats::NoteError(Signal s, const std::string& kind, const std::string& m
 }
 
 std::vector<RunStats::ErrorKind> RunStats::Errors(Signal s) const {
-  absl::MutexLock lock(&error_mu_);
+  MutexLock lock(&error_mu_);
   return errors_[SignalIndex(s)];
 }
 

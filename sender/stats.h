@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/otlp_signal.h"
 
 namespace loadgen {
@@ -117,7 +117,7 @@ class RunStats {
 
  private:
   std::array<SignalCounters, 3> signals_;
-  mutable absl::Mutex error_mu_;  // Errors are rare next to events; a lock is fine.
+  mutable Mutex error_mu_;  // Errors are rare next to events; a lock is fine.
   std::array<std::vector<ErrorKind>, 3> errors_ ABSL_GUARDED_BY(error_mu_);
   std::set<std::string> printed_kinds_
       ABSL_GUARDED_BY(error_mu_);  // Kinds already told on stderr, any signal.

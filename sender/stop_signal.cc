@@ -1,31 +1,30 @@
 #include "sender/stop_signal.h"
 
-#include "common/clock.h"
+#include <chrono>
 
 namespace loadgen {
 
 void StopSignal::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopped_.store(true);
   }
-  cv_.SignalAll();
+  cv_.notify_all();
 }
 
 bool StopSignal::SleepUntil(int64_t deadline_ns) {
-  absl::MutexLock lock(&mu_);
+  const auto deadline =
+      std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
+  MutexLock lock(&mu_);
   ++sleepers_;
-  // The deadline is on the steady clock; absl's waits take a timeout, so it is
-  // recomputed after every wake-up.
-  for (int64_t left; !stopped_.load() && (left = deadline_ns - SteadyClock().NowNs()) > 0;) {
-    cv_.WaitWithTimeout(&mu_, absl::Nanoseconds(left));
+  while (!stopped_.load() && cv_.wait_until(mu_, deadline) != std::cv_status::timeout) {
   }
   --sleepers_;
   return !stopped_.load();
 }
 
 int StopSignal::sleepers() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return sleepers_;
 }
 

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace loadgen {
 
@@ -23,8 +23,8 @@ class StopSignal {
 
  private:
   std::atomic<bool> stopped_{false};
-  absl::Mutex mu_;
-  absl::CondVar cv_;
+  Mutex mu_;
+  std::condition_variable_any cv_;
   int sleepers_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -20,13 +20,13 @@ TokenBucket::TokenBucket(RateSchedule schedule, int64_t early_ns, const Clock* c
 
 void TokenBucket::Start() {
   const int64_t now = clock_->NowNs();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   start_ns_ = now;
   issued_ = 0;
 }
 
 Reservation TokenBucket::Reserve(uint64_t n) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const double middle = issued_ + static_cast<double>(n) / 2;
   issued_ += static_cast<double>(n);
   const int64_t due = schedule_.TimeOfEvent(middle);
@@ -37,17 +37,17 @@ Reservation TokenBucket::Reserve(uint64_t n) {
 
 double TokenBucket::TargetRate() const {
   const int64_t now = clock_->NowNs();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return schedule_.RateAt(now - start_ns_);
 }
 
 double TokenBucket::ScheduledEvents(int64_t now_ns) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return schedule_.EventsBy(now_ns - start_ns_);
 }
 
 int64_t TokenBucket::LagNs(int64_t now_ns) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const int64_t due = schedule_.TimeOfEvent(issued_);
   if (due == RateSchedule::kForever) return 0;
   return std::max<int64_t>(0, now_ns - (start_ns_ + due));
@@ -55,13 +55,13 @@ int64_t TokenBucket::LagNs(int64_t now_ns) const {
 
 void TokenBucket::SetRate(double rate) {
   const int64_t now = clock_->NowNs();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   issued_ = std::max(issued_, schedule_.EventsBy(now - start_ns_));
   schedule_.HoldFrom(now - start_ns_, rate);
 }
 
 int64_t TokenBucket::start_ns() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return start_ns_;
 }
 

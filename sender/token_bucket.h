@@ -24,8 +24,8 @@
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/otlp_signal.h"
 #include "sender/schedule.h"
 #include "sender/stop_signal.h"
@@ -66,7 +66,7 @@ class TokenBucket {
  private:
   const Clock* clock_;
   const int64_t early_ns_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   int64_t start_ns_ ABSL_GUARDED_BY(mu_);
   RateSchedule schedule_ ABSL_GUARDED_BY(mu_);
   double issued_ ABSL_GUARDED_BY(mu_) =

@@ -15,7 +15,7 @@ int64_t ResponseDelay::For(uint64_t n) const {
 
 RateCap::Admission RateCap::Admit(uint64_t items, int64_t now_ns) {
   const auto cost = static_cast<int64_t>(static_cast<double>(items) * 1e9 / rate_);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const int64_t backlog = std::max<int64_t>(0, tat_ns_ - now_ns);
   Admission a;
   if (queue_) {

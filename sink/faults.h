@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace loadgen {
 
@@ -44,7 +44,7 @@ class RateCap {
  private:
   const double rate_;
   const bool queue_;
-  absl::Mutex mu_;
+  Mutex mu_;
   int64_t tat_ns_ ABSL_GUARDED_BY(mu_) = 0;  // Theoretical arrival time.
 };
 

@@ -573,7 +573,7 @@ void OtlpSink::Shutdown() {
     ledger_fd_ = -1;
   }
   // Nothing more arrives: a span still missing never will.
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   NoteUnresolved(trace_context_.Settle());
 }
 
@@ -595,7 +595,7 @@ absl::Status OtlpSink::OpenLedger() {
     text.append(buf, static_cast<size_t>(n));
   }
   int line = 0;
-  absl::MutexLock lock(&ledger_mu_);  // Before any request, but the records are guarded.
+  MutexLock lock(&ledger_mu_);  // Before any request, but the records are guarded.
   for (const std::string& record :
        std::vector<std::string>(absl::StrSplit(text, '\n', absl::SkipEmpty()))) {
     ++line;
@@ -625,7 +625,7 @@ bool OtlpSink::Record(Signal signal, std::string_view request, uint64_t accepted
                       uint64_t rejected) {
   const uint64_t hash = HashBytes(request);
   const int i = SignalIndex(signal);
-  absl::MutexLock lock(&ledger_mu_);
+  MutexLock lock(&ledger_mu_);
   const bool fresh = ledger_seen_.insert(hash).second;
   if (fresh) {
     ledger_items_[i] += accepted;
@@ -731,7 +731,7 @@ SinkVerdict OtlpSink::Receive(Signal signal, std::string_view request,
   if (ledger_fd_ >= 0) Record(signal, request, items - verdict.rejected, verdict.rejected);
   if (options_.on_request) options_.on_request(signal, request);
   if (!options_.validate) return verdict;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   // Order across requests is checked in the order they arrive.
   if (signal == Signal::kMetrics) series_.Check(request, &problems);
   NoteProblems(signal, problems);
@@ -767,7 +767,7 @@ void OtlpSink::Arrived(uint64_t items) {
   // A day of seconds at most: the oldest go first.
   constexpr size_t kMaxSeconds = 86400;
   const auto second = static_cast<int64_t>(WallNowNs() / 1000000000);
-  absl::MutexLock lock(&arrivals_mu_);
+  MutexLock lock(&arrivals_mu_);
   if (arrivals_.empty()) arrivals_start_s_ = second;
   if (second < arrivals_start_s_) return;  // The wall clock stepped back.
   const auto at = static_cast<size_t>(second - arrivals_start_s_);
@@ -793,18 +793,18 @@ SinkSnapshot OtlpSink::Snapshot() const {
   }
   s.malformed_requests = malformed_.load();
   {
-    absl::MutexLock lock(&ledger_mu_);
+    MutexLock lock(&ledger_mu_);
     s.ledger_items = ledger_items_;
     s.duplicate_requests = duplicate_requests_;
     s.duplicate_items = duplicate_items_;
   }
   s.active_seconds = (last_ns_.load() - first_ns_.load()) / 1e9;
   {
-    absl::MutexLock lock(&arrivals_mu_);
+    MutexLock lock(&arrivals_mu_);
     s.arrivals_start_unix_s = arrivals_start_s_;
     s.arrivals = arrivals_;
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   s.series = series_.series();
   s.series_gaps = series_.gaps();
   s.min_series_gap_ns = series_.min_gap_ns();

@@ -20,9 +20,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/compression.h"
 #include "common/http_server.h"
+#include "common/mutex.h"
 #include "common/otlp_signal.h"
 #include "common/otlp_wire.h"
 #include "common/wire.h"
@@ -210,7 +210,7 @@ class OtlpSink {
   std::atomic<uint64_t> malformed_{0};
   std::atomic<uint64_t> sequence_{0};  // Requests seen, for the exact fail share.
   std::atomic<int64_t> first_ns_{0}, last_ns_{0};
-  mutable absl::Mutex mu_;  // Guards the validation results below.
+  mutable Mutex mu_;  // Guards the validation results below.
   uint64_t validation_errors_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, uint64_t> errors_by_kind_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> examples_ ABSL_GUARDED_BY(mu_);
@@ -221,7 +221,7 @@ class OtlpSink {
   void NoteProblems(Signal signal, const std::vector<std::pair<std::string, std::string>>& problems)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable absl::Mutex arrivals_mu_;
+  mutable Mutex arrivals_mu_;
   int64_t arrivals_start_s_ ABSL_GUARDED_BY(arrivals_mu_) = 0;
   // Items accepted per wall-clock second.
   std::vector<uint64_t> arrivals_ ABSL_GUARDED_BY(arrivals_mu_);
@@ -231,7 +231,7 @@ class OtlpSink {
   // Returns false when the request was already in the ledger.
   bool Record(Signal signal, std::string_view request, uint64_t accepted, uint64_t rejected);
   int ledger_fd_ = -1;
-  mutable absl::Mutex ledger_mu_;
+  mutable Mutex ledger_mu_;
   std::unordered_set<uint64_t> ledger_seen_ ABSL_GUARDED_BY(ledger_mu_);
   std::array<uint64_t, 3> ledger_items_ ABSL_GUARDED_BY(ledger_mu_){};
   uint64_t duplicate_requests_ ABSL_GUARDED_BY(ledger_mu_) = 0;

@@ -32,23 +32,28 @@ void StatsReporter::Start() {
 
 void StatsReporter::Stop() {
   {
-    absl::MutexLock lock(&mu_);  // Its release wakes the loop's Await.
+    MutexLock lock(&mu_);
     if (stop_) return;
     stop_ = true;
   }
+  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (start_ns_ != 0) Record(clock_->NowNs(), /*print=*/false);
   if (tty_) fmt::print(out_, "\n");
 }
 
 std::vector<IntervalRecord> StatsReporter::intervals() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return records_;
 }
 
 void StatsReporter::Loop() {
   mu_.Lock();
-  while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::FromChrono(interval_))) {
+  while (!stop_) {
+    const auto until = std::chrono::steady_clock::now() + interval_;
+    while (!stop_ && cv_.wait_until(mu_, until) != std::cv_status::timeout) {
+    }
+    if (stop_) break;
     mu_.Unlock();
     Sample();
     mu_.Lock();
@@ -124,7 +129,7 @@ void StatsReporter::Record(int64_t now, bool print) {
     }
     std::fflush(out_);
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   records_.push_back(r);
 }
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "sender/modes/summary.h"
 #include "sender/stats.h"
 #include "sender/token_bucket.h"
@@ -91,7 +91,8 @@ class StatsReporter {
   std::FILE* out_;
   bool tty_;
   std::thread thread_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
+  std::condition_variable_any cv_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -8,11 +8,11 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/http_server.h"
+#include "common/mutex.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "fmt/core.h"
@@ -111,7 +111,7 @@ int PrintPlan(const LoadedDataset& dataset, const SenderConfig& config) {
 // The first refusal, when the run stops on one (the workers are joined before it is
 // read).
 struct FirstRejection {
-  absl::Mutex mu;
+  Mutex mu;
   std::string reason ABSL_GUARDED_BY(mu);
 };
 
@@ -139,7 +139,7 @@ ExporterOptions ExporterOptionsFor(const SenderConfig& config,
   if (config.stop_on_rejected) {
     exporter.on_rejected = [stop, rejection](Signal signal, const std::string& reason) {
       {
-        absl::MutexLock lock(&rejection->mu);
+        MutexLock lock(&rejection->mu);
         if (rejection->reason.empty()) rejection->reason = StrCat(SignalName(signal), " ", reason);
       }
       stop->Stop();
@@ -233,7 +233,7 @@ void DescribeRun(const SenderConfig& config, const PoolResult& ran, bool paced, 
 std::string StopReason(const SenderConfig& config, const PoolResult& ran, FirstRejection& rejection,
                        bool interrupted) {
   {
-    absl::MutexLock lock(&rejection.mu);
+    MutexLock lock(&rejection.mu);
     if (!rejection.reason.empty()) return StrCat("stopped on rejection: ", rejection.reason);
   }
   return interrupted               ? "interrupted"
