@@ -52,6 +52,11 @@ inline uint64_t EstimatedTemplateBytes(uint64_t file_bytes, uint64_t spans, uint
   return file_bytes + spans * 80 + points * 32 + records * 64;
 }
 
+// A trace's root span that a sender exports after the rest of its trace
+// (traces.root.late_root): the span carries this integer attribute, the delay in
+// milliseconds. The sender removes it at load, so it never reaches a backend.
+inline constexpr std::string_view kLateRootDelayAttribute = "loadgen.late_root.delay_ms";
+
 struct TemplateChunk {
   uint64_t file_offset = 0;  // Offset of the chunk record (its length prefix).
   uint64_t index = 0;

@@ -71,8 +71,24 @@ absl::Status ReadTraces(ConfigMap& root, GeneratorConfig& c) {
   RETURN_IF_ERROR(rootless->GetBool("enabled", &rootless_enabled));
   RETURN_IF_ERROR(rootless->GetDouble("percentage", &rootless_pct, 0, 100));
   RETURN_IF_ERROR(rootless->Finish());
+  auto late = root_map->Map("late_root");
+  if (!late.ok()) return late.status();
+  bool late_enabled = false;
+  double late_pct = 0;
+  RETURN_IF_ERROR(late->GetBool("enabled", &late_enabled));
+  RETURN_IF_ERROR(late->GetDouble("percentage", &late_pct, 0, 100));
+  RETURN_IF_ERROR(late->GetInt("delay_ms", &c.roots.late_delay_ms, 1, 3'600'000));
+  c.roots.rootless_share = rootless_enabled ? rootless_pct / 100 : 0;
+  c.roots.late_share = late_enabled ? late_pct / 100 : 0;
+  // One draw decides both, so each share is of all traces.
+  if (c.roots.rootless_share + c.roots.late_share > 1) {
+    return late->ErrorAt("percentage",
+                         StrCat("a trace is rootless or has a late root, not both: the two "
+                                "percentages add up to at most 100, got ",
+                                rootless_pct, " + ", late_pct));
+  }
+  RETURN_IF_ERROR(late->Finish());
   RETURN_IF_ERROR(root_map->Finish());
-  c.rootless_share = rootless_enabled ? rootless_pct / 100 : 0;
   auto high = traces->Map("high_span_traces");
   if (!high.ok()) return high.status();
   RETURN_IF_ERROR(high->GetInt("count", &c.high_span_trace_count, 0, 1000000));

@@ -10,6 +10,18 @@
 
 namespace loadgen {
 
+// traces.root: how roots are drawn. `rootless_share` of the traces are rootless: their
+// root names a parent that no span of the trace has, as a tail-sampling proxy sees when
+// a parent was dropped. `late_share` of them, of those with more than one span, have a
+// late root, marked with kLateRootDelayAttribute = `late_delay_ms` for the sender to
+// export it after the rest of its trace. One draw decides both, so each share is of
+// all traces.
+struct RootShapes {
+  double rootless_share = 0;
+  double late_share = 0;
+  int64_t late_delay_ms = 5000;
+};
+
 struct GeneratorConfig {
   std::string output_directory = "./generated";
   std::string output_prefix = "telemetry";
@@ -29,9 +41,7 @@ struct GeneratorConfig {
   // service.namespace of service i: namespaces[i % size] (none when empty), the same
   // on its traces', metrics' and logs' resources.
   std::vector<std::string> namespaces;
-  // traces.root.rootless: this share of traces has a root whose parent_span_id names a
-  // span that is never sent, as a tail-sampling proxy sees when a parent was dropped.
-  double rootless_share = 0;
+  RootShapes roots;  // traces.root: rootless and late roots.
   // Very large traces, built like the others, spread evenly through the dataset.
   int64_t high_span_trace_count = 0;
   int64_t high_span_trace_spans = 100000;

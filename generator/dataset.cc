@@ -466,7 +466,7 @@ DatasetRun::TraceUnit DatasetRun::MakeTraces(int64_t unit, TraceScratch& scratch
   out.candidates.resize(topology_.services.size());
   Rng rng(UnitSeed(trace_seed_, unit));
   TraceBuilder builder(config_, topology_, rng);
-  ScenarioRunner runner(topology_, rng, config_.rootless_share);
+  ScenarioRunner runner(topology_, rng, config_.roots);
   if (scratch.chunker == nullptr) scratch.chunker = NewChunker();
   ItemChunker& chunker = *scratch.chunker;
   chunker.SetOutput(&out.chunks);

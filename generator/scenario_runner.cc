@@ -21,8 +21,8 @@ struct ScenarioRunner::Built : SpanTreeNode {
   bool wire_client() const { return link == Link::kWire; }
 };
 
-ScenarioRunner::ScenarioRunner(const Topology& topology, Rng& rng, double rootless_share)
-    : topology_(topology), rng_(rng), rootless_share_(rootless_share) {}
+ScenarioRunner::ScenarioRunner(const Topology& topology, Rng& rng, const RootShapes& roots)
+    : topology_(topology), rng_(rng), roots_(roots) {}
 
 ScenarioRunner::Value ScenarioRunner::Eval(const ValueTemplate& t, const Values& vars,
                                            const Values* parent, const Values* own) {
@@ -253,7 +253,7 @@ void ScenarioRunner::Build(const Scenario& scenario, TraceDraft* out) {
   Expand(scenario.root, -1, "", nullptr, ctx, &nodes);
   // Self times were drawn as the tree grew.
   LayOutSpanTree(nodes, rng_, [](int) {});
-  const SpanTreeIds ids(rng_, nodes.size(), rootless_share_);
+  const SpanTreeIds ids(rng_, nodes.size(), roots_);
   for (size_t i = 0; i < nodes.size(); ++i) {
     Emit(nodes, i, ids, &out->Start(nodes[i].service, ScopeOf(nodes, i)));
     out->Finish();

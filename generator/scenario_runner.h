@@ -21,8 +21,8 @@ namespace loadgen {
 class ScenarioRunner {
  public:
   // `topology` holds every service the scenarios name (see AddService); it must outlive
-  // the runner. `rootless_share` of the traces are rootless (see SpanTreeIds).
-  ScenarioRunner(const Topology& topology, Rng& rng, double rootless_share = 0);
+  // the runner. `roots` draws rootless and late roots (see RootShapes).
+  ScenarioRunner(const Topology& topology, Rng& rng, const RootShapes& roots = {});
   void Build(const Scenario& scenario, TraceDraft* out);
 
  private:
@@ -55,7 +55,7 @@ class ScenarioRunner {
 
   const Topology& topology_;
   Rng& rng_;
-  double rootless_share_ = 0;
+  RootShapes roots_;
 };
 
 }  // namespace loadgen

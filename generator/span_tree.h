@@ -11,6 +11,8 @@
 
 #include "common/otlp_signal.h"
 #include "common/random.h"
+#include "common/template_file.h"
+#include "generator/config.h"
 #include "generator/otlp_draft.h"
 
 namespace loadgen {
@@ -74,17 +76,21 @@ void LayOutSpanTree(std::vector<Node>& nodes, Rng& rng, Prepare prepare) {
   }
 }
 
-// Placeholder IDs for one trace: unique within it (the sender replaces them per send).
-// With probability `rootless_share` the trace is rootless: its root names a parent,
-// root_parent, that no span of the trace has (drawn only when the share is set, so
-// that other datasets keep their bytes).
+// Placeholder IDs for one trace: unique within it (the sender replaces them per send),
+// and how its root is drawn (drawn only when a share is set, so that other datasets
+// keep their bytes).
 struct SpanTreeIds {
   uint8_t trace_id[16];
   std::vector<uint64_t> span_ids;
   uint64_t root_parent = 0;
-  SpanTreeIds(Rng& rng, size_t spans, double rootless_share = 0) {
+  int64_t late_root_delay_ms = 0;  // > 0: the root is late.
+  SpanTreeIds(Rng& rng, size_t spans, const RootShapes& roots = {}) {
     rng.FillId(trace_id, 16);
-    const bool rootless = rootless_share > 0 && rng.Chance(rootless_share);
+    const double draw = roots.rootless_share > 0 || roots.late_share > 0 ? rng.Unit() : 1;
+    const bool rootless = draw < roots.rootless_share;
+    if (!rootless && spans > 1 && draw < roots.rootless_share + roots.late_share) {
+      late_root_delay_ms = roots.late_delay_ms;
+    }
     span_ids = UniqueSpanIds(rng, spans + (rootless ? 1 : 0));
     if (rootless) {
       root_parent = span_ids.back();
@@ -94,13 +100,17 @@ struct SpanTreeIds {
 };
 
 // Node i's IDs (its parent's as parent_span_id) and its times on the template epoch.
-// A rootless trace's root has a remote parent (flags: is_remote known and set).
+// A rootless trace's root has a remote parent (flags: is_remote known and set); a late
+// root carries its mark.
 inline void StampSpan(const SpanTreeIds& ids, const SpanTreeNode& n, size_t i, SpanDraft* span) {
   std::memcpy(span->trace_id, ids.trace_id, 16);
   span->span_id = ids.span_ids[i];
   span->parent_span_id = n.parent >= 0 ? ids.span_ids[n.parent] : ids.root_parent;
   span->start_ns = kTemplateEpochNs + n.start_ns;
   span->end_ns = kTemplateEpochNs + n.start_ns + n.dur_ns;
+  if (n.parent < 0 && ids.late_root_delay_ms > 0) {
+    span->attributes.Int(kLateRootDelayAttribute, ids.late_root_delay_ms);
+  }
 }
 
 }  // namespace loadgen

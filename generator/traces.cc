@@ -280,7 +280,7 @@ void TraceBuilder::Build(int span_count, TraceDraft* out) {
     nodes[i].self_ns =
         rng_.Range(nodes[i].op->self_time_min_us, nodes[i].op->self_time_max_us) * 1000;
   });
-  const SpanTreeIds ids(rng_, nodes.size(), config_.rootless_share);
+  const SpanTreeIds ids(rng_, nodes.size(), config_.roots);
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
     SpanDraft& span = out->Start(n.service, ScopeOf(topology_, n));
