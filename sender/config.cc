@@ -335,6 +335,10 @@ absl::Status ReadSending(ConfigMap& root, SenderConfig* c) {
   RETURN_IF_ERROR(retry.GetDouble("multiplier", &c->retry.multiplier, 1, 100));
   RETURN_IF_ERROR(retry.GetDouble("randomization_factor", &c->retry.randomization_factor, 0, 1));
   RETURN_IF_ERROR(retry.Finish());
+  ASSIGN_OR_RETURN(ConfigMap deferred, sending.Map("deferred"));
+  RETURN_IF_ERROR(deferred.GetInt("max_pending", &c->deferred_max_pending, 1, int64_t{1} << 32));
+  RETURN_IF_ERROR(deferred.GetDuration("drain_timeout", &c->deferred_drain_timeout));
+  RETURN_IF_ERROR(deferred.Finish());
   std::string on_rejected = c->stop_on_rejected ? "stop" : "continue";
   RETURN_IF_ERROR(sending.GetString("on_rejected", &on_rejected));
   if (on_rejected != "continue" && on_rejected != "stop") {

@@ -105,6 +105,11 @@ struct SenderConfig {
   int64_t multiplier = 1;                // Replays of the whole dataset; 0: unlimited.
 
   RetryPolicy retry;
+  // Late roots (LateRoots in loader.h): at most this many wait to be sent at once (a
+  // trace worker waits for room beyond it), and at the end of a run those still waiting
+  // are sent when due within this long, or counted as failed.
+  int64_t deferred_max_pending = 100000;
+  std::chrono::nanoseconds deferred_drain_timeout = std::chrono::seconds(30);
   // Metric series as agents send them (see SeriesFanout in transform.h): one point per
   // series per collection interval at any rate (0: off), and a share of the series
   // identities replaced every churn interval (0: none).

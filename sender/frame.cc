@@ -713,23 +713,29 @@ absl::Status SignalCompiler::AddUnits(const Walker& walker) {
   return absl::OkStatus();
 }
 
-CompiledSignal SignalCompiler::Finish() {
-  if (out_.signal == Signal::kTraces) {
-    // A trace cut into several units (or spread over chunks) keeps one timeline: every
-    // unit of it gets the trace's latest time.
-    std::unordered_map<TraceId, int64_t, TraceIdHash> latest;
-    for (uint32_t u = 0; u < out_.unit_count(); ++u) {
-      for (uint32_t g = out_.units_[u].first_group; g < out_.units_[u + 1].first_group; ++g) {
-        int64_t& l = latest[out_.trace_groups[g]];
-        l = std::max(l, out_.units_[u].latest_ns);
-      }
-    }
-    for (uint32_t u = 0; u < out_.unit_count(); ++u) {
-      for (uint32_t g = out_.units_[u].first_group; g < out_.units_[u + 1].first_group; ++g) {
-        out_.units_[u].latest_ns = std::max(out_.units_[u].latest_ns, latest[out_.trace_groups[g]]);
+void ShareTraceTimelines(std::initializer_list<CompiledSignal*> signals) {
+  std::unordered_map<TraceId, int64_t, TraceIdHash> latest;
+  for (const CompiledSignal* c : signals) {
+    for (uint32_t u = 0; u < c->unit_count(); ++u) {
+      for (uint32_t g = c->units_[u].first_group; g < c->units_[u + 1].first_group; ++g) {
+        int64_t& l = latest[c->trace_groups[g]];
+        l = std::max(l, c->units_[u].latest_ns);
       }
     }
   }
+  for (CompiledSignal* c : signals) {
+    for (uint32_t u = 0; u < c->unit_count(); ++u) {
+      for (uint32_t g = c->units_[u].first_group; g < c->units_[u + 1].first_group; ++g) {
+        c->units_[u].latest_ns = std::max(c->units_[u].latest_ns, latest[c->trace_groups[g]]);
+      }
+    }
+  }
+}
+
+CompiledSignal SignalCompiler::Finish() {
+  // A trace cut into several units (or spread over chunks) keeps one timeline: every
+  // unit of it gets the trace's latest time.
+  if (out_.signal == Signal::kTraces) ShareTraceTimelines({&out_});
   return std::move(out_);
 }
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -130,10 +131,15 @@ class CompiledSignal {
 
  private:
   friend class SignalCompiler;
+  friend void ShareTraceTimelines(std::initializer_list<CompiledSignal*> signals);
   // Both end with a sentinel, so that a unit's (a piece's) range ends at the next one's start.
   std::vector<Unit> units_ = {Unit{}};
   std::vector<Piece> pieces_ = {Piece{}};
 };
+
+// Gives every unit of `signals` (compiled traces holding parts of the same traces, sent
+// apart) its trace's latest time over all of them, so the parts keep one timeline.
+void ShareTraceTimelines(std::initializer_list<CompiledSignal*> signals);
 
 // What one unit may hold: a request is at most this, so a unit is too.
 struct UnitLimits {

@@ -1,6 +1,9 @@
 #include "sender/loader.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <unordered_map>
 
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -93,7 +96,129 @@ std::string WithoutField(std::string_view message, uint32_t number) {
   return out;
 }
 
+// The late-root delay (ms) `span` is marked with, or -1; `unmarked` gets the span
+// without the mark when there is one.
+int64_t TakeLateRootMark(std::string_view span, std::string* unmarked) {
+  int64_t delay = -1;
+  unmarked->clear();
+  wire::FieldReader r(span);
+  wire::Field f;
+  const uint8_t* copied = reinterpret_cast<const uint8_t*>(span.data());
+  while (r.Next(&f)) {
+    bool mark = false;
+    if (f.number == 9 && f.type == wire::kLen) {  // Span.attributes: a KeyValue.
+      wire::FieldReader kv(f.data, f.size);
+      wire::Field k;
+      std::string_view key;
+      int64_t value = -1;
+      while (kv.Next(&k)) {
+        if (k.number == 1 && k.type == wire::kLen) {
+          key = std::string_view(reinterpret_cast<const char*>(k.data), k.size);
+        } else if (k.number == 2 && k.type == wire::kLen) {
+          wire::FieldReader any(k.data, k.size);
+          wire::Field v;
+          while (any.Next(&v)) {
+            if (v.number == 3 && v.type == wire::kVarint) {  // AnyValue.int_value
+              value = static_cast<int64_t>(v.varint);
+            }
+          }
+        }
+      }
+      mark = key == kLateRootDelayAttribute && value >= 0;
+      if (mark) delay = value;
+    }
+    if (!mark) {
+      unmarked->append(reinterpret_cast<const char*>(copied),
+                       static_cast<size_t>(r.position() - copied));
+    }
+    copied = r.position();
+  }
+  return delay;
+}
+
+std::string HexId(std::string_view id) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : id) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
 }  // namespace
+
+absl::Status SplitLateRoots(std::string_view request, std::string* rest,
+                            std::vector<std::string>* roots, std::vector<int64_t>* delays_ms) {
+  struct Root {
+    std::string trace, request;
+    int64_t delay_ms;
+  };
+  std::vector<Root> found;
+  std::unordered_map<std::string, size_t> order;  // Trace ID: its place in `rest`.
+  std::string unmarked;
+  auto scope = [&](std::string_view resource_head,
+                   std::string_view scope_spans) -> absl::StatusOr<std::string> {
+    std::string out;
+    out.reserve(scope_spans.size());
+    wire::FieldReader r(scope_spans);
+    wire::Field f;
+    const uint8_t* copied = reinterpret_cast<const uint8_t*>(scope_spans.data());
+    while (r.Next(&f)) {
+      if (f.number == 2 && f.type == wire::kLen) {  // ScopeSpans.spans
+        const std::string_view span(reinterpret_cast<const char*>(f.data), f.size);
+        std::string trace;
+        wire::FieldReader fields(span);
+        wire::Field t;
+        while (fields.Next(&t)) {
+          if (t.number == 1 && t.type == wire::kLen) {
+            trace.assign(reinterpret_cast<const char*>(t.data), t.size);
+          }
+        }
+        const int64_t delay = TakeLateRootMark(span, &unmarked);
+        if (delay >= 0) {
+          // The root alone under its own resource and scope.
+          std::string scope_alone = WithoutField(scope_spans, 2), resource_alone(resource_head);
+          wire::AppendLenField(&scope_alone, 2, unmarked);
+          wire::AppendLenField(&resource_alone, 2, scope_alone);
+          Root root{std::move(trace), {}, delay};
+          wire::AppendLenField(&root.request, 1, resource_alone);
+          found.push_back(std::move(root));
+          copied = r.position();
+          continue;
+        }
+        order.try_emplace(std::move(trace), order.size());
+      }
+      out.append(reinterpret_cast<const char*>(copied), static_cast<size_t>(r.position() - copied));
+      copied = r.position();
+    }
+    if (r.error()) return absl::InvalidArgumentError("malformed ScopeSpans");
+    return out;
+  };
+  ASSIGN_OR_RETURN(*rest, EditFields(request, 1, false, [&](std::string_view resource_spans) {
+    const std::string head = WithoutField(resource_spans, 2);
+    return EditFields(resource_spans, 2, false, [&](std::string_view s) { return scope(head, s); });
+  }));
+  std::vector<std::pair<size_t, size_t>> by_trace;  // (place of its trace, index in found)
+  for (size_t i = 0; i < found.size(); ++i) {
+    const auto at = order.find(found[i].trace);
+    if (at == order.end()) {
+      return absl::InvalidArgumentError(
+          StrCat("the late root of trace ", HexId(found[i].trace),
+                 " has no other span of its trace in the same chunk; a late root is sent after "
+                 "the rest of its trace, which must be there"));
+    }
+    by_trace.emplace_back(at->second, i);
+  }
+  std::stable_sort(by_trace.begin(), by_trace.end());
+  roots->clear();
+  delays_ms->clear();
+  for (const auto& [place, i] : by_trace) {
+    roots->push_back(std::move(found[i].request));
+    delays_ms->push_back(found[i].delay_ms);
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::string> DropExemplars(std::string_view request) {
   auto metric = [](std::string_view m) -> absl::StatusOr<std::string> {
@@ -142,6 +267,37 @@ absl::StatusOr<std::string> ApplyAttributeOverrides(std::string_view request, Si
   return EditFields(request, 1, false, resource_x);
 }
 
+namespace {
+
+// Which trace unit each late root follows (the last unit of its trace), once both are
+// compiled; see LateRoots.
+absl::Status LinkLateRoots(const std::string& path, const CompiledSignal& traces,
+                           std::vector<int64_t> delays_ms, LateRoots* late) {
+  std::unordered_map<TraceId, uint32_t, TraceIdHash> last_unit;
+  for (uint32_t u = 0; u < traces.unit_count(); ++u) {
+    for (uint32_t g = traces.unit(u).first_group; g < traces.unit(u + 1).first_group; ++g) {
+      last_unit[traces.trace_groups[g]] = u;
+    }
+  }
+  const CompiledSignal& roots = late->roots;
+  late->first_of_unit.assign(traces.unit_count() + 1, 0);
+  uint32_t unit = 0;
+  for (uint32_t d = 0; d < roots.unit_count(); ++d) {
+    const auto at = last_unit.find(roots.trace_groups[roots.unit(d).first_group]);
+    // Both hold: the split keeps a root's trace in its chunk, in trace order.
+    if (at == last_unit.end() || at->second < unit) {
+      return absl::InternalError(StrCat(path, ": late root ", d, " is out of its trace's order"));
+    }
+    for (; unit < at->second; ++unit) late->first_of_unit[unit + 1] = d;
+  }
+  for (; unit < traces.unit_count(); ++unit) late->first_of_unit[unit + 1] = roots.unit_count();
+  late->delay_ns.clear();
+  for (const int64_t ms : delays_ms) late->delay_ns.push_back(ms * 1'000'000);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status LoadTemplateFile(const std::string& path, Signal signal, const UnitLimits& limits,
                               LoadedDataset* out, const AttributeOverrides& overrides,
                               bool drop_exemplars) {
@@ -152,10 +308,15 @@ absl::Status LoadTemplateFile(const std::string& path, Signal signal, const Unit
                                              SignalName(signal)));
   }
   SignalCompiler compiler(signal, limits);
+  std::unique_ptr<SignalCompiler> late_compiler;  // When the templates mark late roots.
+  std::vector<int64_t> delays_ms;
   std::error_code size_error;
   const auto file_size = std::filesystem::file_size(path, size_error);
   if (!size_error) compiler.Reserve(static_cast<size_t>(file_size));
   TemplateChunk chunk;
+  std::string rest;
+  std::vector<std::string> roots;
+  std::vector<int64_t> chunk_delays;
   while (true) {
     ASSIGN_OR_RETURN(bool more, reader->Next(&chunk));
     if (!more) break;
@@ -175,15 +336,38 @@ absl::Status LoadTemplateFile(const std::string& path, Signal signal, const Unit
       }
       chunk.payload = *std::move(dropped);
     }
+    uint64_t late_items = 0;
+    if (signal == Signal::kTraces &&
+        chunk.payload.find(kLateRootDelayAttribute) != std::string::npos) {
+      if (auto s = SplitLateRoots(chunk.payload, &rest, &roots, &chunk_delays); !s.ok()) {
+        return absl::InvalidArgumentError(StrCat(where, ": ", s.message()));
+      }
+      chunk.payload.swap(rest);
+      if (late_compiler == nullptr)
+        late_compiler = std::make_unique<SignalCompiler>(signal, limits);
+      for (const std::string& root : roots) {
+        ASSIGN_OR_RETURN(uint64_t n, late_compiler->Add(root, where));
+        late_items += n;
+      }
+      delays_ms.insert(delays_ms.end(), chunk_delays.begin(), chunk_delays.end());
+    }
     ASSIGN_OR_RETURN(uint64_t items, compiler.Add(chunk.payload, where));
-    if (items != chunk.item_count) {
+    if (items + late_items != chunk.item_count) {
       return absl::DataLossError(StrCat(where, ": header counts ", chunk.item_count, " ",
-                                        EventName(signal), " but the payload holds ", items));
+                                        EventName(signal), " but the payload holds ",
+                                        items + late_items));
     }
   }
   const int s = SignalIndex(signal);
   out->signals[s] = compiler.Finish();
   out->events[s] = out->signals[s].events;
+  if (late_compiler != nullptr) {
+    LateRoots& late = out->late_roots;
+    late.roots = late_compiler->Finish();
+    ShareTraceTimelines({&out->signals[s], &late.roots});
+    RETURN_IF_ERROR(LinkLateRoots(path, out->signals[s], std::move(delays_ms), &late));
+    out->events[s] += late.roots.events;
+  }
   return absl::OkStatus();
 }
 

@@ -15,9 +15,27 @@
 
 namespace loadgen {
 
+// Late roots (traces.root.late_root): root spans the templates mark with
+// kLateRootDelayAttribute, taken out of their traces at load (and the mark removed) to be
+// sent after the rest of the trace. One unit per root, in the order of their traces'
+// last units, with the same trace groups: a send of root d with the replay and the
+// wall time its trace was sent with gets the same trace ID, parent span ID and time
+// base (both signals share each trace's latest time), so the trace is whole again at
+// the receiver.
+struct LateRoots {
+  CompiledSignal roots;
+  // Roots [first_of_unit[u], first_of_unit[u + 1]) follow trace unit u (the last unit of
+  // their traces). unit_count() + 1 entries; empty when there are no late roots.
+  std::vector<uint32_t> first_of_unit;
+  std::vector<int64_t> delay_ns;  // Per root: how long after its trace it is sent.
+  bool empty() const { return first_of_unit.empty(); }
+};
+
 struct LoadedDataset {
   std::array<CompiledSignal, 3> signals;  // Indexed by SignalIndex; empty when not loaded.
-  std::array<uint64_t, 3> events{};       // Spans, data points and log records per replay.
+  // Spans, data points and log records per replay (late roots counted with the traces).
+  std::array<uint64_t, 3> events{};
+  LateRoots late_roots;
   const CompiledSignal& of(Signal s) const { return signals[SignalIndex(s)]; }
   uint64_t total_events() const { return events[0] + events[1] + events[2]; }
 };
@@ -38,6 +56,13 @@ struct AttributeOverrides {
 absl::Status LoadTemplateFile(const std::string& path, Signal signal, const UnitLimits& limits,
                               LoadedDataset* out, const AttributeOverrides& overrides = {},
                               bool drop_exemplars = false);
+
+// Splits `request` (a serialized ExportTraceServiceRequest) into the request without
+// its late roots (`rest`) and one request per late root, without its mark (`roots`), in
+// the order in which their traces first appear in `rest`, with their delays in ms.
+// Fails when a late root's trace has no other span in the request.
+absl::Status SplitLateRoots(std::string_view request, std::string* rest,
+                            std::vector<std::string>* roots, std::vector<int64_t>* delays_ms);
 
 // `request` (a serialized ExportMetricsServiceRequest) without exemplars.
 absl::StatusOr<std::string> DropExemplars(std::string_view request);

@@ -5,6 +5,7 @@
 #include <barrier>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "common/clock.h"
@@ -124,7 +125,7 @@ struct GateAttachment {
 bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& exporter,
                       RequestBuilder& builder, TokenBucket* bucket, SeriesGate* gate,
                       RunStats* stats, StopSignal* stop, int64_t deadline_ns, const Clock& clock,
-                      TraceLinks* links) {
+                      TraceLinks* links, LateRootGate* late_roots) {
   const uint64_t max_events = pool.max_events[SignalIndex(w.signal)];
   const int64_t pacing_ns = pool.pacing_interval.count();
   // When each unit was last sent: the start of its next delta window (metrics).
@@ -169,9 +170,19 @@ bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& e
         std::fill(last_sent.begin() + cut.begin, last_sent.begin() + cut.end, now);
         gate->Hold(cut);
       }
-      exporter.Send({cut.events, SeriesGate::Tag(cut), intended});
+      uint64_t tag = SeriesGate::Tag(cut);
+      if (late_roots != nullptr) {
+        tag = late_roots->NextTag();
+        if (late_roots->Holds(cut.begin, cut.end)) {
+          late_roots->Sent(tag, cut.begin, cut.end, replay, now);
+        }
+      }
+      exporter.Send({cut.events, tag, intended});
       if (links != nullptr) links->Built(w.index, passes, cut.end - w.begin);
       u = cut.end;
+      if (late_roots != nullptr && !late_roots->Flush(exporter, stats, stop, deadline_ns)) {
+        return false;
+      }
     }
     ++passes;
   }
@@ -182,17 +193,20 @@ bool SendLoopWithGate(const WorkerShare& w, const PoolOptions& pool, Exporter& e
 
 bool SendLoop(const WorkerShare& share, const PoolOptions& pool, Exporter& exporter,
               RequestBuilder& builder, TokenBucket* bucket, RunStats* stats, StopSignal* stop,
-              int64_t deadline_ns, const Clock& clock, TraceLinks* links) {
+              int64_t deadline_ns, const Clock& clock, TraceLinks* links,
+              LateRootGate* late_roots) {
   if (share.signal != Signal::kMetrics) {
+    const bool traces = share.signal == Signal::kTraces;
     return SendLoopWithGate(share, pool, exporter, builder, bucket, nullptr, stats, stop,
-                            deadline_ns, clock, share.signal == Signal::kTraces ? links : nullptr);
+                            deadline_ns, clock, traces ? links : nullptr,
+                            traces ? late_roots : nullptr);
   }
   // The gate outlives the loop only while the exporter still holds its requests: Drain
   // answers them after the loop, with no gate left to tell.
   SeriesGate gate(share.begin, share.end);
   GateAttachment attached(exporter, &gate);
   return SendLoopWithGate(share, pool, exporter, builder, bucket, &gate, stats, stop, deadline_ns,
-                          clock, nullptr);
+                          clock, nullptr, nullptr);
 }
 
 std::vector<WorkerShare> ShareWork(const LoadedDataset& dataset, int workers,
@@ -249,6 +263,13 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
                                          static_cast<uint64_t>(pool.instance),
                                          static_cast<uint64_t>(pool.instances));
   }
+  // Late roots: queued by the trace workers, sent by one more thread when due.
+  const LateRoots& late = dataset.late_roots;
+  std::unique_ptr<DeferredQueue> deferred;
+  if (!late.empty() && !shares.empty()) {
+    deferred = std::make_unique<DeferredQueue>(pool.deferred_max_pending);
+  }
+  std::atomic<size_t> trace_workers_left{shares.size()};
   // The schedule's time 0 and the deadline are the same moment: when the last worker
   // has its exporter and builder ready. Starting the clock before would count worker
   // start-up (channels, buffers; seconds under a sanitizer) as lag, and a short run
@@ -262,7 +283,8 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
     if (on_start) on_start();
   };
   if (workers.empty()) start();
-  std::barrier ready(static_cast<std::ptrdiff_t>(workers.size()), start);
+  std::barrier ready(static_cast<std::ptrdiff_t>(workers.size() + (deferred != nullptr ? 1 : 0)),
+                     start);
 
   std::vector<std::thread> threads;
   std::atomic<int> unfinished{0};
@@ -276,9 +298,16 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
                              w.share.signal == Signal::kMetrics ? pool.fanout : SeriesFanout{},
                              w.share.signal != Signal::kTraces ? links.get() : nullptr);
       TokenBucket* bucket = limiter != nullptr ? limiter->of(w.share.signal) : nullptr;
+      // A trace worker's late roots go to the queue as the requests of their traces are
+      // done, also while it drains.
+      std::optional<LateRootGate> late_gate;
+      if (deferred != nullptr && w.share.signal == Signal::kTraces) {
+        late_gate.emplace(late, deferred.get(), clock);
+        exporter->SetListener(&*late_gate);
+      }
       ready.arrive_and_wait();
       if (!SendLoop(w.share, pool, *exporter, builder, bucket, stats, stop, deadline_ns, clock,
-                    links.get())) {
+                    links.get(), late_gate ? &*late_gate : nullptr)) {
         ++unfinished;
       }
       if (bucket != nullptr) {
@@ -296,10 +325,30 @@ PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
       // timeout, not the retry budget. A run bound by its replays waits for them.
       exporter->Drain(/*abandon_retries=*/stop->stopped() ||
                       (deadline_ns != 0 && clock.NowNs() >= deadline_ns));
+      if (late_gate) {
+        // The late sender keeps taking roots, so this wait ends.
+        late_gate->Flush(*exporter, stats, nullptr, 0);
+        exporter->SetListener(nullptr);
+        if (--trace_workers_left == 0) deferred->Close();
+      }
+    });
+  }
+  LateRootResult late_result;
+  if (deferred != nullptr) {
+    threads.emplace_back([&, seed = SplitMix64(&worker_seed)] {
+      const std::unique_ptr<Exporter> exporter =
+          MakeExporter(exporter_options, Signal::kTraces, stats);
+      RequestBuilder builder(late.roots, ids, pool.timestamps, seed, pool.series_start_ns);
+      TokenBucket* bucket = limiter != nullptr ? limiter->of(Signal::kTraces) : nullptr;
+      ready.arrive_and_wait();
+      late_result =
+          SendLateRoots(deferred.get(), builder, *exporter, bucket, pool.pacing_interval,
+                        pool.max_events[SignalIndex(Signal::kTraces)], pool.max_request_bytes,
+                        pool.deferred_drain_timeout, stats, stop, deadline_ns, clock);
     });
   }
   for (auto& t : threads) t.join();
-  return {static_cast<int>(threads.size()), unfinished.load() == 0, final_lag.load()};
+  return {static_cast<int>(workers.size()), unfinished.load() == 0, final_lag.load(), late_result};
 }
 
 }  // namespace loadgen

@@ -25,6 +25,7 @@
 #include "common/otlp_wire.h"
 #include "common/random.h"
 #include "sender/exporter.h"
+#include "sender/late_roots.h"
 #include "sender/loader.h"
 #include "sender/stats.h"
 #include "sender/token_bucket.h"
@@ -54,6 +55,10 @@ struct PoolOptions {
   int instances = 1;
   uint64_t series_start_ns = 0;  // Start time of cumulative metric series.
   SeriesFanout fanout;           // Metric series identities (replicas, churn).
+  // Late roots (late_roots.h): at most this many wait at once, and at the end those
+  // due within drain_timeout are sent, the rest counted as failed.
+  uint64_t deferred_max_pending = 100000;
+  std::chrono::nanoseconds deferred_drain_timeout = std::chrono::seconds(30);
 };
 
 // The events one request of a signal paced by `bucket` (null: unlimited) may carry
@@ -81,13 +86,17 @@ std::vector<WorkerShare> ShareWork(const LoadedDataset& dataset, int workers,
 // or a stop, then returns; true when every replay was sent. `bucket` may be null
 // (unlimited). Metric shares hold a series gate (the exporter's listener while the loop
 // runs). Waits through exporter.WaitUntil, so a test's exporter can move a fake clock.
-// A trace share publishes its progress to `links` (may be null) after each request.
+// A trace share publishes its progress to `links` (may be null) after each request,
+// and hands the late roots of the traces it sends to `late_roots` (may be null; the
+// exporter's listener while the loop runs and until the caller's Drain).
 bool SendLoop(const WorkerShare& share, const PoolOptions& pool, Exporter& exporter,
               RequestBuilder& builder, TokenBucket* bucket, RunStats* stats, StopSignal* stop,
-              int64_t deadline_ns, const Clock& clock, TraceLinks* links = nullptr);
+              int64_t deadline_ns, const Clock& clock, TraceLinks* links = nullptr,
+              LateRootGate* late_roots = nullptr);
 
 // Sends `dataset` until the multiplier (this instance's replays of it) or duration is
-// reached or `stop` fires, then waits for in-flight calls. `limiter` may be null
+// reached or `stop` fires, then waits for in-flight calls, and for the late roots (one
+// more thread sends them, see late_roots.h). `limiter` may be null
 // (unlimited). The run starts when every worker has its exporter and buffers ready:
 // then the limiter's schedule and the duration start, and `on_start` (if set) is
 // called once, before any request, even when there is nothing to send. Blocks the
@@ -96,6 +105,7 @@ struct PoolResult {
   int workers = 0;            // Workers it ran (see SplitWorkers).
   bool replays_done = false;  // Every worker sent its share `multiplier` times.
   int64_t final_lag_ns = 0;   // How far behind the schedule sending ended.
+  LateRootResult late_roots;
 };
 PoolResult RunWorkerPool(const LoadedDataset& dataset, const PoolOptions& pool,
                          const ExporterOptions& exporter, RateLimiter* limiter, RunStats* stats,

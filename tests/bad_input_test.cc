@@ -136,6 +136,13 @@ TEST_CASE("bad config files: the error names the file, line, column and key") {
        "3:14: traces.services.ingress: expected a list of service names, or 'all'"},
       {"telemetry-generator", "generator-rootless-range.yaml",
        "5:19: traces.root.rootless.percentage: must be between 0 and 100, got 150"},
+      {"telemetry-generator", "generator-late-root-share.yaml",
+       "8:19: traces.root.late_root.percentage: a trace is rootless or has a late root, not "
+       "both: the two percentages add up to at most 100, got 60 + 50"},
+      {"telemetry-generator", "generator-late-root-delay.yaml",
+       "5:17: traces.root.late_root.delay_ms: must be between 1 and 3600000, got 0"},
+      {"telemetry-sender", "sender-deferred-pending.yaml",
+       "3:18: sending.deferred.max_pending: must be between 1 and 4294967296, got 0"},
       {"telemetry-generator", "generator-unknown-key.yaml",
        "4:5: unknown key 'traces.spans.stddev'; did you mean 'std_dev'?"},
       {"telemetry-generator", "generator-negative-count.yaml",

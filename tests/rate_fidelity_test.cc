@@ -44,6 +44,29 @@ TEST_CASE("defaults: 1,000 events/s for 5 s arrive within 2%") {
   CHECK(JsonDouble(sent, "elapsed_seconds") >= 5.0);  // It lasts its duration.
 }
 
+TEST_CASE("defaults with late roots: 10,000 events/s for 5 s arrive within 2%") {
+  // 20% of the traces have their root sent 300 ms after the rest: the roots take their
+  // tokens from the same limiter.
+  TempDir dir;
+  const std::string config = DefaultSetup(
+      dir, {},
+      {{"late_root:                  # traces whose root span the sender exports delay_ms after\n"
+        "      enabled: false",
+        "late_root:\n      enabled: true"},
+       {"percentage: 0             # proxy sees it)", "percentage: 20            # proxy sees it)"},
+       {"delay_ms: 5000", "delay_ms: 300"}});
+  SinkProcess sink;
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
+                "--rate", "10000", "--duration", "5s"},
+               {}, dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("late roots: ") && Catch::Contains(" 0 not sent"));
+  const std::string got = sink.Stop();
+  CHECK(std::abs(SinkAccepted(got) - 50000) <= 50000 * 2 / 100);
+  CHECK(JsonInt(got, "log_records") >= 18000);
+}
+
 TEST_CASE("defaults: a run shorter than the pacing interval still runs and sends") {
   TempDir dir;
   const std::string config = DefaultSetup(dir);

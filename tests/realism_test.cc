@@ -12,6 +12,8 @@
 #include <set>
 
 #include "catch2/catch.hpp"
+#include "common/clock.h"
+#include "common/template_file.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -400,6 +402,105 @@ TEST_CASE("shapes: rootless traces, namespaces and every service an entry point,
     used.insert(*namespaces.begin());
   }
   CHECK(used == std::set<std::string>{"payments", "platform", "shop"});
+}
+
+TEST_CASE("shapes: late roots arrive after their traces, whole, at their share") {
+  // The defaults with traces.root.late_root at 20% and 400 ms, replayed once into a sink
+  // that notes when each span arrives.
+  TempDir dir;
+  constexpr int64_t kDelayMs = 400;
+  const std::string config = testing::DefaultSetup(
+      dir, {},
+      {{"late_root:                  # traces whose root span the sender exports delay_ms after\n"
+        "      enabled: false",
+        "late_root:\n      enabled: true"},
+       {"percentage: 0             # proxy sees it)", "percentage: 20            # proxy sees it)"},
+       {"delay_ms: 5000", "delay_ms: 400"}});
+  struct Span {
+    std::string parent;
+    uint64_t start = 0, end = 0;
+    int64_t arrived_ns = 0;
+    uint64_t arrived_wall_ns = 0;
+    bool marked = false;
+  };
+  std::mutex mu;
+  std::map<std::string, std::map<std::string, Span>> traces;  // Trace ID -> span ID -> span.
+  int undecodable = 0;
+  SinkOptions options;
+  options.on_wire = [&](Signal signal, Compression, std::string_view bytes) {
+    if (signal != Signal::kTraces) return;
+    const int64_t now = SteadyClock().NowNs();
+    const uint64_t wall = WallNowNs();
+    opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest req;
+    std::lock_guard<std::mutex> lock(mu);
+    if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+      return void(++undecodable);
+    for (const auto& rs : req.resource_spans()) {
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& span : ss.spans()) {
+          bool marked = false;
+          for (const auto& kv : span.attributes()) marked |= kv.key() == kLateRootDelayAttribute;
+          traces[span.trace_id()][span.span_id()] = {span.parent_span_id(),
+                                                     span.start_time_unix_nano(),
+                                                     span.end_time_unix_nano(),
+                                                     now,
+                                                     wall,
+                                                     marked};
+        }
+      }
+    }
+  };
+  OtlpSink sink(options);
+  auto port = sink.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  auto r =
+      testing::Run({testing::BinaryPath("telemetry-sender"), "--config", config, "--endpoint",
+                    "127.0.0.1:" + std::to_string(*port), "--rate", "20000", "--multiplier", "1"},
+                   {}, dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains(" 0 not sent"));
+  sink.Shutdown();
+  CHECK(undecodable == 0);
+  size_t late = 0, whole = 0, marked = 0, timed = 0;
+  int64_t earliest_gap_ns = INT64_MAX;
+  for (const auto& [id, spans] : traces) {
+    std::vector<const Span*> roots;
+    int64_t first_arrival = INT64_MAX;
+    for (const auto& [span_id, span] : spans) {
+      marked += span.marked;
+      if (span.parent.empty() || spans.count(span.parent) == 0) roots.push_back(&span);
+    }
+    whole += roots.size() == 1 && roots[0]->parent.empty();
+    if (roots.size() != 1) continue;
+    const Span& root = *roots[0];
+    // One time base for the whole trace, root included: the trace's last span ended
+    // when the rest of the trace was sent, before it arrived, as from a real SDK.
+    uint64_t trace_end = 0, rest_arrived = UINT64_MAX;
+    for (const auto& [span_id, span] : spans) {
+      trace_end = std::max(trace_end, span.end);
+      if (&span == &root) continue;
+      first_arrival = std::min(first_arrival, span.arrived_ns);
+      rest_arrived = std::min(rest_arrived, span.arrived_wall_ns);
+    }
+    if (spans.size() == 1) rest_arrived = root.arrived_wall_ns;
+    timed += trace_end <= rest_arrived && trace_end + 1'000'000'000 > rest_arrived;
+    // A root that came with its trace arrives within a request's time of it; a late one
+    // at least the delay after the first of its trace's spans.
+    if (first_arrival != INT64_MAX && root.arrived_ns - first_arrival >= kDelayMs * 1'000'000 / 2) {
+      ++late;
+      earliest_gap_ns = std::min(earliest_gap_ns, root.arrived_ns - first_arrival);
+    }
+  }
+  INFO(late << " late roots of " << traces.size() << " traces; the earliest came "
+            << earliest_gap_ns / 1e6 << " ms after its trace");
+  REQUIRE(traces.size() == 2000);
+  CHECK(whole == traces.size());  // Every root arrived, with its new IDs linked.
+  CHECK(timed == traces.size());
+  CHECK(marked == 0);  // The mark stays in the sender.
+  const double share = 100.0 * static_cast<double>(late) / static_cast<double>(traces.size());
+  CHECK(std::abs(share - 20) <= 3);
+  CHECK(earliest_gap_ns >= kDelayMs * 1'000'000);
 }
 
 }  // namespace

@@ -188,6 +188,80 @@ TEST_CASE("send loop: a duration-bound run delivers rate x duration within half 
   CHECK(std::abs(static_cast<double>(events) - expected) <= half_request + 1);
 }
 
+TEST_CASE("late roots: due their delay after their trace's request is done, drained or failed") {
+  // On a fake clock: a trace worker at 2,000 spans/s (100 a request, 50 ms apart), its
+  // requests answered in 2 ms, hands its late roots (100 ms) to the queue; then the
+  // late sender drains them with a drain timeout of 75 ms.
+  testing::TempDir dir;
+  GeneratorConfig config = testing::SmallConfig(dir);
+  config.roots.late_share = 0.3;
+  config.roots.late_delay_ms = 100;
+  auto summary = GenerateDataset(config);
+  REQUIRE(summary.ok());
+  LoadedDataset data;
+  REQUIRE(LoadTemplateFile(summary->traces.path, Signal::kTraces, UnitLimits{}, &data).ok());
+  const CompiledSignal& traces = data.of(Signal::kTraces);
+  const uint64_t roots = data.late_roots.roots.events;
+  REQUIRE(roots > 0);
+  FakeClock clock(1'000 * kMs);
+  RunStats stats;
+  StopSignal stop;
+  PoolOptions pool;
+  pool.multiplier = 1;
+  const IdMapper ids(3);
+  FakeExporter trace_out(&clock, 2 * kMs, 8);
+  DeferredQueue queue(1'000'000);
+  LateRootGate gate(data.late_roots, &queue, clock);
+  trace_out.SetListener(&gate);
+  RequestBuilder builder(traces, ids, {}, 1, 0);
+  TokenBucket bucket(2000, &clock);
+  bucket.Start();
+  REQUIRE(SendLoop({Signal::kTraces, 0, traces.unit_count()}, pool, trace_out, builder, &bucket,
+                   &stats, &stop, 0, clock, nullptr, &gate));
+  trace_out.Drain(false);
+  REQUIRE(gate.Flush(trace_out, &stats, nullptr, 0));
+  trace_out.SetListener(nullptr);
+  REQUIRE(trace_out.sent.size() > 3);
+  CHECK(queue.pending() == roots);
+  // Every queued send is due the delay after one of the requests was answered.
+  std::set<int64_t> answered;
+  for (const auto& r : trace_out.sent) answered.insert(r.at + 2 * kMs);
+  const int64_t last_answer = *answered.rbegin();
+  {
+    DeferredQueue copy(1'000'000);
+    DeferredSend send;
+    while (queue.PopDue(INT64_MAX, &send)) {
+      CHECK(answered.count(send.due_ns - 100 * kMs) == 1);
+      REQUIRE(copy.TryPush(send));
+    }
+    while (copy.PopDue(INT64_MAX, &send)) REQUIRE(queue.TryPush(send));
+  }
+  queue.Close();
+  // The drain starts now (the last answer): roots due within 75 ms go when due, those
+  // of the last request (due in 100 ms) are counted as failed.
+  CHECK(clock.NowNs() == last_answer);
+  FakeExporter root_out(&clock, 2 * kMs, 8);
+  RequestBuilder root_builder(data.late_roots.roots, ids, {}, 1, 0);
+  const LateRootResult result =
+      SendLateRoots(&queue, root_builder, root_out, &bucket, pool.pacing_interval, 8192,
+                    pool.max_request_bytes, std::chrono::milliseconds(75), &stats, &stop, 0, clock);
+  uint64_t sent = 0;
+  for (const auto& r : root_out.sent) {
+    sent += r.events;
+    CHECK(r.at >= r.intended);
+    CHECK(r.intended - 100 * kMs >= trace_out.sent.front().at);
+  }
+  CHECK(result.sent == sent);
+  CHECK(result.failed > 0);
+  CHECK(result.sent > 0);
+  CHECK(result.sent + result.failed == roots);
+  CHECK(stats.of(Signal::kTraces).events_failed == result.failed);
+  const auto errors = stats.Errors(Signal::kTraces);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].kind == "late_roots_not_sent");
+  CHECK_THAT(errors[0].first_message, Catch::Contains("drain_timeout (75 ms)"));
+}
+
 // --plan's arithmetic against the send loop on a fake clock: what a run sends, per
 // signal, in events, requests and bytes, is what the plan said (the wall-clock run of
 // the same is end_to_end_test's plan case).

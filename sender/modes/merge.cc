@@ -127,6 +127,8 @@ absl::StatusOr<MergedReport> MergeReports(const std::vector<std::string>& paths)
     m.in_flight_peak += run.in_flight_peak;
     m.in_flight_limit += run.in_flight_limit;
     m.peak_rss_bytes = std::max(m.peak_rss_bytes, run.peak_rss_bytes);
+    m.late_roots_sent += run.late_roots_sent;
+    m.late_roots_failed += run.late_roots_failed;
     m.start_unix_ns = std::min(m.start_unix_ns, run.start_unix_ns);
     if (m.schedule.empty()) m.schedule = run.schedule;
     m.stats_interval_seconds = std::max(m.stats_interval_seconds, run.stats_interval_seconds);

@@ -297,9 +297,10 @@ absl::StatusOr<Plan> MakePlan(const LoadedDataset& dataset, const SenderConfig& 
   for (int i = 0; i < 3; ++i) {
     PlanSignal& s = plan.signals[i];
     const CompiledSignal& signal = dataset.signals[i];
-    s.dataset_events = signal.events;
+    s.dataset_events = dataset.events[i];  // Late roots counted with their traces.
     if (s.dataset_events == 0) continue;
     templates += signal.MemoryBytes();
+    if (i == SignalIndex(Signal::kTraces)) templates += dataset.late_roots.roots.MemoryBytes();
     largest_request = std::max(
         largest_request, PlanOneSignal(signal, i, plan, schedule, end, total_events, config, &s));
   }

@@ -162,6 +162,11 @@ std::string SummaryText(const RunStats& stats, const RunInfo& info) {
   StrAppend(&out, fmt::format("requests in flight: peak {} of at most {}; peak RSS {:.0f} MiB\n",
                               stats.in_flight_peak(), info.in_flight_limit,
                               info.peak_rss_bytes / 1048576.0));
+  if (const LateRootResult& late = info.late_roots; late.sent + late.failed > 0) {
+    StrAppend(&out, fmt::format("late roots: {} sent after their traces, {} not sent; at most {} "
+                                "waited at once; {:.0f} ms of sending after the run's end\n",
+                                late.sent, late.failed, late.peak_pending, late.drain_ns / 1e6));
+  }
   if (info.paced) {
     LatencyHistogram::Counts intended{};
     uint64_t late = 0;
@@ -220,6 +225,8 @@ RunSummary MakeRunSummary(const RunStats& stats, const RunInfo& info,
   out.lag_max_ms = stats.lag_max_ns() / 1e6;
   out.pacing_interval_ms = info.pacing_interval_ns / 1e6;
   out.peak_rss_bytes = info.peak_rss_bytes;
+  out.late_roots_sent = info.late_roots.sent;
+  out.late_roots_failed = info.late_roots.failed;
   for (const IntervalRecord& r : intervals) {
     IntervalSummary& o = out.intervals.emplace_back();
     o.t = r.end_seconds;

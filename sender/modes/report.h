@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "common/clock.h"
 #include "common/mutex.h"
+#include "sender/late_roots.h"
 #include "sender/modes/summary.h"
 #include "sender/stats.h"
 #include "sender/token_bucket.h"
@@ -41,6 +42,7 @@ struct RunInfo {
   bool paced = false;
   int64_t final_lag_ns = 0;
   int64_t pacing_interval_ns = 0;
+  LateRootResult late_roots;
 };
 
 // One stats interval of the run, for the time series in the JSON summary and reports.

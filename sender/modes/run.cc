@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <latch>
 #include <random>
@@ -80,14 +81,28 @@ absl::Status LoadDataset(const SenderConfig& config, const Clock& clock, LoadedD
   for (Signal s : kAllSignals) {
     const CompiledSignal& signal = dataset->of(s);
     if (signal.empty()) continue;
-    total_events += signal.events;
+    const uint64_t events = dataset->events[SignalIndex(s)];
+    total_events += events;
     // An exemplar's span ID is its one span slot.
-    const std::string exemplars = s == Signal::kMetrics && !signal.span_slots.empty()
-                                      ? fmt::format(" with {} exemplars", signal.span_slots.size())
-                                      : "";
-    StrAppend(&loaded,
-              fmt::format(" {} {}{} in {} units ({:.1f} MiB);", SignalName(s), signal.events,
-                          exemplars, signal.unit_count(), signal.MemoryBytes() / 1048576.0));
+    std::string detail = s == Signal::kMetrics && !signal.span_slots.empty()
+                             ? fmt::format(" with {} exemplars", signal.span_slots.size())
+                             : "";
+    uint64_t memory = signal.MemoryBytes();
+    if (const LateRoots& late = dataset->late_roots; s == Signal::kTraces && !late.empty()) {
+      const int64_t longest = *std::max_element(late.delay_ns.begin(), late.delay_ns.end());
+      detail = fmt::format(" ({} late roots, sent up to {} ms after their traces)",
+                           late.roots.events, longest / 1'000'000);
+      memory += late.roots.MemoryBytes();
+      if (longest > config.deferred_drain_timeout.count()) {
+        fmt::print(stderr,
+                   "warning: late roots wait up to {} ms, longer than "
+                   "sending.deferred.drain_timeout ({} ms): those still waiting at the end of "
+                   "the run will be counted as failed\n",
+                   longest / 1'000'000, config.deferred_drain_timeout.count() / 1'000'000);
+      }
+    }
+    StrAppend(&loaded, fmt::format(" {} {}{} in {} units ({:.1f} MiB);", SignalName(s), events,
+                                   detail, signal.unit_count(), memory / 1048576.0));
   }
   if (total_events == 0) {
     return absl::InvalidArgumentError("no events to send: every input is empty or unset");
@@ -164,6 +179,8 @@ PoolOptions PoolOptionsFor(const SenderConfig& config, std::chrono::nanoseconds 
   pool.instances = static_cast<int>(config.instances);
   pool.run_key = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32) ^ WallNowNs();
   pool.series_start_ns = WallNowNs() - static_cast<uint64_t>(config.backdate.count());
+  pool.deferred_max_pending = static_cast<uint64_t>(config.deferred_max_pending);
+  pool.deferred_drain_timeout = config.deferred_drain_timeout;
   return pool;
 }
 
@@ -225,6 +242,7 @@ void DescribeRun(const SenderConfig& config, const PoolResult& ran, bool paced, 
   info->paced = paced;
   info->pacing_interval_ns = config.pacing_interval.count();
   info->final_lag_ns = ran.final_lag_ns;
+  info->late_roots = ran.late_roots;
   struct rusage usage;
   if (getrusage(RUSAGE_SELF, &usage) == 0) info->peak_rss_bytes = usage.ru_maxrss * 1024LL;
 }
@@ -347,7 +365,8 @@ PoolResult SendAll(const SenderConfig& config, const RunModes& modes, const Load
   } else {
     ran = RunWorkerPool(dataset, setup.pool, setup.exporter, limiter, stats, stop, on_start);
   }
-  info->elapsed_ns = clock.NowNs() - run_start;
+  // Late roots sent after the run's end (the drain) are not part of its time.
+  info->elapsed_ns = clock.NowNs() - run_start - ran.late_roots.drain_ns;
   return ran;
 }
 

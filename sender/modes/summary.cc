@@ -288,6 +288,11 @@ RunSummary ReadRun(const Reader& r) {
   lag.Get("max", &s.lag_max_ms);
   lag.Get("pacing_interval", &s.pacing_interval_ms);
   r.Get("peak_rss_bytes", &s.peak_rss_bytes);
+  if (r.Has("late_roots")) {
+    const Reader late = r.At("late_roots");
+    late.Get("sent", &s.late_roots_sent);
+    late.Get("failed", &s.late_roots_failed);
+  }
   r.Each("intervals", [&](const Reader& i) { s.intervals.push_back(ReadInterval(i)); });
   return s;
 }
@@ -341,6 +346,9 @@ std::string ToJson(const RunSummary& s) {
                           {"pacing_interval", Ms(s.pacing_interval_ms)}};
   if (merged) j["schedule_lag_ms"]["merged"] = "worst instance";
   j["peak_rss_bytes"] = s.peak_rss_bytes;
+  if (s.late_roots_sent + s.late_roots_failed > 0) {
+    j["late_roots"] = {{"sent", s.late_roots_sent}, {"failed", s.late_roots_failed}};
+  }
   Json& intervals = j["intervals"] = Json::array();
   for (const IntervalSummary& r : s.intervals) intervals.push_back(IntervalJson(r, merged));
   return j.dump(2) + "\n";

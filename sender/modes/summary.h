@@ -82,6 +82,9 @@ struct RunSummary {
   bool paced = false;
   double lag_final_ms = 0, lag_max_ms = 0, pacing_interval_ms = 0;
   int64_t peak_rss_bytes = 0;
+  // Late roots (traces' roots sent after the rest of their trace): sent, and not sent
+  // (not due within the drain timeout); both are also in the traces' counts.
+  uint64_t late_roots_sent = 0, late_roots_failed = 0;
   std::vector<IntervalSummary> intervals;
 
   // The signals' counts added up (latencies and errors are left empty).
