@@ -24,7 +24,7 @@ default_dataset "$work"
 # The compression goes in the file, which older senders read too; keys newer than an
 # old sender, at their defaults, are left out.
 sender_config_for "$work" "$mode" -e "s|^  compression: none |  compression: $compression |" |
-  grep -Ev '^  (compression_level|resource_attributes|scope_attributes|span_attributes):' \
+  grep -Ev '^  (compression_level|resource_attributes|scope_attributes|span_attributes|deferred):|^    (max_pending|drain_timeout):' \
     >"$work/sender.yaml"
 
 run_once() {  # $1 = sender binary; prints "events_per_s cpu_s_per_M"
