@@ -7,6 +7,8 @@
 #include <string>
 
 #include "catch2/catch.hpp"
+#include "nlohmann/json.hpp"
+#include "sender/modes/admin.h"
 
 namespace loadgen {
 namespace {
@@ -129,6 +131,47 @@ TEST_CASE("a stop during a step ends the search with the steps measured so far")
   CHECK(r.stopped);
   REQUIRE(r.steps.size() == 2);
   CHECK(r.capacity == 10000);
+}
+
+TEST_CASE("the dashboard's status: times, the search's steps and verdicts, errors by kind") {
+  FakeClock clock(1'000'000'000'000);
+  RunStats stats;
+  RateLimiter limiter(RateSchedule::Constant(15000), 0, {5, 3, 2}, &clock);
+  limiter.Start();
+  CapacityProgress progress;
+  progress.Measuring(10000);
+  progress.Measured({10000, 9990, 0.001, 3.5, 2, true, ""});
+  progress.Measured({20000, 15000, 0.2, 900, 800, false, "error share 20.00% > 1.00%"});
+  progress.Measuring(15000);
+  DashboardRun run;
+  run.endpoint = "127.0.0.1:4317";
+  run.protocol = "grpc";
+  run.duration_ns = 10'000'000'000;
+  run.start_ns = clock.NowNs() - 2'500'000'000;
+  stats.NoteError(Signal::kLogs, "UNAVAILABLE", "backend \xff down");
+  StopSignal stop;
+  const AdminContext context{&stats, &limiter, nullptr, &stop, nullptr, &run, &progress};
+  const auto status =
+      nlohmann::json::parse(DashboardStatusJson({"", false}, context, clock.NowNs()));
+  INFO(status.dump(2));
+  CHECK(status["state"] == "running");
+  CHECK(status["elapsed_seconds"] == 2.5);
+  CHECK(status["remaining_seconds"] == 7.5);
+  CHECK(status["target_rate"] == 15000);
+  CHECK(status["controls"]["enabled"] == false);
+  CHECK(status["capacity"]["measuring"] == 15000);
+  REQUIRE(status["capacity"]["steps"].size() == 2);
+  CHECK(status["capacity"]["steps"][0]["held"] == true);
+  CHECK(status["capacity"]["steps"][1]["held"] == false);
+  CHECK(status["capacity"]["steps"][1]["broke"] == "error share 20.00% > 1.00%");
+  REQUIRE(status["errors"].size() == 1);
+  CHECK(status["errors"][0]["signal"] == "logs");
+  CHECK(status["errors"][0]["kind"] == "UNAVAILABLE");
+  // A receiver's message that is not UTF-8 still makes valid JSON.
+  CHECK(status["errors"][0]["message"] == "backend \xef\xbf\xbd down");
+  stop.Stop();
+  CHECK(nlohmann::json::parse(DashboardStatusJson({"", true}, context, clock.NowNs()))["state"] ==
+        "stopping");
 }
 
 }  // namespace

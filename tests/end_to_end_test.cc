@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "catch2/catch.hpp"
+#include "tests/browser.h"
 #include "tests/test_util.h"
 
 namespace loadgen::testing {
@@ -271,6 +272,20 @@ TEST_CASE("the admin endpoint serves Prometheus metrics and changes the rate whe
   sink.Stop();
 }
 
+TEST_CASE("an admin port already in use is an error at start, before sending") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  SinkProcess sink;
+  // The sink's own port is taken.
+  auto r =
+      Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix), "--endpoint",
+           sink.endpoint(), "--rate", "1000", "--duration", "1s", "--admin", sink.endpoint()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("admin.listen: cannot listen on '" + sink.endpoint() +
+                                    "': Address already in use"));
+  CHECK(SinkAccepted(sink.Stop()) == 0);
+}
+
 TEST_CASE("without --allow-rate-change the rate cannot be changed") {
   TempDir dir;
   const std::string prefix = GenerateSmallDataset(dir);
@@ -288,7 +303,62 @@ TEST_CASE("without --allow-rate-change the rate cannot be changed") {
   const HttpResult put = HttpCall(port, "PUT", "/rate", "5000");
   CHECK(put.status == 405);
   CHECK_THAT(put.body, Catch::Contains("--allow-rate-change"));
+  CHECK(HttpCall(port, "POST", "/stop").status == 405);
+  // The dashboard shows its controls disabled, and why.
+  const HttpResult page = HttpCall(port, "GET", "/");
+  CHECK(page.status == 200);
+  CHECK_THAT(page.body, Catch::Contains("id=\"stop\" disabled") &&
+                            Catch::Contains("disabled: start the sender with --allow-rate-change"));
   CHECK(sender.Wait() == 0);
+  CHECK_THAT(sender.out(), Catch::Contains("(duration reached)"));
+  sink.Stop();
+}
+
+TEST_CASE("the live dashboard follows the run in headless Chromium, changes the rate, stops it") {
+  TempDir dir;
+  const std::string prefix = GenerateSmallDataset(dir);
+  SinkProcess sink;
+  Process sender({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
+                  "--endpoint", sink.endpoint(), "--rate", "2000", "--duration", "120s",
+                  "--multiplier", "0", "--admin", "127.0.0.1:0", "--allow-rate-change"});
+  std::string line;
+  int port = 0;
+  while (port == 0 && sender.ReadLine(&line)) {
+    if (line.starts_with("admin endpoint on http://127.0.0.1:"))
+      port = std::atoi(line.c_str() + 35);
+  }
+  REQUIRE(port > 0);
+  HeadlessBrowser browser;
+  browser.Open("http://127.0.0.1:" + std::to_string(port) + "/");
+  // It loads with the run in progress: running, the target, charts drawn by the report's
+  // code, and the achieved rate of the last second near the target.
+  browser.WaitFor(
+      "document.getElementById('state').textContent === 'running' && "
+      "document.querySelectorAll('#charts svg.chart').length === 6 && "
+      "Math.abs(Number(document.getElementById('achieved').dataset.value) - 2000) "
+      "< 200");
+  CHECK(browser.Eval("document.getElementById('target').textContent") == "2000/s");
+  CHECK(browser.Eval("document.querySelector('#totals-body').rows.length") == 3);
+  CHECK(browser.Eval("document.getElementById('rate-set').disabled") == false);
+  // The rate control: the sender's GET /rate says the new target, and the page's
+  // achieved rate follows it within a few refreshes.
+  browser.Eval(
+      "document.getElementById('rate-input').value = '4000'; "
+      "document.getElementById('rate-set').click(); true");
+  browser.WaitFor("document.getElementById('target').textContent === '4000/s'");
+  CHECK(HttpCall(port, "GET", "/rate").body == "{\"target_rate\": 4000.0}\n");
+  browser.WaitFor(
+      "Math.abs(Number(document.getElementById('achieved').dataset.value) - 4000) < 400");
+  const std::string artifacts = std::string(LOADGEN_BIN_DIR) + "/../test-artifacts";
+  browser.Screenshot(artifacts + "/dashboard.png");
+  CHECK(std::filesystem::file_size(artifacts + "/dashboard.png") > 40000);
+  // Stop ends the run gracefully, with the usual summary; the page says the sender is gone.
+  browser.Eval("document.getElementById('stop').click(); true");
+  REQUIRE(sender.Wait() == 0);
+  CHECK_THAT(sender.out(), Catch::Contains("stopped from the dashboard (POST /stop)") &&
+                               Catch::Contains("telemetry-sender summary:") &&
+                               Catch::Contains("stopping: POST /stop"));
+  browser.WaitFor("document.getElementById('state').textContent.startsWith('ended')");
   sink.Stop();
 }
 
@@ -315,7 +385,7 @@ TEST_CASE("the HTML report is self-contained and renders in headless Chromium") 
                        Catch::Contains("p99 from intended time") &&
                        Catch::Contains("Errors and retries") && Catch::Contains("Signal mix") &&
                        Catch::Contains("UNAVAILABLE (retried)"));
-  // Chromium (Debian's) parses it into five charts with their lines...
+  // Chromium (Debian's) parses it into six charts with their lines...
   auto dom = Run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                   "file://" + dir.File("report.html")});
   REQUIRE(dom.exit_code == 0);
@@ -328,8 +398,9 @@ TEST_CASE("the HTML report is self-contained and renders in headless Chromium") 
        at = dom.out.find("<polyline", at + 1)) {
     ++lines;
   }
-  CHECK(charts == 5);
-  CHECK(lines == 13);  // target+achieved, p50+p99+intended p99, lag+late, 3 errors, 3 signals.
+  CHECK(charts == 6);
+  // target+achieved, p50+p99+intended p99, lag+late, 3 errors, 3 signals, in flight.
+  CHECK(lines == 14);
   // ...and paints them: the screenshot (kept in the build tree for people to look at)
   // is far from the ~9 KB of a blank page.
   const std::string artifacts = std::string(LOADGEN_BIN_DIR) + "/../test-artifacts";

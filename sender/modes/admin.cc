@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "common/strings.h"
+#include "sender/modes/html_report.h"
 
 namespace loadgen {
 namespace {
@@ -91,46 +92,90 @@ std::string PrometheusText(const RunStats& stats, const RateLimiter* limiter) {
   return out;
 }
 
-HttpServer::Handler AdminHandler(const AdminOptions& options, const RunStats* stats,
-                                 RateLimiter* limiter, std::FILE* log) {
-  return [=](const HttpRequest& r) -> HttpResponse {
-    if (r.path == "/metrics" && r.method == "GET") {
-      return {200, "text/plain; version=0.0.4; charset=utf-8", PrometheusText(*stats, limiter)};
+namespace {
+
+constexpr const char* kText = "text/plain; charset=utf-8";
+constexpr const char* kJson = "application/json";
+
+// PUT /rate: the body is a number, or {"target_rate": number}.
+HttpResponse ChangeRate(const HttpRequest& r, RateLimiter* limiter, std::FILE* log) {
+  if (limiter == nullptr) {
+    return {409, kText, "this run has no rate limit to change (it was started with rate 0)\n"};
+  }
+  std::string text = r.body;
+  if (auto colon = text.find(':'); colon != std::string::npos) text = text.substr(colon + 1);
+  while (!text.empty() && std::string_view(" \t\r\n}").find(text.back()) != std::string::npos) {
+    text.pop_back();
+  }
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.erase(0, 1);
+  double rate = 0;
+  if (!ParseDouble(text, &rate) || !(rate > 0) || rate > 1e12) {
+    // The body may be anything: it is quoted back cut short, never whole.
+    std::string shown = r.body.substr(0, 64);
+    for (char& c : shown) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
     }
-    if (r.path != "/rate") return {404, "text/plain; charset=utf-8", "try /metrics or /rate\n"};
-    const std::string json = "application/json";
-    if (r.method == "GET") {
-      if (limiter == nullptr) return {200, json, "{\"target_rate\": null, \"unlimited\": true}\n"};
-      return {200, json, fmt::format("{{\"target_rate\": {:.1f}}}\n", limiter->TargetRate())};
-    }
-    if (r.method != "PUT") return {405, "text/plain; charset=utf-8", "GET or PUT\n"};
-    if (!options.allow_rate_change) {
-      return {405, "text/plain; charset=utf-8",
-              "rate changes are off; start the sender with --allow-rate-change "
-              "(admin.allow_rate_change)\n"};
-    }
-    if (limiter == nullptr) {
-      return {409, "text/plain; charset=utf-8",
-              "this run has no rate limit to change (it was started with rate 0)\n"};
-    }
-    // The body is a number, or {"target_rate": number}.
-    std::string text = r.body;
-    if (auto colon = text.find(':'); colon != std::string::npos) text = text.substr(colon + 1);
-    while (!text.empty() && std::string_view(" \t\r\n}").find(text.back()) != std::string::npos) {
-      text.pop_back();
-    }
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.erase(0, 1);
-    double rate = 0;
-    if (!ParseDouble(text, &rate) || !(rate > 0) || rate > 1e12) {
-      return {
-          400, "text/plain; charset=utf-8",
-          StrCat("expected a target rate in events per second above 0, got \"", r.body, "\"\n")};
-    }
-    const double before = limiter->TargetRate();
-    limiter->SetRate(rate);
+    return {400, kText,
+            StrCat("expected a target rate in events per second above 0 (a number, or "
+                   "{\"target_rate\": number}), got \"",
+                   shown, r.body.size() > 64 ? "...\"" : "\"", "\n")};
+  }
+  const double before = limiter->TargetRate();
+  limiter->SetRate(rate);
+  if (log != nullptr) {
     fmt::print(log, "rate changed from {:.0f} to {:.0f} events/s by PUT /rate\n", before, rate);
     std::fflush(log);
-    return {200, json, fmt::format("{{\"target_rate\": {:.1f}}}\n", rate)};
+  }
+  return {200, kJson, fmt::format("{{\"target_rate\": {:.1f}}}\n", rate)};
+}
+
+}  // namespace
+
+HttpServer::Handler AdminHandler(const AdminOptions& options, const AdminContext& context) {
+  return [options, c = context](const HttpRequest& r) -> HttpResponse {
+    if (r.path == "/" && r.method == "GET") {
+      return {200, "text/html; charset=utf-8", DashboardPage(options)};
+    }
+    if (r.path == "/api/status" && r.method == "GET") {
+      return {200, kJson, DashboardStatusJson(options, c, SteadyClock().NowNs())};
+    }
+    if (r.path == "/api/charts" && r.method == "GET") {
+      std::vector<IntervalSummary> intervals;
+      if (c.live != nullptr) {
+        for (const IntervalRecord& record : c.live->intervals()) {
+          intervals.push_back(SummaryOf(record));
+        }
+      }
+      return {200, "text/html; charset=utf-8", ChartsHtml(intervals)};
+    }
+    if (r.path == "/metrics" && r.method == "GET") {
+      return {200, "text/plain; version=0.0.4; charset=utf-8", PrometheusText(*c.stats, c.limiter)};
+    }
+    const bool control = r.path == "/rate" || r.path == "/stop";
+    if (!control) return {404, kText, "try /, /api/status, /api/charts, /metrics or /rate\n"};
+    if (r.path == "/rate" && r.method == "GET") {
+      if (c.limiter == nullptr)
+        return {200, kJson, "{\"target_rate\": null, \"unlimited\": true}\n"};
+      return {200, kJson, fmt::format("{{\"target_rate\": {:.1f}}}\n", c.limiter->TargetRate())};
+    }
+    const char* method = r.path == "/rate" ? "PUT" : "POST";
+    if (r.method != method) {
+      return {405, kText, StrCat(r.path == "/rate" ? "GET or PUT" : "POST", "\n")};
+    }
+    if (!options.allow_rate_change) {
+      return {405, kText,
+              "controls are off; start the sender with --allow-rate-change "
+              "(admin.allow_rate_change)\n"};
+    }
+    if (r.path == "/rate") return ChangeRate(r, c.limiter, c.log);
+    if (c.stop == nullptr) return {409, kText, "this run cannot be stopped from here\n"};
+    if (c.run != nullptr) c.run->stopped_by_user.store(true);
+    if (c.log != nullptr) {
+      fmt::print(c.log, "stopping: POST /stop\n");
+      std::fflush(c.log);
+    }
+    c.stop->Stop();
+    return {200, kJson, "{\"stopping\": true}\n"};
   };
 }
 

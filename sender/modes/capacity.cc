@@ -78,8 +78,24 @@ CapacityStep Measure(const CapacityOptions& o, double target, RateLimiter* limit
 
 }  // namespace
 
+void CapacityProgress::Measuring(double target) {
+  MutexLock lock(&mu_);
+  view_.measuring = target;
+}
+
+void CapacityProgress::Measured(const CapacityStep& step) {
+  MutexLock lock(&mu_);
+  view_.measuring = 0;
+  view_.steps.push_back(step);
+}
+
+CapacityProgress::View CapacityProgress::Get() const {
+  MutexLock lock(&mu_);
+  return view_;
+}
+
 CapacityResult FindCapacity(const CapacityOptions& o, RateLimiter* limiter, const RunStats& stats,
-                            const CapacityTime& time, std::FILE* out) {
+                            const CapacityTime& time, std::FILE* out, CapacityProgress* progress) {
   CapacityResult r;
   double good = 0, bad = 0;
   bool last_broke = false;
@@ -95,9 +111,11 @@ CapacityResult FindCapacity(const CapacityOptions& o, RateLimiter* limiter, cons
         return false;
       }
     }
+    if (progress != nullptr) progress->Measuring(target);
     const CapacityStep s = Measure(o, target, limiter, stats, time, &r.stopped);
     if (r.stopped) return false;
     r.steps.push_back(s);
+    if (progress != nullptr) progress->Measured(s);
     fmt::print(out,
                "capacity: {:.0f}/s {} (achieved {:.0f}/s, errors {:.2f}%, p99 {:.1f} ms, lag "
                "{:.0f} ms{}{})\n",

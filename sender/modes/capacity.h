@@ -16,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "sender/config.h"
 #include "sender/modes/summary.h"
 #include "sender/stats.h"
@@ -38,6 +40,23 @@ struct CapacityResult {
   bool stopped = false;  // Interrupted before the search ended.
 };
 
+// The search's steps so far and the rate being measured, for the dashboard.
+// Thread-safe.
+class CapacityProgress {
+ public:
+  void Measuring(double target);
+  void Measured(const CapacityStep& step);
+  struct View {
+    double measuring = 0;  // The target of the step under way; 0: none.
+    std::vector<CapacityStep> steps;
+  };
+  View Get() const;
+
+ private:
+  mutable Mutex mu_;
+  View view_ ABSL_GUARDED_BY(mu_);
+};
+
 // Where the search's time comes from: in a run, the steady clock and a StopSignal's
 // SleepUntil; in a test, a fake clock and a backend model that moves it and the stats.
 // `sleep_until(deadline_ns)` returns false when the run was stopped.
@@ -48,8 +67,10 @@ struct CapacityTime {
 
 // Runs the search; returns when it is done or `time.sleep_until` reports a stop (it
 // does not stop the run itself). The limiter must run on `time.clock`.
+// `progress` (may be null) is told of each step.
 CapacityResult FindCapacity(const CapacityOptions& options, RateLimiter* limiter,
-                            const RunStats& stats, const CapacityTime& time, std::FILE* out);
+                            const RunStats& stats, const CapacityTime& time, std::FILE* out,
+                            CapacityProgress* progress = nullptr);
 
 std::string CapacityText(const CapacityOptions& options, const CapacityResult& result);
 // The result as the run summary carries it.

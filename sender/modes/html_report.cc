@@ -8,9 +8,8 @@
 #include "common/strings.h"
 
 namespace loadgen {
-namespace {
 
-std::string Html(std::string_view s) {
+std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -23,6 +22,10 @@ std::string Html(std::string_view s) {
   }
   return out;
 }
+
+namespace {
+
+std::string Html(std::string_view s) { return HtmlEscape(s); }
 
 std::string Num(double v) {
   const char* suffix[] = {"", "k", "M", "G", "T"};
@@ -176,10 +179,13 @@ std::string CapacityHtml(const CapacitySummary& cap) {
   return html;
 }
 
-// The time series, one chart per concern.
+}  // namespace
+
+std::string_view ReportStyle() { return kStyle; }
+
 std::string ChartsHtml(const std::vector<IntervalSummary>& intervals) {
   std::vector<double> t, target, achieved, p50, p99, intended_p99, lag, late, rejected, failed,
-      retries;
+      retries, in_flight;
   std::array<std::vector<double>, 3> mix;
   bool has_target = false;
   // A last interval much shorter than the others (the drain at the end) would show
@@ -201,6 +207,7 @@ std::string ChartsHtml(const std::vector<IntervalSummary>& intervals) {
     rejected.push_back(r.rejected / seconds);
     failed.push_back(r.failed / seconds);
     retries.push_back(r.retries / seconds);
+    in_flight.push_back(static_cast<double>(r.in_flight));
     for (size_t i = 0; i < 3; ++i) mix[i].push_back(r.accepted[i] / seconds);
   }
   std::string html = "<h2>Over time</h2><div class=\"charts\">\n";
@@ -223,12 +230,12 @@ std::string ChartsHtml(const std::vector<IntervalSummary>& intervals) {
                              {{"traces", "#1f77b4", mix[0]},
                               {"metrics", "#2ca02c", mix[1]},
                               {"logs", "#ff7f0e", mix[2]}}));
+  StrAppend(&html, LineChart("Requests in flight", "at the end of each interval", t,
+                             {{"in flight", "#7f7f7f", in_flight}}));
   StrAppend(&html, "</div>\n");
   if (t.empty()) StrAppend(&html, "<p>No intervals recorded (the run was shorter than one).</p>");
   return html;
 }
-
-}  // namespace
 
 std::string HtmlReport(const RunSummary& root) {
   return StrCat(HeadHtml(root), TotalsHtml(root), root.capacity ? CapacityHtml(*root.capacity) : "",

@@ -21,7 +21,7 @@ StatsReporter::StatsReporter(const RunStats& stats, std::chrono::nanoseconds int
       clock_(clock != nullptr ? clock : &steady_),
       interval_(interval),
       out_(out),
-      tty_(isatty(fileno(out)) == 1) {}
+      tty_(out != nullptr && isatty(fileno(out)) == 1) {}
 
 StatsReporter::~StatsReporter() { Stop(); }
 
@@ -104,7 +104,7 @@ void StatsReporter::Record(int64_t now, bool print) {
   r.in_flight = stats_.in_flight();
   if (limiter_ != nullptr) r.lag_ns = limiter_->LagNs(now);
   last_ns_ = now;
-  if (print) {
+  if (print && out_ != nullptr) {
     uint64_t rejected = 0, failed = 0, retries = 0;
     for (Signal s : kAllSignals) {
       rejected += last_[SignalIndex(s)].events_rejected;
@@ -131,6 +131,7 @@ void StatsReporter::Record(int64_t now, bool print) {
   }
   MutexLock lock(&mu_);
   records_.push_back(r);
+  if (keep_ > 0 && records_.size() > keep_) records_.erase(records_.begin());
 }
 
 std::string SummaryText(const RunStats& stats, const RunInfo& info) {
@@ -227,25 +228,28 @@ RunSummary MakeRunSummary(const RunStats& stats, const RunInfo& info,
   out.peak_rss_bytes = info.peak_rss_bytes;
   out.late_roots_sent = info.late_roots.sent;
   out.late_roots_failed = info.late_roots.failed;
-  for (const IntervalRecord& r : intervals) {
-    IntervalSummary& o = out.intervals.emplace_back();
-    o.t = r.end_seconds;
-    o.seconds = r.seconds;
-    o.target = r.target_rate;
-    o.achieved = r.achieved_rate();
-    o.accepted = r.accepted;
-    o.rejected = r.rejected;
-    o.failed = r.failed;
-    o.retries = r.retries;
-    o.requests = r.requests;
-    o.late_requests = r.late_requests;
-    o.p50_ms = r.p50_ns / 1e6;
-    o.p99_ms = r.p99_ns / 1e6;
-    o.intended_p99_ms = r.intended_p99_ns / 1e6;
-    o.lag_ms = r.lag_ns / 1e6;
-    o.in_flight = r.in_flight;
-  }
+  for (const IntervalRecord& r : intervals) out.intervals.push_back(SummaryOf(r));
   return out;
+}
+
+IntervalSummary SummaryOf(const IntervalRecord& r) {
+  IntervalSummary o;
+  o.t = r.end_seconds;
+  o.seconds = r.seconds;
+  o.target = r.target_rate;
+  o.achieved = r.achieved_rate();
+  o.accepted = r.accepted;
+  o.rejected = r.rejected;
+  o.failed = r.failed;
+  o.retries = r.retries;
+  o.requests = r.requests;
+  o.late_requests = r.late_requests;
+  o.p50_ms = r.p50_ns / 1e6;
+  o.p99_ms = r.p99_ns / 1e6;
+  o.intended_p99_ms = r.intended_p99_ns / 1e6;
+  o.lag_ms = r.lag_ns / 1e6;
+  o.in_flight = r.in_flight;
+  return o;
 }
 
 }  // namespace loadgen

@@ -77,6 +77,9 @@ class StatsReporter {
   // Stops the thread and records the last, partial interval.
   void Stop();
   std::vector<IntervalRecord> intervals() const;
+  // Keep only the last `n` intervals (0: all); set before Start. A dashboard's
+  // reporter samples every second for as long as the run lasts.
+  void KeepLast(size_t n) { keep_ = n; }
 
  private:
   void Loop();
@@ -90,8 +93,9 @@ class StatsReporter {
   LatencyHistogram::Counts last_latency_{}, last_intended_{};
   std::vector<IntervalRecord> records_ ABSL_GUARDED_BY(mu_);
   std::chrono::nanoseconds interval_;
-  std::FILE* out_;
+  std::FILE* out_;  // Null: nothing printed.
   bool tty_;
+  size_t keep_ = 0;
   std::thread thread_;
   mutable Mutex mu_;
   std::condition_variable_any cv_;
@@ -99,6 +103,7 @@ class StatsReporter {
 };
 
 std::string SummaryText(const RunStats& stats, const RunInfo& info);
+IntervalSummary SummaryOf(const IntervalRecord& record);
 RunSummary MakeRunSummary(const RunStats& stats, const RunInfo& info,
                           const std::vector<IntervalRecord>& intervals = {});
 

@@ -216,17 +216,17 @@ std::string DescribeTargets(const std::array<std::string, 3>& t) {
 }
 
 // The admin endpoint, when asked for (null otherwise).
-absl::StatusOr<std::unique_ptr<HttpServer>> StartAdmin(const SenderConfig& config, RunStats* stats,
-                                                       RateLimiter* limiter) {
+absl::StatusOr<std::unique_ptr<HttpServer>> StartAdmin(const SenderConfig& config,
+                                                       const AdminContext& context) {
   if (config.admin_listen.empty()) return nullptr;
   auto admin = std::make_unique<HttpServer>(
-      AdminHandler({config.admin_listen, config.allow_rate_change}, stats, limiter, stdout));
+      AdminHandler({config.admin_listen, config.allow_rate_change}, context));
   auto port = admin->Start(config.admin_listen);
   if (!port.ok())
     return absl::InvalidArgumentError(StrCat("admin.listen: ", port.status().message()));
   const std::string host = config.admin_listen.substr(0, config.admin_listen.rfind(':'));
-  fmt::print("admin endpoint on http://{}:{} (/metrics, /rate{})\n", host, *port,
-             config.allow_rate_change ? ", PUT /rate allowed" : "");
+  fmt::print("admin endpoint on http://{}:{} (dashboard /, /metrics, /rate{})\n", host, *port,
+             config.allow_rate_change ? ", PUT /rate and POST /stop allowed" : "");
   std::fflush(stdout);
   return admin;
 }
@@ -331,18 +331,27 @@ struct RunSetup {
   std::unique_ptr<RateLimiter> limiter;
 };
 
+// What the dashboard watches, when the admin endpoint is on (all null otherwise).
+struct LiveView {
+  StatsReporter* reporter = nullptr;  // One-second intervals for its charts.
+  DashboardRun* run = nullptr;
+  CapacityProgress* capacity = nullptr;
+};
+
 // Sends until the run ends: the worker pool alone, or beside the capacity search, which
 // sets the rates and ends the run. Fills the run's timing and the search's result.
 PoolResult SendAll(const SenderConfig& config, const RunModes& modes, const LoadedDataset& dataset,
                    const RunSetup& setup, const Clock& clock, RunStats* stats,
-                   StatsReporter* reporter, StopSignal* stop, RunInfo* info) {
+                   StatsReporter* reporter, const LiveView& live, StopSignal* stop, RunInfo* info) {
   // Intervals, elapsed time and the capacity search's steps all count from the moment
   // the workers are ready and the schedule starts.
   int64_t run_start = 0;
   std::latch started(1);
   auto on_start = [&] {
     reporter->Start();
+    if (live.reporter != nullptr) live.reporter->Start();
     run_start = clock.NowNs();
+    if (live.run != nullptr) live.run->start_ns.store(run_start);
     info->start_unix_ns = static_cast<int64_t>(WallNowNs());
     started.count_down();
   };
@@ -355,7 +364,8 @@ PoolResult SendAll(const SenderConfig& config, const RunModes& modes, const Load
     started.wait();
     const CapacityTime time{&clock,
                             [stop](int64_t deadline) { return stop->SleepUntil(deadline); }};
-    const CapacityResult result = FindCapacity(config.capacity, limiter, *stats, time, stdout);
+    const CapacityResult result =
+        FindCapacity(config.capacity, limiter, *stats, time, stdout, live.capacity);
     stop->Stop();
     senders.join();
     info->capacity_text = CapacityText(config.capacity, result);
@@ -412,17 +422,42 @@ int RunSender(SenderConfig config, const RunModes& modes, StopSignal* stop,
   PrintStartLine(config, http, info.endpoint, rate_text, run_length, fanout_text);
 
   RunStats stats;
-  auto admin = StartAdmin(config, &stats, setup.limiter.get());
+  // The dashboard: what it says of the run, its one-second intervals, the search's steps.
+  DashboardRun dashboard;
+  dashboard.endpoint = info.endpoint;
+  dashboard.protocol = config.protocol;
+  dashboard.rate_text = rate_text;
+  dashboard.duration_ns = run_length.count();
+  dashboard.multiplier = static_cast<uint64_t>(config.multiplier);
+  CapacityProgress capacity_progress;
+  std::unique_ptr<StatsReporter> live;
+  if (!config.admin_listen.empty()) {
+    live = std::make_unique<StatsReporter>(stats, std::chrono::seconds(1), nullptr,
+                                           setup.limiter.get());
+    live->KeepLast(900);  // The charts show the last 15 minutes.
+  }
+  AdminContext context{&stats,
+                       setup.limiter.get(),
+                       stdout,
+                       stop,
+                       live.get(),
+                       &dashboard,
+                       modes.find_capacity ? &capacity_progress : nullptr};
+  auto admin = StartAdmin(config, context);
   if (!admin.ok()) return FailWith(admin.status().message());
   StatsReporter reporter(stats, config.stats_interval, stdout, setup.limiter.get());
-  const PoolResult ran =
-      SendAll(config, modes, dataset, setup, clock, &stats, &reporter, stop, &info);
+  const PoolResult ran = SendAll(
+      config, modes, dataset, setup, clock, &stats, &reporter,
+      {live.get(), &dashboard, modes.find_capacity ? &capacity_progress : nullptr}, stop, &info);
   reporter.Stop();
+  if (live) live->Stop();
   if (*admin) (*admin)->Stop();
 
   DescribeRun(config, ran, setup.limiter != nullptr, &info);
   // A refusal that stopped the run says so, even over the capacity search's verdict.
-  const std::string reason = StopReason(config, ran, rejection, *interrupted);
+  const std::string reason = dashboard.stopped_by_user.load()
+                                 ? "stopped from the dashboard (POST /stop)"
+                                 : StopReason(config, ran, rejection, *interrupted);
   if (info.stop_reason.empty() || reason.starts_with("stopped on rejection")) {
     info.stop_reason = reason;
   }
