@@ -160,8 +160,27 @@ cxxopts::Options SinkFlags() {
                                      cxxopts::value<std::string>())(
       "tls-key", "Private key (PEM) for --tls-cert", cxxopts::value<std::string>())(
       "tls-client-ca", "Require client certificates signed by this CA (mTLS)",
-      cxxopts::value<std::string>())("h,help", "Show this help");
+      cxxopts::value<std::string>())(
+      "ui",
+      "Serve a page of what arrived on this host:port: totals, recent traces, one trace "
+      "as a waterfall with its logs, validation (e.g. 127.0.0.1:8080)",
+      cxxopts::value<std::string>())(
+      "keep-traces", "With --ui: the last this many traces are kept in memory",
+      cxxopts::value<std::string>()->default_value("1000"))("h,help", "Show this help");
   return options;
+}
+
+absl::StatusOr<SinkUiOptions> SinkUiFromFlags(const cxxopts::ParseResult& args) {
+  SinkUiOptions ui;
+  if (args.count("ui")) ui.listen = args["ui"].as<std::string>();
+  const std::string keep = args["keep-traces"].as<std::string>();
+  int64_t n = 0;
+  if (!ParseInt64(keep, &n) || n < 1 || n > 1'000'000) {
+    return Bad(
+        StrCat("--keep-traces: expected a number of traces from 1 to 1000000, got \"", keep, "\""));
+  }
+  ui.keep_traces = static_cast<size_t>(n);
+  return ui;
 }
 
 absl::StatusOr<SinkOptions> SinkOptionsFromFlags(const cxxopts::ParseResult& args) {

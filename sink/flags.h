@@ -11,6 +11,13 @@
 namespace loadgen {
 
 cxxopts::Options SinkFlags();
+
+// --ui and --keep-traces (the page of sink/ui.h).
+struct SinkUiOptions {
+  std::string listen;  // Empty: no page.
+  size_t keep_traces = 1000;
+};
+absl::StatusOr<SinkUiOptions> SinkUiFromFlags(const cxxopts::ParseResult& args);
 absl::StatusOr<SinkOptions> SinkOptionsFromFlags(const cxxopts::ParseResult& args);
 
 }  // namespace loadgen

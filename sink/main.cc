@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <memory>
 
 #include "common/atomic_file.h"
 #include "common/command_line.h"
@@ -12,6 +13,8 @@
 #include "grpc/support/log.h"
 #include "sink/flags.h"
 #include "sink/otlp_sink.h"
+#include "sink/trace_store.h"
+#include "sink/ui.h"
 
 namespace {
 
@@ -39,7 +42,20 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "otlp-sink: {}\n", parsed.status().message());
     return 2;
   }
-  const loadgen::SinkOptions& sink_options = *parsed;
+  auto ui = loadgen::SinkUiFromFlags(args);
+  if (!ui.ok()) {
+    fmt::print(stderr, "otlp-sink: {}\n", ui.status().message());
+    return 2;
+  }
+  loadgen::SinkOptions sink_options = *parsed;
+  // --ui: the page's store looks at a copy of what is accepted, on its own thread.
+  std::unique_ptr<loadgen::TraceStore> store;
+  if (!ui->listen.empty()) {
+    store = std::make_unique<loadgen::TraceStore>(ui->keep_traces);
+    sink_options.on_request = [s = store.get()](loadgen::Signal signal, std::string_view request) {
+      s->Offer(signal, request);
+    };
+  }
 
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -68,10 +84,23 @@ int main(int argc, char** argv) {
     fmt::print("otlp-sink OTLP/HTTP listening on {}:{}\n", http.substr(0, http.rfind(':')),
                *http_port);
   }
+  std::unique_ptr<loadgen::HttpServer> page;
+  if (store != nullptr) {
+    page = std::make_unique<loadgen::HttpServer>(
+        loadgen::SinkUiHandler(sink, *store, sink_options.validate));
+    auto ui_port = page->Start(ui->listen);
+    if (!ui_port.ok()) {
+      fmt::print(stderr, "otlp-sink: --ui: {}\n", ui_port.status().message());
+      return 1;
+    }
+    fmt::print("otlp-sink page on http://{}:{}/ (the last {} traces)\n",
+               ui->listen.substr(0, ui->listen.rfind(':')), *ui_port, ui->keep_traces);
+  }
   std::fflush(stdout);
 
   int sig;
   sigwait(&sigs, &sig);
+  if (page != nullptr) page->Stop();
   sink.Shutdown();
   const std::string summary = sink.SummaryJson();
   fmt::print("{}", summary);

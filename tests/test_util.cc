@@ -191,7 +191,7 @@ void SinkProcess::Kill() {
 }
 
 HttpResult HttpCall(int port, const std::string& method, const std::string& path,
-                    const std::string& body) {
+                    const std::string& body, const std::string& content_type) {
   HttpResult result;
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return result;
@@ -206,6 +206,9 @@ HttpResult HttpCall(int port, const std::string& method, const std::string& path
   }
   // No "Expect: 100-continue" round trip for bodies over 1 KiB.
   curl_slist* headers = curl_slist_append(nullptr, "Expect:");
+  if (!content_type.empty()) {
+    headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
+  }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);

@@ -85,14 +85,14 @@ class SinkProcess {
   int port_ = 0;
 };
 
-// One HTTP request to 127.0.0.1:port through libcurl; the status code (0 if no answer)
-// and the body.
+// One HTTP request to 127.0.0.1:port through libcurl (with a Content-Type, when given);
+// the status code (0 if no answer) and the body.
 struct HttpResult {
   int status = 0;
   std::string body;
 };
 HttpResult HttpCall(int port, const std::string& method, const std::string& path,
-                    const std::string& body = "");
+                    const std::string& body = "", const std::string& content_type = "");
 
 // A TCP port on 127.0.0.1 held bound but not listening: a connection to it is refused,
 // and no other test can take it while this lives. Release() frees it for the one

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(template_reader_fuzz frame_fuzz config_fuzz http_parser_fuzz admin_fuzz decompress_fuzz otlp_json_fuzz)
+[ ${#targets[@]} -gt 0 ] || targets=(template_reader_fuzz frame_fuzz config_fuzz http_parser_fuzz http_handlers_fuzz decompress_fuzz otlp_json_fuzz)
 build=${FUZZ_BUILD:-build-fuzz}
 
 # With WERROR=ON (CI), clang's warnings fail the build too, -Wthread-safety among them:
@@ -44,11 +44,13 @@ if [ ! -d "$seeds/http" ]; then
   printf 'POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1:4318\r\nContent-Type: application/x-protobuf\r\nContent-Length: 4\r\n\r\n\n\x02\n\x00' >"$seeds/http.tmp/otlp"
   printf 'POST /v1/logs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nabcd\r\n0\r\nT: 1\r\n\r\n' >"$seeds/http.tmp/chunked"
   printf 'PUT /rate HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 4\r\n\r\n5000GET / HTTP/1.1\r\n\r\n' >"$seeds/http.tmp/pipelined"
-  # The dashboard's own requests.
+  # The dashboard's and the sink page's own requests.
   printf 'GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:9464\r\n\r\n' >"$seeds/http.tmp/status"
   printf 'GET /api/charts HTTP/1.1\r\nHost: 127.0.0.1:9464\r\n\r\n' >"$seeds/http.tmp/charts"
   printf 'PUT /rate HTTP/1.1\r\nContent-Length: 20\r\n\r\n{"target_rate": 1e3}' >"$seeds/http.tmp/rate-json"
   printf 'POST /stop HTTP/1.1\r\nContent-Length: 0\r\n\r\n' >"$seeds/http.tmp/stop"
+  printf 'GET /api/trace/11111111111111111111111111111111 HTTP/1.1\r\n\r\n' >"$seeds/http.tmp/trace"
+  printf 'GET /api/summary HTTP/1.1\r\n\r\nGET /api/traces HTTP/1.1\r\n\r\n' >"$seeds/http.tmp/summary"
   mv "$seeds/http.tmp" "$seeds/http"
 fi
 
@@ -81,7 +83,7 @@ JSON
   mv "$seeds/json.tmp" "$seeds/json"
 fi
 
-declare -A seed_dir=([template_reader_fuzz]=template_reader [frame_fuzz]=frame [config_fuzz]=config [http_parser_fuzz]=http [admin_fuzz]=http
+declare -A seed_dir=([template_reader_fuzz]=template_reader [frame_fuzz]=frame [config_fuzz]=config [http_parser_fuzz]=http [http_handlers_fuzz]=http
   [decompress_fuzz]=compressed [otlp_json_fuzz]=json)
 status=0
 for t in "${targets[@]}"; do
