@@ -59,7 +59,7 @@ tsan: deps
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -j $(JOBS) --timeout 1200 \
-	  -R "pool|send loop|stop|bucket|SIGINT|retr|refusal|partial|TLS|schedule|limiter|compression|late roots (arrive|are split)|late roots: due|deferred queue" \
+	  -R "pool|send loop|stop|bucket|SIGINT|retr|refusal|partial|TLS|schedule|limiter|compression|late roots (arrive|are split)|late roots: due|deferred queue|trace store" \
 	  -E "^fault:|shapes the load"
 
 # Each libFuzzer target for FUZZ_SECONDS on seeds from real inputs (tests/fuzz/run.sh).
