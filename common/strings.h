@@ -36,6 +36,19 @@ std::string StrCat(const Args&... args) {
   return out;
 }
 
+// Bytes as lower-case hex, two digits each (trace and span IDs as OTLP/JSON and
+// W3C trace context write them).
+inline std::string HexString(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
 // Whole-string parses: no leading/trailing junk, no overflow.
 inline bool ParseInt64(std::string_view s, int64_t* out) {
   if (!s.empty() && s[0] == '+') s.remove_prefix(1);

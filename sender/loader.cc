@@ -136,16 +136,6 @@ int64_t TakeLateRootMark(std::string_view span, std::string* unmarked) {
   return delay;
 }
 
-std::string HexId(std::string_view id) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : id) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::Status SplitLateRoots(std::string_view request, std::string* rest,
@@ -204,7 +194,7 @@ absl::Status SplitLateRoots(std::string_view request, std::string* rest,
     const auto at = order.find(found[i].trace);
     if (at == order.end()) {
       return absl::InvalidArgumentError(
-          StrCat("the late root of trace ", HexId(found[i].trace),
+          StrCat("the late root of trace ", HexString(found[i].trace),
                  " has no other span of its trace in the same chunk; a late root is sent after "
                  "the rest of its trace, which must be there"));
     }

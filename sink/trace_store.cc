@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "common/strings.h"
 #include "common/wire.h"
 #include "fmt/core.h"
 #include "nlohmann/json.hpp"
@@ -45,16 +46,6 @@ using Attributes = std::vector<std::pair<std::string, std::string>>;
 
 std::string_view View(const wire::Field& f) {
   return {reinterpret_cast<const char*>(f.data), f.size};
-}
-
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
 }
 
 std::string Cut(std::string_view s) {
@@ -261,9 +252,9 @@ void TraceStore::Look(Signal signal, std::string_view request) {
       std::string trace;
       while (r.Next(&f)) {
         switch (f.number) {
-          case 1: trace = Hex(View(f)); break;
-          case 2: span.span_id = Hex(View(f)); break;
-          case 4: span.parent = Hex(View(f)); break;
+          case 1: trace = HexString(View(f)); break;
+          case 2: span.span_id = HexString(View(f)); break;
+          case 4: span.parent = HexString(View(f)); break;
           case 5: span.name = Cut(View(f)); break;
           case 6: span.kind = static_cast<int>(f.varint); break;
           case 7: span.start = Fixed64(f); break;
@@ -306,8 +297,8 @@ void TraceStore::Look(Signal signal, std::string_view request) {
         case 2: log.severity = static_cast<int>(f.varint); break;
         case 3: log.severity_text = Cut(View(f)); break;
         case 5: log.body = AnyText(View(f)); break;
-        case 9: trace = f.size == 16 ? Hex(View(f)) : ""; break;
-        case 10: log.span_id = Hex(View(f)); break;
+        case 9: trace = f.size == 16 ? HexString(View(f)) : ""; break;
+        case 10: log.span_id = HexString(View(f)); break;
         default: break;
       }
     }

@@ -237,13 +237,9 @@ TEST_CASE("the admin endpoint serves Prometheus metrics and changes the rate whe
   Process sender({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
                   "--rate", "2000", "--duration", "4s", "--multiplier", "0", "--admin",
                   "127.0.0.1:0", "--allow-rate-change"});
-  std::string line;
-  int port = 0;
-  while (port == 0 && sender.ReadLine(&line)) {
-    if (line.starts_with("admin endpoint on http://127.0.0.1:"))
-      port = std::atoi(line.c_str() + 35);
-  }
+  const int port = PortAfter(sender, "admin endpoint on http://127.0.0.1:");
   REQUIRE(port > 0);
+  std::string line;
   while (sender.ReadLine(&line) && !(line.starts_with("[") && WordInt(line, "accepted") > 0)) {
   }
   const HttpResult metrics = HttpCall(port, "GET", "/metrics");
@@ -293,12 +289,7 @@ TEST_CASE("without --allow-rate-change the rate cannot be changed") {
   Process sender({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
                   "--endpoint", sink.endpoint(), "--rate", "1000", "--duration", "1s",
                   "--multiplier", "0", "--admin", "127.0.0.1:0"});
-  std::string line;
-  int port = 0;
-  while (port == 0 && sender.ReadLine(&line)) {
-    if (line.starts_with("admin endpoint on http://127.0.0.1:"))
-      port = std::atoi(line.c_str() + 35);
-  }
+  const int port = PortAfter(sender, "admin endpoint on http://127.0.0.1:");
   REQUIRE(port > 0);
   const HttpResult put = HttpCall(port, "PUT", "/rate", "5000");
   CHECK(put.status == 405);
@@ -321,12 +312,7 @@ TEST_CASE("the live dashboard follows the run in headless Chromium, changes the 
   Process sender({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
                   "--endpoint", sink.endpoint(), "--rate", "2000", "--duration", "120s",
                   "--multiplier", "0", "--admin", "127.0.0.1:0", "--allow-rate-change"});
-  std::string line;
-  int port = 0;
-  while (port == 0 && sender.ReadLine(&line)) {
-    if (line.starts_with("admin endpoint on http://127.0.0.1:"))
-      port = std::atoi(line.c_str() + 35);
-  }
+  const int port = PortAfter(sender, "admin endpoint on http://127.0.0.1:");
   REQUIRE(port > 0);
   HeadlessBrowser browser;
   browser.Open("http://127.0.0.1:" + std::to_string(port) + "/");

@@ -48,13 +48,7 @@ TEST_CASE("defaults with late roots: 10,000 events/s for 5 s arrive within 2%") 
   // 20% of the traces have their root sent 300 ms after the rest: the roots take their
   // tokens from the same limiter.
   TempDir dir;
-  const std::string config = DefaultSetup(
-      dir, {},
-      {{"late_root:                  # traces whose root span the sender exports delay_ms after\n"
-        "      enabled: false",
-        "late_root:\n      enabled: true"},
-       {"percentage: 0             # proxy sees it)", "percentage: 20            # proxy sees it)"},
-       {"delay_ms: 5000", "delay_ms: 300"}});
+  const std::string config = DefaultSetup(dir, {}, LateRootEdits(20, 300));
   SinkProcess sink;
   auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
                 "--rate", "10000", "--duration", "5s"},

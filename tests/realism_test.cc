@@ -409,13 +409,8 @@ TEST_CASE("shapes: late roots arrive after their traces, whole, at their share")
   // that notes when each span arrives.
   TempDir dir;
   constexpr int64_t kDelayMs = 400;
-  const std::string config = testing::DefaultSetup(
-      dir, {},
-      {{"late_root:                  # traces whose root span the sender exports delay_ms after\n"
-        "      enabled: false",
-        "late_root:\n      enabled: true"},
-       {"percentage: 0             # proxy sees it)", "percentage: 20            # proxy sees it)"},
-       {"delay_ms: 5000", "delay_ms: 400"}});
+  const std::string config =
+      testing::DefaultSetup(dir, {}, testing::LateRootEdits(20, static_cast<int>(kDelayMs)));
   struct Span {
     std::string parent;
     uint64_t start = 0, end = 0;

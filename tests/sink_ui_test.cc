@@ -14,23 +14,12 @@
 namespace loadgen::testing {
 namespace {
 
-// The port of the page, from the line otlp-sink prints.
 int PagePort(SinkProcess& sink) {
-  std::string line;
-  while (sink.process().ReadLine(&line)) {
-    constexpr std::string_view kPrefix = "otlp-sink page on http://127.0.0.1:";
-    if (line.starts_with(kPrefix)) return std::atoi(line.c_str() + kPrefix.size());
-  }
-  return 0;
+  return PortAfter(sink.process(), "otlp-sink page on http://127.0.0.1:");
 }
 
 int HttpPort(SinkProcess& sink) {
-  std::string line;
-  while (sink.process().ReadLine(&line)) {
-    constexpr std::string_view kPrefix = "otlp-sink OTLP/HTTP listening on 127.0.0.1:";
-    if (line.starts_with(kPrefix)) return std::atoi(line.c_str() + kPrefix.size());
-  }
-  return 0;
+  return PortAfter(sink.process(), "otlp-sink OTLP/HTTP listening on 127.0.0.1:");
 }
 
 // One trace of `spans` spans of service "ui-test" (a root and a chain under it), the

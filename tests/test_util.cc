@@ -160,6 +160,14 @@ RunResult Run(const std::vector<std::string>& argv, const std::vector<std::strin
   return {code, p.out(), p.err()};
 }
 
+int PortAfter(Process& process, std::string_view prefix) {
+  std::string line;
+  while (process.ReadLine(&line)) {
+    if (line.starts_with(prefix)) return std::atoi(line.c_str() + prefix.size());
+  }
+  return 0;
+}
+
 SinkProcess::SinkProcess(std::vector<std::string> extra_args, int port)
     : stats_file_(dir_.File("sink.json")), process_([&] {
         std::vector<std::string> argv = {BinaryPath("otlp-sink"), "--listen",
@@ -304,6 +312,16 @@ std::string DefaultSetup(const TempDir& dir, const TextEdits& edits,
   const std::string path = dir.File("sender.yaml");
   EditConfig("sender.yaml", edits, path);
   return path;
+}
+
+TextEdits LateRootEdits(int percentage, int delay_ms) {
+  const std::string shown = std::to_string(percentage);
+  return {{"late_root:                  # traces whose root span the sender exports delay_ms "
+           "after\n      enabled: false",
+           "late_root:\n      enabled: true"},
+          {"percentage: 0             # proxy sees it)",
+           "percentage: " + shown + std::string(14 - shown.size(), ' ') + "# proxy sees it)"},
+          {"delay_ms: 5000", "delay_ms: " + std::to_string(delay_ms)}};
 }
 
 int64_t MetaCount(const std::string& metadata, const std::string& key) {

@@ -57,6 +57,10 @@ class Process {
   int status_ = 0;
 };
 
+// Reads `process`'s stdout up to the line starting with `prefix` and returns the port
+// number that follows it ("... on http://127.0.0.1:" + port); 0 when it never comes.
+int PortAfter(Process& process, std::string_view prefix);
+
 // Runs a command to completion.
 struct RunResult {
   int exit_code;
@@ -127,6 +131,8 @@ std::string WriteSenderConfig(const TempDir& dir, const std::string& prefix,
 using TextEdits = std::vector<std::pair<std::string, std::string>>;
 std::string DefaultSetup(const TempDir& dir, const TextEdits& edits = {},
                          const TextEdits& generator_edits = {});
+// The generator edits that turn traces.root.late_root on at `percentage` and `delay_ms`.
+TextEdits LateRootEdits(int percentage, int delay_ms);
 
 // The number after "key: " in the generator's metadata YAML.
 int64_t MetaCount(const std::string& metadata, const std::string& key);

@@ -3,6 +3,7 @@
 #include "sink/trace_store.h"
 
 #include "catch2/catch.hpp"
+#include "common/strings.h"
 #include "nlohmann/json.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -43,15 +44,7 @@ std::string Record(char trace) {
   return req.SerializeAsString();
 }
 
-std::string Hex(char c) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    out.push_back(kDigits[(c >> 4) & 15]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+std::string Hex(char c) { return HexString(std::string(16, c)); }
 
 TEST_CASE("trace store: keeps the last N traces, caps spans per trace, joins records") {
   TraceStore store(3);
