@@ -270,12 +270,12 @@ TEST_CASE("the admin endpoint serves Prometheus metrics and changes the rate whe
 
 TEST_CASE("an admin port already in use is an error at start, before sending") {
   TempDir dir;
-  const std::string prefix = GenerateSmallDataset(dir);
+  const std::string config = DefaultSetup(dir);
   SinkProcess sink;
   // The sink's own port is taken.
-  auto r =
-      Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix), "--endpoint",
-           sink.endpoint(), "--rate", "1000", "--duration", "1s", "--admin", sink.endpoint()});
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
+                "--rate", "1000", "--duration", "1s", "--admin", sink.endpoint()},
+               {}, dir.path());
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("admin.listen: cannot listen on '" + sink.endpoint() +
                                     "': Address already in use"));
@@ -307,11 +307,12 @@ TEST_CASE("without --allow-rate-change the rate cannot be changed") {
 
 TEST_CASE("the live dashboard follows the run in headless Chromium, changes the rate, stops it") {
   TempDir dir;
-  const std::string prefix = GenerateSmallDataset(dir);
+  const std::string config = DefaultSetup(dir);
   SinkProcess sink;
-  Process sender({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix),
-                  "--endpoint", sink.endpoint(), "--rate", "2000", "--duration", "120s",
-                  "--multiplier", "0", "--admin", "127.0.0.1:0", "--allow-rate-change"});
+  Process sender(
+      {BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(), "--rate",
+       "2000", "--duration", "120s", "--admin", "127.0.0.1:0", "--allow-rate-change"},
+      {}, dir.path());
   const int port = PortAfter(sender, "admin endpoint on http://127.0.0.1:");
   REQUIRE(port > 0);
   HeadlessBrowser browser;

@@ -66,7 +66,7 @@ void SendKnownTrace(int http_port, const std::string& trace_id, int spans) {
 
 TEST_CASE("sink page: a sent trace is found by its ID, whole, with its log, in Chromium") {
   TempDir dir;
-  const std::string prefix = GenerateSmallDataset(dir);
+  const std::string config = DefaultSetup(dir);
   SinkProcess sink({"--validate", "--http-listen", "127.0.0.1:0", "--ui", "127.0.0.1:0"});
   const int http_port = HttpPort(sink);
   const int page_port = PagePort(sink);
@@ -74,9 +74,9 @@ TEST_CASE("sink page: a sent trace is found by its ID, whole, with its log, in C
   REQUIRE(page_port > 0);
   // Traffic from the real sender first (well within the view's share of a core, so it
   // skips nothing), then the trace the test knows.
-  auto r =
-      Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix), "--endpoint",
-           sink.endpoint(), "--rate", "2000", "--duration", "1s", "--multiplier", "0"});
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
+                "--rate", "2000", "--duration", "1s"},
+               {}, dir.path());
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   const std::string trace_id("\x4b\x1d\x00\x07\x12\x34\x56\x78\x9a\xbc\xde\xf0\x11\x22\x33\x44",
@@ -136,15 +136,15 @@ TEST_CASE("sink page: a sent trace is found by its ID, whole, with its log, in C
 
 TEST_CASE("sink page: at most --keep-traces traces are kept, the oldest dropped first") {
   TempDir dir;
-  const std::string prefix = GenerateSmallDataset(dir);
+  const std::string config = DefaultSetup(dir);
   SinkProcess sink({"--http-listen", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--keep-traces", "20"});
   const int http_port = HttpPort(sink);
   const int page_port = PagePort(sink);
   REQUIRE(page_port > 0);
   SendKnownTrace(http_port, std::string(16, '\x0a'), 3);  // The oldest.
-  auto r =
-      Run({BinaryPath("telemetry-sender"), "--config", WriteSenderConfig(dir, prefix), "--endpoint",
-           sink.endpoint(), "--rate", "2000", "--duration", "1s", "--multiplier", "0"});
+  auto r = Run({BinaryPath("telemetry-sender"), "--config", config, "--endpoint", sink.endpoint(),
+                "--rate", "2000", "--duration", "1s"},
+               {}, dir.path());
   REQUIRE(r.exit_code == 0);
   SendKnownTrace(http_port, std::string(16, '\x0b'), 3);  // The newest.
   // The page's data: the newest is kept, the oldest was dropped, 20 at most.
