@@ -193,6 +193,7 @@ void TraceStore::Flush() {
 void TraceStore::Loop() {
   const SteadyClock clock;
   int64_t window_start = clock.NowNs(), busy_ns = 0;
+  window_start_ns_.store(window_start, std::memory_order_relaxed);
   MutexLock lock(&queue_mu_);
   while (true) {
     while (queue_.empty() && !stop_) queue_cv_.wait(queue_mu_);
@@ -211,6 +212,8 @@ void TraceStore::Loop() {
       Look(next.first, next.second);
     }
     busy_ns += clock.NowNs() - began;
+    window_start_ns_.store(window_start, std::memory_order_relaxed);
+    busy_ns_.store(busy_ns, std::memory_order_relaxed);
     if (busy_ns >= kBusyNsPerSecond) {
       paused_until_ns_.store(window_start + 1'000'000'000, std::memory_order_relaxed);
     }
@@ -427,8 +430,17 @@ TraceStore::Totals TraceStore::totals() const {
     out.traces = traces_.size();
   }
   out.keep_traces = keep_traces_;
+  const int64_t now = SteadyClock().NowNs();
+  out.skipping = now < paused_until_ns_.load(std::memory_order_relaxed);
+  // The next request looked at starts a new second once this one is over.
+  const bool new_second = now - window_start_ns_.load(std::memory_order_relaxed) >= 1'000'000'000;
+  out.share_left_ns =
+      new_second
+          ? kBusyNsPerSecond
+          : std::max<int64_t>(0, kBusyNsPerSecond - busy_ns_.load(std::memory_order_relaxed));
   MutexLock lock(&queue_mu_);
   out.skipped = skipped_ + skipped_paused_.load(std::memory_order_relaxed);
+  out.queued = queue_.size() + (busy_ ? 1 : 0);
   return out;
 }
 

@@ -69,6 +69,9 @@ class TraceStore {
     // Spans, data points and log records per service.name, in the requests looked at.
     std::map<std::string, std::array<uint64_t, 3>> per_service;
     uint64_t looked_at = 0, skipped = 0;  // Requests.
+    size_t queued = 0;                    // Requests waiting to be looked at.
+    bool skipping = false;                // The share of this second is used: arrivals are skipped.
+    int64_t share_left_ns = 0;            // Of this second's share, before arrivals are skipped.
     size_t traces = 0, keep_traces = 0;
   };
   Totals totals() const;
@@ -92,6 +95,8 @@ class TraceStore {
   // Until when (steady clock) the thread has used its share of the second: Offer skips.
   std::atomic<int64_t> paused_until_ns_{0};
   std::atomic<uint64_t> skipped_paused_{0};
+  // The thread's current second (steady clock) and how long it was busy in it.
+  std::atomic<int64_t> window_start_ns_{0}, busy_ns_{0};
 
   mutable Mutex mu_;  // The kept traces and counts.
   std::unordered_map<std::string, Trace> traces_ ABSL_GUARDED_BY(mu_);

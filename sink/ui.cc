@@ -41,6 +41,9 @@ std::string SummaryJson(const OtlpSink& sink, const TraceStore& store, bool vali
   j["services"] = services;
   j["view"] = {{"requests_looked_at", totals.looked_at},
                {"requests_skipped", totals.skipped},
+               {"requests_queued", totals.queued},
+               {"skipping_now", totals.skipping},
+               {"share_left_ms", static_cast<double>(totals.share_left_ns) / 1e6},
                {"traces_kept", totals.traces},
                {"keep_traces", totals.keep_traces}};
   Json by_kind = Json::object();
@@ -133,7 +136,9 @@ function showSummary(s) {
   const v = s.view;
   $("meta").textContent = total + " items accepted \u00b7 keeping the last " + v.keep_traces +
       " traces (" + v.traces_kept + " now) \u00b7 " + v.requests_looked_at +
-      " requests looked at, " + v.requests_skipped + " skipped while the view was busy";
+      " requests looked at, " + v.requests_skipped + " skipped while the view was busy" +
+      (v.skipping_now ? " (skipping now: this second's share is used)" : "") +
+      (v.requests_queued ? ", " + v.requests_queued + " waiting" : "");
   const val = s.validation;
   if (!val.enabled) {
     $("validation").innerHTML = "<p class=\"meta\">off: start the sink with --validate</p>";

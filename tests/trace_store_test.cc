@@ -79,6 +79,9 @@ TEST_CASE("trace store: keeps the last N traces, caps spans per trace, joins rec
   CHECK(totals.looked_at == 8);
   CHECK(totals.traces == 3);
   CHECK(totals.skipped == 0);
+  CHECK(totals.queued == 0);
+  CHECK(totals.share_left_ns >= 0);
+  CHECK(totals.share_left_ns <= TraceStore::kBusyNsPerSecond);
 }
 
 }  // namespace
