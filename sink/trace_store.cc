@@ -430,6 +430,11 @@ TraceStore::Totals TraceStore::totals() const {
     out.traces = traces_.size();
   }
   out.keep_traces = keep_traces_;
+  MutexLock lock(&queue_mu_);
+  out.skipped = skipped_ + skipped_paused_.load(std::memory_order_relaxed);
+  out.queued = queue_.size() + (busy_ ? 1 : 0);
+  // Read under the lock: with nothing queued or under way, the thread's last stores
+  // (made before it took the lock back) are the ones seen.
   const int64_t now = SteadyClock().NowNs();
   out.skipping = now < paused_until_ns_.load(std::memory_order_relaxed);
   // The next request looked at starts a new second once this one is over.
@@ -438,9 +443,6 @@ TraceStore::Totals TraceStore::totals() const {
       new_second
           ? kBusyNsPerSecond
           : std::max<int64_t>(0, kBusyNsPerSecond - busy_ns_.load(std::memory_order_relaxed));
-  MutexLock lock(&queue_mu_);
-  out.skipped = skipped_ + skipped_paused_.load(std::memory_order_relaxed);
-  out.queued = queue_.size() + (busy_ ? 1 : 0);
   return out;
 }
 
